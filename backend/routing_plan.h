@@ -1,0 +1,82 @@
+// The policy-routing half of a compiled policy: `ip rule`s, routes, routes
+// derived from a managed set, and sysctls. Appliers reconcile it with the
+// kernel; emitters print it as `ip -batch` text.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "compiler/ip_address.h"
+#include "compiler/source.h"
+
+namespace ztc::route {
+
+// Every rule and route ztc installs carries this protocol number
+// (rtm_protocol / FRA_PROTOCOL); only entries with it are ever changed or
+// removed. 122 is unassigned in iproute2's rt_protos and by the kernel.
+constexpr uint8_t kZtcProtocol = 122;
+
+// Well-known table ids; `goto main` targets the main rule's priority.
+constexpr uint32_t kTableMain = 254;
+constexpr uint32_t kTableLocal = 255;
+constexpr uint32_t kTableDefault = 253;
+constexpr uint32_t kMainRulePriority = 32766;
+
+enum class RuleAction { lookup, goto_ };
+
+struct Rule {
+  IpFamily family = IpFamily::v4;
+  uint32_t priority = 0;
+  std::optional<IpPrefix> from;
+  std::optional<std::string> iif;
+  std::optional<uint32_t> fwmark;
+  std::optional<uint32_t> fwmask;  // set together with fwmark
+  RuleAction action = RuleAction::lookup;
+  uint32_t table = 0;          // for lookup
+  uint32_t goto_priority = 0;  // for goto
+  Location location;
+};
+
+enum class Scope { global, link, host };  // RT_SCOPE_UNIVERSE / LINK / HOST
+const char* scope_name(Scope scope);
+
+struct Route {
+  IpFamily family = IpFamily::v4;
+  uint32_t table = 0;
+  IpPrefix destination;  // 0.0.0.0/0 for default
+  std::optional<IpPrefix> via;
+  std::optional<std::string> device;
+  bool onlink = false;
+  Scope scope = Scope::global;
+  std::optional<IpPrefix> source;  // preferred source (src)
+  std::optional<uint32_t> metric;
+  Location location;
+};
+
+// One route per member of a managed set: `destination` of the template is
+// replaced by each member.
+struct DerivedRoutes {
+  std::string set;
+  Route route;  // destination ignored
+  Location location;
+};
+
+struct Sysctl {
+  std::string key;  // net.ipv4.conf.istioin.rp_filter
+  std::string value;
+  Location location;
+};
+
+struct Plan {
+  std::vector<Rule> rules;
+  std::vector<Route> routes;
+  std::vector<DerivedRoutes> derived;
+  std::vector<Sysctl> sysctls;
+};
+
+// The concrete route for one member of a managed set.
+Route derive_route(const DerivedRoutes& derived, const IpPrefix& member);
+
+}  // namespace ztc::route

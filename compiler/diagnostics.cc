@@ -1,0 +1,93 @@
+#include "compiler/diagnostics.h"
+
+#include <utility>
+
+namespace ztc {
+namespace {
+
+const char* severity_name(Severity severity) {
+  switch (severity) {
+    case Severity::error: return "error";
+    case Severity::warning: return "warning";
+    case Severity::note: return "note";
+  }
+  return "error";
+}
+
+// Source lines can hold anything (binary input): show them printable and
+// bounded so that a caret still lines up and a terminal is not garbled.
+std::string printable_line(std::string_view line, int column, int* caret_column) {
+  constexpr size_t kMaxShown = 160;
+  size_t begin = 0;
+  if (static_cast<size_t>(column) > kMaxShown) begin = column - kMaxShown / 2;
+  std::string out;
+  if (begin > 0) out += "...";
+  *caret_column = column - static_cast<int>(begin) + (begin > 0 ? 3 : 0);
+  for (size_t i = begin; i < line.size() && i < begin + kMaxShown; ++i) {
+    unsigned char c = static_cast<unsigned char>(line[i]);
+    out += (c == '\t' || (c >= 0x20 && c < 0x7f)) ? static_cast<char>(c) : '?';
+  }
+  if (line.size() > begin + kMaxShown) out += "...";
+  return out;
+}
+
+}  // namespace
+
+void Diagnostics::error(const Location& where, std::string message) {
+  if (error_count_ >= kMaxErrors) {
+    ++dropped_;
+    return;
+  }
+  ++error_count_;
+  items_.push_back({Severity::error, where, std::move(message)});
+}
+
+void Diagnostics::warning(const Location& where, std::string message) {
+  items_.push_back({Severity::warning, where, std::move(message)});
+}
+
+void Diagnostics::note(const Location& where, std::string message) {
+  items_.push_back({Severity::note, where, std::move(message)});
+}
+
+void Diagnostics::append(const Diagnostics& other) {
+  for (const Diagnostic& d : other.items_) {
+    if (d.severity == Severity::error) {
+      error(d.location, d.message);
+    } else {
+      items_.push_back(d);
+    }
+  }
+  dropped_ += other.dropped_;
+}
+
+std::string render(const Diagnostic& diagnostic) {
+  const Location& loc = diagnostic.location;
+  std::string out;
+  if (loc.file) out += loc.str() + ": ";
+  out += severity_name(diagnostic.severity);
+  out += ": " + diagnostic.message + "\n";
+  if (loc.known()) {
+    int caret_column = 0;
+    std::string line = printable_line(loc.file->line(loc.line), loc.column, &caret_column);
+    out += "    " + line + "\n";
+    std::string pad;
+    // Tabs in the source line are kept so the caret lines up under them.
+    for (int i = 0; i + 1 < caret_column && i < static_cast<int>(line.size()); ++i) {
+      pad += line[i] == '\t' ? '\t' : ' ';
+    }
+    out += "    " + pad + "^\n";
+  }
+  return out;
+}
+
+std::string Diagnostics::render() const {
+  std::string out;
+  for (const Diagnostic& d : items_) out += ztc::render(d);
+  if (dropped_ > 0) {
+    out += "error: " + std::to_string(dropped_) + " more errors not shown\n";
+  }
+  return out;
+}
+
+}  // namespace ztc

@@ -1,0 +1,66 @@
+#include "compiler/ip_address.h"
+
+#include <arpa/inet.h>
+
+#include <cstring>
+#include <tuple>
+
+namespace ztc {
+
+const char* family_name(IpFamily family) {
+  return family == IpFamily::v4 ? "ipv4" : "ipv6";
+}
+
+bool IpPrefix::is_network() const {
+  int total = max_length();
+  for (int bit = length; bit < total; ++bit) {
+    if (bytes[bit / 8] & (0x80 >> (bit % 8))) return false;
+  }
+  return true;
+}
+
+std::string IpPrefix::address_str() const {
+  char buf[INET6_ADDRSTRLEN] = {};
+  inet_ntop(family == IpFamily::v4 ? AF_INET : AF_INET6, bytes.data(), buf, sizeof buf);
+  return buf;
+}
+
+std::string IpPrefix::str() const {
+  if (is_host()) return address_str();
+  return address_str() + "/" + std::to_string(length);
+}
+
+bool operator<(const IpPrefix& a, const IpPrefix& b) {
+  return std::tie(a.family, a.bytes, a.length) < std::tie(b.family, b.bytes, b.length);
+}
+
+std::optional<IpPrefix> parse_ip_prefix(std::string_view text) {
+  std::string_view address = text;
+  std::optional<int> length;
+  if (size_t slash = text.find('/'); slash != std::string_view::npos) {
+    address = text.substr(0, slash);
+    std::string_view digits = text.substr(slash + 1);
+    if (digits.empty() || digits.size() > 3) return std::nullopt;
+    int value = 0;
+    for (char c : digits) {
+      if (c < '0' || c > '9') return std::nullopt;
+      value = value * 10 + (c - '0');
+    }
+    length = value;
+  }
+  if (address.empty() || address.size() >= INET6_ADDRSTRLEN) return std::nullopt;
+  std::string copy(address);
+  IpPrefix prefix;
+  if (inet_pton(AF_INET, copy.c_str(), prefix.bytes.data()) == 1) {
+    prefix.family = IpFamily::v4;
+  } else if (inet_pton(AF_INET6, copy.c_str(), prefix.bytes.data()) == 1) {
+    prefix.family = IpFamily::v6;
+  } else {
+    return std::nullopt;
+  }
+  prefix.length = length.value_or(prefix.max_length());
+  if (prefix.length > prefix.max_length()) return std::nullopt;
+  return prefix;
+}
+
+}  // namespace ztc
