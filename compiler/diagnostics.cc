@@ -34,6 +34,8 @@ std::string printable_line(std::string_view line, int column, int* caret_column)
 }  // namespace
 
 void Diagnostics::error(const Location& where, std::string message) {
+  // The same rule checked for several hooks reports its errors once.
+  if (!seen_.insert(where.str() + '\n' + message).second) return;
   if (error_count_ >= kMaxErrors) {
     ++dropped_;
     return;

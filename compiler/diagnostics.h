@@ -5,6 +5,7 @@
 //       ^
 #pragma once
 
+#include <set>
 #include <string>
 #include <vector>
 
@@ -41,6 +42,7 @@ class Diagnostics {
   std::vector<Diagnostic> items_;
   int error_count_ = 0;
   int dropped_ = 0;
+  std::set<std::string> seen_;
 };
 
 // One diagnostic in the rendered form above (with trailing newline).

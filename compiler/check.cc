@@ -1,0 +1,606 @@
+// Check stage, declarations: params (with -D overrides), the table, marks,
+// interfaces, groups, addresses, sets, bypass ports, sysctls; and the typed
+// resolution of values shared by the other check_*.cc files.
+#include <algorithm>
+#include <cstring>
+
+#include "compiler/checker.h"
+
+namespace ztc {
+namespace {
+
+template <class... Ts>
+struct Overloaded : Ts... {
+  using Ts::operator()...;
+};
+template <class... Ts>
+Overloaded(Ts...) -> Overloaded<Ts...>;
+
+const char* kind_name(ast::Value::Kind kind) {
+  switch (kind) {
+    case ast::Value::Kind::string: return "a string";
+    case ast::Value::Kind::number: return "a number";
+    case ast::Value::Kind::ipv4: return "an IPv4 address";
+    case ast::Value::Kind::ipv6: return "an IPv6 address";
+    case ast::Value::Kind::name: return "a name";
+    case ast::Value::Kind::set_ref: return "a set";
+    case ast::Value::Kind::default_route: return "'default'";
+    case ast::Value::Kind::member: return "'member'";
+  }
+  return "a value";
+}
+
+// Linux: at most 15 bytes, no '/', no whitespace, not "." or "..".
+bool valid_ifname(const std::string& name) {
+  if (name.empty() || name.size() > 15 || name == "." || name == "..") return false;
+  return std::none_of(name.begin(), name.end(), [](char c) {
+    auto byte = static_cast<unsigned char>(c);
+    return c == '/' || c == ':' || byte <= 0x20 || byte >= 0x7f;
+  });
+}
+
+std::string hex(uint32_t value) {
+  char buf[16];
+  snprintf(buf, sizeof buf, "0x%x", value);
+  return buf;
+}
+
+}  // namespace
+
+ir::Policy check(const ast::Policy& policy, const Overrides& overrides, Diagnostics& diagnostics) {
+  return Checker(overrides, diagnostics).run(policy);
+}
+
+ir::Policy Checker::run(const ast::Policy& policy) {
+  // Pass 1: parameters and the table, so that any declaration may use them.
+  for (const ast::Statement& statement : policy.statements) {
+    if (auto* p = std::get_if<ast::Param>(&statement)) declare_param(*p);
+    if (auto* t = std::get_if<ast::TableDecl>(&statement)) declare_table(*t);
+  }
+  check_unused_overrides();
+  // Pass 2: named things, in order (a mark may use marks declared above it).
+  for (const ast::Statement& statement : policy.statements) {
+    std::visit(Overloaded{
+                   [&](const ast::MarkDecl& s) { declare_mark(s); },
+                   [&](const ast::IfaceDecl& s) { declare_iface(s); },
+                   [&](const ast::GroupDecl& s) { declare_group(s); },
+                   [&](const ast::AddrDecl& s) { declare_addr(s); },
+                   [&](const ast::SetDecl& s) { declare_set(s); },
+                   [&](const ast::BypassDecl& s) { declare_bypass(s); },
+                   [&](const ast::RouteBlock& s) { declare_route_table(s); },
+                   [&](const auto&) {},
+               },
+               statement);
+  }
+  // Pass 3: everything that uses names.
+  for (const ast::Statement& statement : policy.statements) {
+    std::visit(Overloaded{
+                   [&](const ast::CaptureBlock& s) { check_capture(s); },
+                   [&](const ast::RuleDecl& s) { check_rule_decl(s); },
+                   [&](const ast::RouteBlock& s) { check_route_block(s); },
+                   [&](const ast::SysctlBlock& s) { check_sysctl(s); },
+                   [&](const auto&) {},
+               },
+               statement);
+  }
+  check_reachability();
+  check_rule_targets();
+  if (!have_table_) {
+    diagnostics_.error(Location{}, "the policy declares no table: add e.g. `table ip ztunnel`");
+  }
+  return std::move(out_);
+}
+
+void Checker::declare(const std::string& name, SymbolKind kind, size_t index,
+                      const Location& where) {
+  auto [it, inserted] = symbols_.emplace(name, Symbol{kind, index, where});
+  if (!inserted) {
+    diagnostics_.error(where, "'" + name + "' is already declared at " +
+                                  it->second.location.str());
+  }
+}
+
+const Checker::Symbol* Checker::lookup(const ast::Value& name, const char* wanted) {
+  auto it = symbols_.find(name.text);
+  if (it == symbols_.end()) {
+    diagnostics_.error(name.location, std::string("undefined ") + wanted + " '" + name.text + "'");
+    return nullptr;
+  }
+  return &it->second;
+}
+
+// --- parameters
+
+std::optional<std::string> Checker::canonical_value(ir::ValueType type, const std::string& text,
+                                                    std::string* error) {
+  using ir::ValueType;
+  switch (type) {
+    case ValueType::ifname:
+      if (!valid_ifname(text)) {
+        *error = "not an interface name (1 to 15 characters, no '/', ':' or spaces)";
+        return std::nullopt;
+      }
+      return text;
+    case ValueType::ipv4:
+    case ValueType::ipv6:
+    case ValueType::ipv4net:
+    case ValueType::ipv6net: {
+      bool v4 = type == ValueType::ipv4 || type == ValueType::ipv4net;
+      bool net = type == ValueType::ipv4net || type == ValueType::ipv6net;
+      auto prefix = parse_ip_prefix(text);
+      if (!prefix || (prefix->family == IpFamily::v4) != v4) {
+        *error = std::string("not an ") + (v4 ? "IPv4" : "IPv6") + (net ? " prefix" : " address");
+        return std::nullopt;
+      }
+      if (!net && !prefix->is_host()) {
+        *error = "a prefix where an address is required";
+        return std::nullopt;
+      }
+      if (!prefix->is_network()) {
+        *error = "has bits set beyond its prefix length";
+        return std::nullopt;
+      }
+      return prefix->str();
+    }
+    case ValueType::port:
+    case ValueType::u32: {
+      uint64_t number = 0;
+      bool ok = !text.empty() && text.size() <= 10;
+      for (char c : text) {
+        if (c < '0' || c > '9') ok = false;
+        if (ok) number = number * 10 + (c - '0');
+      }
+      uint64_t max = type == ValueType::port ? 65535 : 0xffffffffu;
+      if (!ok || number > max || (type == ValueType::port && number == 0)) {
+        *error = type == ValueType::port ? "not a port (1 to 65535)" : "not a 32-bit number";
+        return std::nullopt;
+      }
+      return std::to_string(number);
+    }
+  }
+  return std::nullopt;
+}
+
+void Checker::declare_param(const ast::Param& param) {
+  auto type = ir::parse_type_name(param.type.text);
+  if (!type) {
+    diagnostics_.error(param.type.location,
+                       "unknown type '" + param.type.text +
+                           "': expected ifname, ipv4, ipv6, ipv4net, ipv6net, port or u32");
+    return;
+  }
+  ir::Param out{param.name.text, *type, "", false, param.location};
+  const std::string* given = nullptr;
+  for (const auto& [name, value] : overrides_) {
+    if (name == param.name.text) given = &value;  // the last -D wins
+  }
+  std::string error;
+  if (given) {
+    used_overrides_.insert(param.name.text);
+    auto value = canonical_value(*type, *given, &error);
+    if (!value) {
+      diagnostics_.error(param.location, "-D " + param.name.text + "=" + *given + ": " + error +
+                                             " (parameter is " + ir::type_name(*type) + ")");
+      return;
+    }
+    out.value = *value;
+    out.from_command_line = true;
+  } else if (param.default_value) {
+    const ast::Value& v = *param.default_value;
+    if (v.kind == ast::Value::Kind::name) {
+      diagnostics_.error(v.location, "a parameter's default must be a literal, not the name '" +
+                                         v.text + "'");
+      return;
+    }
+    auto value = canonical_value(*type, v.text, &error);
+    if (!value) {
+      diagnostics_.error(v.location, "default of '" + param.name.text + "' is " + error);
+      return;
+    }
+    out.value = *value;
+  } else {
+    diagnostics_.error(param.location, "parameter '" + param.name.text +
+                                           "' has no default: pass -D " + param.name.text +
+                                           "=VALUE");
+    return;
+  }
+  declare(param.name.text, SymbolKind::param, out_.params.size(), param.name.location);
+  out_.params.push_back(std::move(out));
+}
+
+void Checker::check_unused_overrides() {
+  for (const auto& [name, value] : overrides_) {
+    if (used_overrides_.count(name) == 0 && symbols_.count(name) == 0) {
+      diagnostics_.error(Location{}, "-D " + name + "=" + value + ": the policy has no parameter '" +
+                                         name + "'");
+    }
+  }
+}
+
+void Checker::declare_table(const ast::TableDecl& table) {
+  if (have_table_) {
+    diagnostics_.error(table.location, "a policy owns one table; '" + out_.table +
+                                           "' is declared at " + out_.table_location.str());
+    return;
+  }
+  have_table_ = true;
+  out_.family = table.family == "ip"    ? nft::Family::ip
+                : table.family == "ip6" ? nft::Family::ip6
+                                        : nft::Family::inet;
+  out_.table = table.name.text;
+  out_.table_location = table.location;
+}
+
+bool Checker::family_allows(IpFamily family) const {
+  switch (out_.family) {
+    case nft::Family::ip: return family == IpFamily::v4;
+    case nft::Family::ip6: return family == IpFamily::v6;
+    case nft::Family::inet: return true;
+  }
+  return true;
+}
+
+void Checker::require_family(IpFamily family, const Location& where) {
+  if (!family_allows(family)) {
+    diagnostics_.error(where, std::string(family == IpFamily::v4 ? "IPv4" : "IPv6") +
+                                  " address in table family '" + nft::family_name(out_.family) +
+                                  "'");
+  }
+}
+
+// --- values
+
+std::optional<uint32_t> Checker::resolve_number(const ast::Value& value, const char* what) {
+  if (value.kind == ast::Value::Kind::number) {
+    if (value.overflow) {
+      diagnostics_.error(value.location, value.text.substr(0, 24) +
+                                             (value.text.size() > 24 ? "..." : "") +
+                                             " does not fit in 32 bits");
+      return std::nullopt;
+    }
+    return static_cast<uint32_t>(value.number);
+  }
+  if (value.kind == ast::Value::Kind::name) {
+    auto it = symbols_.find(value.text);
+    if (it != symbols_.end() && it->second.kind == SymbolKind::param) {
+      const ir::Param& param = out_.params[it->second.index];
+      if (param.type == ir::ValueType::u32 || param.type == ir::ValueType::port) {
+        return static_cast<uint32_t>(std::stoul(param.value));
+      }
+    }
+  }
+  diagnostics_.error(value.location, std::string("expected ") + what + ", got " +
+                                         kind_name(value.kind) + " '" + value.text + "'");
+  return std::nullopt;
+}
+
+std::optional<std::string> Checker::resolve_ifname(const ast::Value& value) {
+  if (value.kind == ast::Value::Kind::string) {
+    if (!valid_ifname(value.text)) {
+      diagnostics_.error(value.location,
+                         "'" + value.text +
+                             "' is not an interface name (1 to 15 characters, no '/', ':' or "
+                             "spaces)");
+      return std::nullopt;
+    }
+    return value.text;
+  }
+  if (value.kind != ast::Value::Kind::name) {
+    diagnostics_.error(value.location, std::string("expected an interface, got ") +
+                                           kind_name(value.kind) + " '" + value.text + "'");
+    return std::nullopt;
+  }
+  const Symbol* symbol = lookup(value, "interface");
+  if (!symbol) return std::nullopt;
+  if (symbol->kind == SymbolKind::iface) return ifaces_[symbol->index].ifname;
+  if (symbol->kind == SymbolKind::param &&
+      out_.params[symbol->index].type == ir::ValueType::ifname) {
+    return out_.params[symbol->index].value;
+  }
+  diagnostics_.error(value.location, "'" + value.text + "' is not an interface");
+  return std::nullopt;
+}
+
+std::optional<IpPrefix> Checker::resolve_address(const ast::Value& value, bool allow_prefix) {
+  std::optional<IpPrefix> prefix;
+  switch (value.kind) {
+    case ast::Value::Kind::ipv4:
+    case ast::Value::Kind::ipv6:
+      prefix = parse_ip_prefix(value.text);
+      if (!prefix) {
+        diagnostics_.error(value.location, "'" + value.text + "' is not a valid address");
+        return std::nullopt;
+      }
+      break;
+    case ast::Value::Kind::name: {
+      const Symbol* symbol = lookup(value, "address");
+      if (!symbol) return std::nullopt;
+      if (symbol->kind == SymbolKind::addr) {
+        prefix = addrs_[symbol->index].prefix;
+      } else if (symbol->kind == SymbolKind::param) {
+        const ir::Param& param = out_.params[symbol->index];
+        if (param.type == ir::ValueType::ifname || param.type == ir::ValueType::port ||
+            param.type == ir::ValueType::u32) {
+          diagnostics_.error(value.location, "'" + value.text + "' is a parameter of type " +
+                                                 ir::type_name(param.type) + ", not an address");
+          return std::nullopt;
+        }
+        prefix = parse_ip_prefix(param.value);
+      } else {
+        diagnostics_.error(value.location, "'" + value.text + "' is not an address");
+        return std::nullopt;
+      }
+      break;
+    }
+    default:
+      diagnostics_.error(value.location, std::string("expected an address, got ") +
+                                             kind_name(value.kind) + " '" + value.text + "'");
+      return std::nullopt;
+  }
+  if (!prefix) return std::nullopt;
+  if (!allow_prefix && !prefix->is_host()) {
+    diagnostics_.error(value.location, "'" + prefix->str() + "' is a prefix; an address is required here");
+    return std::nullopt;
+  }
+  if (!prefix->is_network()) {
+    diagnostics_.error(value.location, "'" + value.text +
+                                           "' has bits set beyond its prefix length");
+    return std::nullopt;
+  }
+  return prefix;
+}
+
+std::optional<uint16_t> Checker::resolve_port(const ast::Value& value) {
+  auto number = resolve_number(value, "a port");
+  if (!number) return std::nullopt;
+  if (*number == 0 || *number > 65535) {
+    diagnostics_.error(value.location, "port " + std::to_string(*number) +
+                                           " is out of range (1 to 65535)");
+    return std::nullopt;
+  }
+  return static_cast<uint16_t>(*number);
+}
+
+std::optional<std::vector<ir::PortRange>> Checker::resolve_ports(
+    const std::vector<ast::PortRange>& ports) {
+  std::vector<ir::PortRange> out;
+  bool ok = true;
+  for (const ast::PortRange& range : ports) {
+    auto first = resolve_port(range.first);
+    auto last = range.last ? resolve_port(*range.last) : first;
+    if (!first || !last) {
+      ok = false;
+      continue;
+    }
+    if (*last < *first) {
+      diagnostics_.error(range.first.location, "port range " + std::to_string(*first) + "-" +
+                                                   std::to_string(*last) + " is empty");
+      ok = false;
+      continue;
+    }
+    out.emplace_back(*first, *last);
+  }
+  if (!ok) return std::nullopt;
+  return out;
+}
+
+std::optional<Checker::MarkBits> Checker::resolve_mark(const ast::MarkExpr& expr) {
+  MarkBits bits;
+  bool ok = true;
+  for (const ast::Value& term : expr.terms) {
+    if (term.kind == ast::Value::Kind::number) {
+      auto number = resolve_number(term, "a mark");
+      if (!number) {
+        ok = false;
+        continue;
+      }
+      bits.value |= *number;
+      bits.mask |= *number;
+      continue;
+    }
+    const Symbol* symbol = lookup(term, "mark");
+    if (!symbol) {
+      ok = false;
+      continue;
+    }
+    if (symbol->kind != SymbolKind::mark) {
+      diagnostics_.error(term.location, "'" + term.text + "' is not a mark");
+      ok = false;
+      continue;
+    }
+    const ir::Mark& mark = out_.marks[symbol->index];
+    bits.value |= mark.value;
+    bits.mask |= mark.mask;
+  }
+  if (!ok) return std::nullopt;
+  return bits;
+}
+
+// --- declarations
+
+void Checker::declare_mark(const ast::MarkDecl& mark) {
+  auto bits = resolve_mark(mark.value);
+  if (!bits) return;
+  ir::Mark out{mark.name.text, bits->value, bits->mask, mark.location};
+  if (mark.mask) {
+    auto mask = resolve_mark(*mark.mask);
+    if (!mask) return;
+    out.mask = mask->value;
+    if ((out.value & ~out.mask) != 0) {
+      diagnostics_.error(mark.mask->location, "mark '" + out.name + "' value " + hex(out.value) +
+                                                  " has bits outside its mask " + hex(out.mask));
+      return;
+    }
+  }
+  if (out.mask == 0) {
+    diagnostics_.error(mark.value.location,
+                       "mark '" + out.name + "' is zero: it can never be tested or set");
+    return;
+  }
+  for (const ir::Mark& other : out_.marks) {
+    if (other.value == out.value && other.mask == out.mask) {
+      diagnostics_.error(mark.value.location, "mark '" + out.name + "' has the same bits (" +
+                                                  hex(out.value) + ") as '" + other.name + "'");
+      return;
+    }
+  }
+  declare(out.name, SymbolKind::mark, out_.marks.size(), mark.name.location);
+  out_.marks.push_back(std::move(out));
+}
+
+void Checker::declare_iface(const ast::IfaceDecl& iface) {
+  auto ifname = resolve_ifname(iface.value);
+  if (!ifname) return;
+  declare(iface.name.text, SymbolKind::iface, ifaces_.size(), iface.name.location);
+  ifaces_.push_back(Iface{*ifname});
+}
+
+void Checker::declare_group(const ast::GroupDecl& group) {
+  Group out;
+  ir::Set set;
+  set.name = group.name.text;
+  set.type = ir::ValueType::ifname;
+  set.from_group = true;
+  set.location = group.location;
+  std::set<std::string> seen;
+  for (const ast::Value& member : group.members) {
+    auto ifname = resolve_ifname(member);
+    if (!ifname) continue;
+    if (!seen.insert(*ifname).second) {
+      diagnostics_.error(member.location, "interface '" + *ifname + "' is twice in group '" +
+                                              group.name.text + "'");
+      continue;
+    }
+    out.ifnames.push_back(*ifname);
+    set.elements.push_back(nft::Element{"\"" + *ifname + "\"", ""});
+  }
+  out.set = set.name;
+  declare(group.name.text, SymbolKind::group, groups_.size(), group.name.location);
+  groups_.push_back(std::move(out));
+  out_.sets.push_back(std::move(set));
+}
+
+void Checker::declare_addr(const ast::AddrDecl& addr) {
+  auto prefix = resolve_address(addr.value, /*allow_prefix=*/true);
+  if (!prefix) return;
+  require_family(prefix->family, addr.value.location);
+  declare(addr.name.text, SymbolKind::addr, addrs_.size(), addr.name.location);
+  addrs_.push_back(Addr{*prefix});
+}
+
+void Checker::declare_set(const ast::SetDecl& set) {
+  auto type = ir::parse_type_name(set.type.text);
+  if (!type || *type == ir::ValueType::u32) {
+    diagnostics_.error(set.type.location, "sets hold ipv4, ipv6, ipv4net, ipv6net, ifname or "
+                                          "port, not '" + set.type.text + "'");
+    return;
+  }
+  if (*type == ir::ValueType::ipv4 || *type == ir::ValueType::ipv4net) {
+    require_family(IpFamily::v4, set.type.location);
+  } else if (*type == ir::ValueType::ipv6 || *type == ir::ValueType::ipv6net) {
+    require_family(IpFamily::v6, set.type.location);
+  }
+  if (set.managed && (*type == ir::ValueType::ipv4net || *type == ir::ValueType::ipv6net)) {
+    // Interval sets make one-element updates ~200x slower (nft 1.0.6).
+    diagnostics_.error(set.type.location, "a managed set holds single addresses (ipv4 or "
+                                          "ipv6), not prefixes: interval sets are slow to update");
+    return;
+  }
+  ir::Set out{set.name.text, *type, set.managed, false, {}, set.location};
+  out.elements.reserve(set.elements.size());
+  std::set<std::string> seen;
+  for (const ast::SetElement& element : set.elements) {
+    const ast::Value& v = element.value;
+    std::string text = v.text;
+    if (v.kind == ast::Value::Kind::name) {
+      // A parameter or named address is allowed as an element.
+      auto it = symbols_.find(v.text);
+      if (it != symbols_.end() && it->second.kind == SymbolKind::param) {
+        text = out_.params[it->second.index].value;
+      } else if (it != symbols_.end() && it->second.kind == SymbolKind::addr) {
+        text = addrs_[it->second.index].prefix.str();
+      } else if (it != symbols_.end() && it->second.kind == SymbolKind::iface) {
+        text = ifaces_[it->second.index].ifname;
+      } else if (*type != ir::ValueType::ifname) {
+        diagnostics_.error(v.location, "undefined name '" + v.text + "' in set '" +
+                                           set.name.text + "'");
+        continue;
+      }
+    }
+    std::string error;
+    auto canonical = canonical_value(*type, text, &error);
+    if (!canonical) {
+      diagnostics_.error(v.location, "element '" + v.text + "' of set '" + set.name.text +
+                                         "' (" + ir::type_name(*type) + "): " + error);
+      continue;
+    }
+    if (!seen.insert(*canonical).second) {
+      diagnostics_.error(v.location, "element '" + *canonical + "' is twice in set '" +
+                                         set.name.text + "'");
+      continue;
+    }
+    if (*type == ir::ValueType::ifname) *canonical = "\"" + *canonical + "\"";
+    out.elements.push_back(nft::Element{*canonical, element.comment.value_or("")});
+  }
+  declare(out.name, SymbolKind::set, out_.sets.size(), set.name.location);
+  out_.sets.push_back(std::move(out));
+}
+
+void Checker::declare_bypass(const ast::BypassDecl& bypass) {
+  auto ports = resolve_ports(bypass.ports);
+  if (!ports) return;
+  out_.bypass.push_back(ir::Bypass{bypass.protocol, *ports, bypass.location});
+}
+
+void Checker::check_sysctl(const ast::SysctlBlock& block) {
+  struct Known {
+    const char* key;
+    uint32_t max;
+  };
+  static constexpr Known kKnown[] = {
+      {"rp_filter", 2},      {"accept_local", 1},   {"forwarding", 1},
+      {"route_localnet", 1}, {"src_valid_mark", 1}, {"proxy_arp", 1},
+  };
+  std::vector<std::string> targets;
+  for (const ast::Value& target : block.targets) {
+    if (target.kind == ast::Value::Kind::string && (target.text == "all" || target.text == "default")) {
+      targets.push_back(target.text);
+    } else if (auto ifname = resolve_ifname(target)) {
+      targets.push_back(*ifname);
+    }
+  }
+  for (const ast::SysctlSetting& setting : block.settings) {
+    const Known* known = nullptr;
+    for (const Known& k : kKnown) {
+      if (setting.key.text == k.key) known = &k;
+    }
+    if (!known) {
+      diagnostics_.error(setting.key.location,
+                         "unknown sysctl '" + setting.key.text +
+                             "': expected rp_filter, accept_local, forwarding, route_localnet, "
+                             "src_valid_mark or proxy_arp");
+      continue;
+    }
+    auto value = resolve_number(setting.value, "a number");
+    if (!value) continue;
+    if (*value > known->max) {
+      diagnostics_.error(setting.value.location, setting.key.text + " takes 0 to " +
+                                                     std::to_string(known->max) + ", not " +
+                                                     std::to_string(*value));
+      continue;
+    }
+    for (const std::string& target : targets) {
+      std::string key = "net.ipv4.conf." + target + "." + setting.key.text;
+      for (route::Sysctl& existing : out_.routing.sysctls) {
+        if (existing.key == key) {
+          diagnostics_.error(setting.key.location,
+                             key + " is already set at " + existing.location.str());
+        }
+      }
+      out_.routing.sysctls.push_back(
+          route::Sysctl{key, std::to_string(*value), setting.key.location});
+    }
+  }
+}
+
+}  // namespace ztc

@@ -1,0 +1,76 @@
+#include "tools/ztc/cli.h"
+
+#include <CLI/CLI.hpp>
+#include <ostream>
+
+#include "tools/ztc/commands.h"
+
+namespace ztc {
+namespace {
+
+// CLI11 validates the shape; the NAME=VALUE split is ours so the error can
+// name the flag.
+bool parse_overrides(const std::vector<std::string>& defines, Overrides* out, std::string* error) {
+  for (const std::string& define : defines) {
+    size_t eq = define.find('=');
+    if (eq == std::string::npos || eq == 0) {
+      *error = "-D " + define + ": expected NAME=VALUE";
+      return false;
+    }
+    out->emplace_back(define.substr(0, eq), define.substr(eq + 1));
+  }
+  return true;
+}
+
+void add_policy_options(CLI::App* command, PolicyOptions& policy, std::vector<std::string>& defines) {
+  command->add_option("FILE", policy.file, "policy file (.zt), or - for stdin")->required();
+  command->add_option("-D,--define", defines, "set a parameter: -D NAME=VALUE (repeatable)")
+      ->type_name("NAME=VALUE");
+}
+
+}  // namespace
+
+int run_cli(int argc, const char* const* argv, std::ostream& out, std::ostream& err) {
+  CLI::App app{"ztc: compile traffic-capture policy into nftables and policy routing"};
+  app.set_version_flag("--version", std::string("ztc ") + ZTC_VERSION);
+  app.require_subcommand(1);
+
+  CompileOptions compile;
+  std::vector<std::string> compile_defines;
+  CLI::App* compile_cmd =
+      app.add_subcommand("compile", "print what would be installed (nft ruleset, routing)");
+  add_policy_options(compile_cmd, compile.policy, compile_defines);
+  compile_cmd->add_option("--emit", compile.emit, "what to print")
+      ->check(CLI::IsMember({"all", "nft", "json", "routes", "ast", "ir"}))
+      ->default_str("all");
+  compile_cmd->add_option("-o,--output", compile.output, "write to this file instead of stdout");
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp&) {
+    out << app.help();
+    return kExitOk;
+  } catch (const CLI::CallForAllHelp&) {
+    out << app.help("", CLI::AppFormatMode::All);
+    return kExitOk;
+  } catch (const CLI::CallForVersion&) {
+    out << "ztc " << ZTC_VERSION << "\n";
+    return kExitOk;
+  } catch (const CLI::ParseError& e) {
+    err << "ztc: error: " << e.what() << "\n";
+    err << "Run 'ztc --help' for usage.\n";
+    return kExitUsage;
+  }
+
+  std::string error;
+  if (compile_cmd->parsed()) {
+    if (!parse_overrides(compile_defines, &compile.policy.overrides, &error)) {
+      err << "ztc: error: " << error << "\n";
+      return kExitUsage;
+    }
+    return run_compile(compile, out, err);
+  }
+  return kExitUsage;
+}
+
+}  // namespace ztc

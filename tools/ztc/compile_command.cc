@@ -1,0 +1,50 @@
+#include <fstream>
+#include <iostream>
+#include <iterator>
+
+#include "backend/nft_json.h"
+#include "backend/nft_text.h"
+#include "backend/routing_text.h"
+#include "compiler/compile.h"
+#include "compiler/dump.h"
+#include "tools/ztc/commands.h"
+#include "tools/ztc/policy_input.h"
+
+namespace ztc {
+
+int run_compile(const CompileOptions& options, std::ostream& out, std::ostream& err) {
+  Diagnostics diagnostics;
+  auto compiled = compile_from_options(options.policy, diagnostics);
+  err << diagnostics.render();
+  if (!compiled) return kExitFailure;
+
+  std::string text;
+  if (options.emit == "ast") {
+    text = dump_ast(compiled->ast);
+  } else if (options.emit == "ir") {
+    text = dump_ir(compiled->ir);
+  } else if (options.emit == "nft") {
+    text = nft::emit_text(compiled->table).text;
+  } else if (options.emit == "json") {
+    text = nft::emit_json(compiled->table);
+  } else if (options.emit == "routes") {
+    text = route::emit_batch(compiled->routing);
+  } else {
+    text = "# nftables: nft -f\n" + nft::emit_text(compiled->table).text;
+    std::string routes = route::emit_batch(compiled->routing);
+    if (!routes.empty()) text += "\n# routing: ip -batch\n" + routes;
+  }
+  if (options.output.empty()) {
+    out << text;
+    return kExitOk;
+  }
+  std::ofstream file(options.output, std::ios::binary | std::ios::trunc);
+  file << text;
+  if (!file.flush()) {
+    err << "ztc: error: cannot write '" << options.output << "'\n";
+    return kExitFailure;
+  }
+  return kExitOk;
+}
+
+}  // namespace ztc
