@@ -94,10 +94,20 @@ ir::Policy Checker::run(const ast::Policy& policy) {
 void Checker::declare(const std::string& name, SymbolKind kind, size_t index,
                       const Location& where) {
   auto [it, inserted] = symbols_.emplace(name, Symbol{kind, index, where});
-  if (!inserted) {
-    diagnostics_.error(where, "'" + name + "' is already declared at " +
-                                  it->second.location.str());
+  if (inserted) return;
+  // Parameters are declared in a first pass: report at whichever declaration
+  // comes second in the source.
+  const Location& first = it->second.location;
+  bool new_is_earlier = first.file == where.file && (where.line < first.line ||
+                                                     (where.line == first.line &&
+                                                      where.column < first.column));
+  if (!new_is_earlier) {
+    diagnostics_.error(where, "'" + name + "' is already declared at " + first.str());
+    return;
   }
+  diagnostics_.error(first, "'" + name + "' is already declared at " + where.str());
+  // Later duplicates are then reported against the first declaration.
+  it->second = Symbol{kind, index, where};
 }
 
 const Checker::Symbol* Checker::lookup(const ast::Value& name, const char* wanted) {

@@ -1,5 +1,6 @@
 #include "compiler/diagnostics.h"
 
+#include <algorithm>
 #include <utility>
 
 namespace ztc {
@@ -84,8 +85,18 @@ std::string render(const Diagnostic& diagnostic) {
 }
 
 std::string Diagnostics::render() const {
+  // Source order within a file reads best; stages find problems in their
+  // own order. Diagnostics without a location (command line) come first.
+  std::vector<const Diagnostic*> sorted;
+  for (const Diagnostic& d : items_) sorted.push_back(&d);
+  std::stable_sort(sorted.begin(), sorted.end(), [](const Diagnostic* a, const Diagnostic* b) {
+    const Location& x = a->location;
+    const Location& y = b->location;
+    if (x.file != y.file) return x.file == nullptr && y.file != nullptr;
+    return std::make_pair(x.line, x.column) < std::make_pair(y.line, y.column);
+  });
   std::string out;
-  for (const Diagnostic& d : items_) out += ztc::render(d);
+  for (const Diagnostic* d : sorted) out += ztc::render(*d);
   if (dropped_ > 0) {
     out += "error: " + std::to_string(dropped_) + " more errors not shown\n";
   }

@@ -232,9 +232,53 @@ class Lowerer {
         out_rule.statements.push_back(nft::Match{nft::field(Field::nfproto), nft::MatchOp::eq,
                                                  nft::symbol(family_name(family))});
       }
-      for (const ir::Action& action : rule.actions) lower_action(action, family, out_rule);
-      out.rules.push_back(std::move(out_rule));
+      std::vector<nft::Statement> actions;
+      for (const ir::Action& action : rule.actions) lower_action(action, family, actions);
+      append_actions(rule, std::move(actions), out_rule, out);
     }
+  }
+
+  static bool is_jump(const nft::Statement& statement) {
+    auto* verdict = std::get_if<nft::Verdict>(&statement);
+    return verdict && verdict->kind == nft::VerdictKind::jump;
+  }
+
+  // nft refuses any statement after a `jump`. When a bit-by-bit copy (a jump)
+  // is followed by more actions, the actions move to a chain of their own,
+  // split after each jump; the rule reaches it by `goto` when it ends in a
+  // verdict (ending a goto'd chain ends the base chain, like `return`) and
+  // by `jump` when evaluation continues after it.
+  void append_actions(const ir::Rule& rule, std::vector<nft::Statement> actions,
+                      nft::Rule& out_rule, nft::Chain& out) {
+    bool jump_inside = false;
+    for (size_t i = 0; i + 1 < actions.size(); ++i) jump_inside |= is_jump(actions[i]);
+    if (!jump_inside) {
+      for (nft::Statement& statement : actions) out_rule.statements.push_back(std::move(statement));
+      out.rules.push_back(std::move(out_rule));
+      return;
+    }
+    nft::Chain chain;
+    chain.name = out.name + "_actions_" + std::to_string(rule.location.line) + "_" +
+                 std::to_string(rule.location.column);
+    chain.comment = "actions of the rule at " + rule.location.str();
+    chain.location = rule.location;
+    nft::Rule segment;
+    segment.location = rule.location;
+    for (nft::Statement& statement : actions) {
+      bool split = is_jump(statement);
+      segment.statements.push_back(std::move(statement));
+      if (split) {
+        chain.rules.push_back(std::move(segment));
+        segment = nft::Rule{};
+        segment.location = rule.location;
+      }
+    }
+    if (!segment.statements.empty()) chain.rules.push_back(std::move(segment));
+    bool ends_in_verdict = std::holds_alternative<ir::Verdict>(rule.actions.back());
+    out_rule.statements.push_back(
+        nft::Verdict{ends_in_verdict ? nft::VerdictKind::goto_ : nft::VerdictKind::jump, chain.name});
+    out.rules.push_back(std::move(out_rule));
+    helpers_.push_back(std::move(chain));
   }
 
   void lower_match(const ir::Match& match, std::vector<nft::Statement>& out,
@@ -312,7 +356,7 @@ class Lowerer {
     out.push_back(nft::Match{left, op(negated), nft::integer(m.value, true)});
   }
 
-  void lower_action(const ir::Action& action, IpFamily family, nft::Rule& out) {
+  void lower_action(const ir::Action& action, IpFamily family, std::vector<nft::Statement>& out) {
     if (auto* a = std::get_if<ir::MarkAction>(&action)) {
       Field target = a->conntrack ? Field::ct_mark : Field::meta_mark;
       ExprPtr value;
@@ -325,15 +369,15 @@ class Lowerer {
         case ast::MarkAssign::set_whole: value = nft::integer(a->value, true); break;
         case ast::MarkAssign::clear_bits: value = nft::bit_and(nft::field(target), ~a->mask); break;
       }
-      out.statements.push_back(nft::Mangle{target, value});
+      out.push_back(nft::Mangle{target, value});
       return;
     }
     if (auto* a = std::get_if<ir::CtCopy>(&action)) {
       Field to = a->save ? Field::ct_mark : Field::meta_mark;
       if (a->source_bits_set) {
-        out.statements.push_back(nft::Mangle{to, nft::bit_or(nft::field(to), a->mask)});
+        out.push_back(nft::Mangle{to, nft::bit_or(nft::field(to), a->mask)});
       } else {
-        out.statements.push_back(nft::Verdict{nft::VerdictKind::jump, copy_chain(*a)});
+        out.push_back(nft::Verdict{nft::VerdictKind::jump, copy_chain(*a)});
       }
       return;
     }
@@ -341,7 +385,7 @@ class Lowerer {
       nft::VerdictKind kind = a->verdict == ast::Verdict::return_  ? nft::VerdictKind::return_
                               : a->verdict == ast::Verdict::accept ? nft::VerdictKind::accept
                                                                    : nft::VerdictKind::drop;
-      out.statements.push_back(nft::Verdict{kind, ""});
+      out.push_back(nft::Verdict{kind, ""});
       return;
     }
     if (std::holds_alternative<ir::NoNat>(action)) {
@@ -350,18 +394,18 @@ class Lowerer {
       bool v4 = family == IpFamily::v4;
       Field field = destination ? (v4 ? Field::ip_daddr : Field::ip6_daddr)
                                 : (v4 ? Field::ip_saddr : Field::ip6_saddr);
-      out.statements.push_back(nft::Nat{destination ? nft::NatKind::dnat : nft::NatKind::snat,
+      out.push_back(nft::Nat{destination ? nft::NatKind::dnat : nft::NatKind::snat,
                                         v4 ? nft::Family::ip : nft::Family::ip6,
                                         nft::field(field), std::nullopt});
       return;
     }
     if (auto* a = std::get_if<ir::Dnat>(&action)) {
       bool v4 = a->address.family == IpFamily::v4;
-      out.statements.push_back(nft::Nat{nft::NatKind::dnat, v4 ? nft::Family::ip : nft::Family::ip6,
+      out.push_back(nft::Nat{nft::NatKind::dnat, v4 ? nft::Family::ip : nft::Family::ip6,
                                         nft::address(a->address.str()), a->port});
       return;
     }
-    out.statements.push_back(nft::Counter{});
+    out.push_back(nft::Counter{});
   }
 
   // nft 1.0.6 cannot compute (ct & ~M) | (mark & M) in one expression: copy

@@ -1,5 +1,6 @@
 #include "compiler/parse.h"
 
+#include <algorithm>
 #include <string>
 
 #include "ZtcLexer.h"
@@ -104,6 +105,11 @@ class SyntaxErrorListener : public antlr4::BaseErrorListener {
       }
     }
     if (names.empty()) return "";
+    // Between statements every statement keyword is possible: say so briefly.
+    if (std::find(names.begin(), names.end(), "'capture'") != names.end() &&
+        std::find(names.begin(), names.end(), "'table'") != names.end()) {
+      return "the start of a statement (table, param, mark, iface, set, capture, rule, route, ...)";
+    }
     if (names.size() == 1) return names[0];
     constexpr size_t kMaxListed = 12;
     std::string out = "one of ";

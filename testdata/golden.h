@@ -1,0 +1,20 @@
+// Golden-file comparison for tests: the expected text lives in a file under
+// testdata/. On a mismatch the actual text is written beside it as
+// `<file>.got`, to review with diff and move into place; with ZTC_REGEN=1 in
+// the environment the expected file is (re)written instead.
+#pragma once
+
+#include <string>
+
+namespace ztc::testing {
+
+// Absolute path of a file in the source tree.
+std::string source_path(const std::string& relative);
+
+// Empty when `actual` equals the golden file's contents (or was written
+// because ZTC_REGEN=1); otherwise a message naming the .got file.
+std::string compare_golden(const std::string& relative_path, const std::string& actual);
+
+std::string read_file(const std::string& path);
+
+}  // namespace ztc::testing
