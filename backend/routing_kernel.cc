@@ -1,0 +1,530 @@
+#include "backend/routing_kernel.h"
+
+#include <linux/fib_rules.h>
+#include <linux/netlink.h>
+#include <linux/rtnetlink.h>
+#include <net/if.h>
+#include <netlink/attr.h>
+#include <netlink/cache.h>
+#include <netlink/errno.h>
+#include <netlink/msg.h>
+#include <netlink/netlink.h>
+#include <netlink/route/link.h>
+#include <netlink/route/route.h>
+#include <netlink/route/rule.h>
+#include <netlink/socket.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstring>
+#include <tuple>
+
+#include "backend/netns.h"
+#include "backend/sysctl.h"
+
+#ifndef SOL_NETLINK
+#define SOL_NETLINK 270
+#endif
+
+namespace ztc::route {
+namespace {
+
+constexpr uint32_t kAllBits = 0xffffffffu;
+
+int af_of(IpFamily family) { return family == IpFamily::v4 ? AF_INET : AF_INET6; }
+
+const char* family_flag(IpFamily family) { return family == IpFamily::v4 ? "-4" : "-6"; }
+
+std::string hex(uint32_t value) {
+  char buffer[16];
+  std::snprintf(buffer, sizeof buffer, "0x%x", value);
+  return buffer;
+}
+
+uint8_t kernel_scope(Scope scope) {
+  switch (scope) {
+    case Scope::global: return RT_SCOPE_UNIVERSE;
+    case Scope::link: return RT_SCOPE_LINK;
+    case Scope::host: return RT_SCOPE_HOST;
+  }
+  return RT_SCOPE_UNIVERSE;
+}
+
+Scope scope_of(uint8_t kernel) {
+  if (kernel == RT_SCOPE_LINK) return Scope::link;
+  if (kernel == RT_SCOPE_HOST) return Scope::host;
+  return Scope::global;
+}
+
+// ---- libnl object lifetimes
+
+struct AddrDeleter {
+  void operator()(nl_addr* addr) const { nl_addr_put(addr); }
+};
+using AddrPtr = std::unique_ptr<nl_addr, AddrDeleter>;
+struct RuleDeleter {
+  void operator()(rtnl_rule* rule) const { rtnl_rule_put(rule); }
+};
+struct RouteDeleter {
+  void operator()(rtnl_route* route) const { rtnl_route_put(route); }
+};
+struct CacheDeleter {
+  void operator()(nl_cache* cache) const { nl_cache_free(cache); }
+};
+using CachePtr = std::unique_ptr<nl_cache, CacheDeleter>;
+struct MsgDeleter {
+  void operator()(nl_msg* msg) const { nlmsg_free(msg); }
+};
+using MsgPtr = std::unique_ptr<nl_msg, MsgDeleter>;
+
+AddrPtr to_nl_addr(const IpPrefix& prefix) {
+  size_t size = prefix.family == IpFamily::v4 ? 4 : 16;
+  AddrPtr addr(nl_addr_build(af_of(prefix.family), prefix.bytes.data(), size));
+  if (addr) nl_addr_set_prefixlen(addr.get(), prefix.length);
+  return addr;
+}
+
+std::optional<IpPrefix> from_nl_addr(nl_addr* addr) {
+  if (!addr) return std::nullopt;
+  IpPrefix prefix;
+  int family = nl_addr_get_family(addr);
+  if (family == AF_INET) {
+    prefix.family = IpFamily::v4;
+  } else if (family == AF_INET6) {
+    prefix.family = IpFamily::v6;
+  } else {
+    return std::nullopt;
+  }
+  unsigned size = nl_addr_get_len(addr);
+  // A default route's destination comes back as a zero-length address.
+  if (size > 0) {
+    if (size != (prefix.family == IpFamily::v4 ? 4u : 16u)) return std::nullopt;
+    std::memcpy(prefix.bytes.data(), nl_addr_get_binary_addr(addr), size);
+  }
+  prefix.length = static_cast<int>(nl_addr_get_prefixlen(addr));
+  return prefix;
+}
+
+// ---- requests with the kernel's own reason
+
+// What the kernel answered to one request: errno and the extended ack text
+// ("Nexthop has invalid gateway"), which libnl's return codes lose.
+struct AckState {
+  bool done = false;
+  int error = 0;
+  std::string extack;
+};
+
+int on_ack(nl_msg*, void* arg) {
+  static_cast<AckState*>(arg)->done = true;
+  return NL_STOP;
+}
+
+int on_error(sockaddr_nl*, nlmsgerr* err, void* arg) {
+  auto* state = static_cast<AckState*>(arg);
+  state->done = true;
+  state->error = -err->error;
+  auto* header = reinterpret_cast<nlmsghdr*>(reinterpret_cast<char*>(err) - NLMSG_HDRLEN);
+  if (header->nlmsg_flags & NLM_F_ACK_TLVS) {
+    size_t ack_size = sizeof(*err);
+    if (!(header->nlmsg_flags & NLM_F_CAPPED)) ack_size += err->msg.nlmsg_len - NLMSG_HDRLEN;
+    size_t offset = NLMSG_HDRLEN + NLMSG_ALIGN(ack_size);
+    if (offset < header->nlmsg_len) {
+      nlattr* tb[NLMSGERR_ATTR_MAX + 1] = {};
+      auto* head = reinterpret_cast<nlattr*>(reinterpret_cast<char*>(header) + offset);
+      if (nla_parse(tb, NLMSGERR_ATTR_MAX, head, static_cast<int>(header->nlmsg_len - offset),
+                    nullptr) == 0 &&
+          tb[NLMSGERR_ATTR_MSG]) {
+        state->extack = nla_get_string(tb[NLMSGERR_ATTR_MSG]);
+      }
+    }
+  }
+  return NL_STOP;
+}
+
+KernelError send_request(nl_sock* sock, nl_msg* msg) {
+  int rc = nl_send_auto(sock, msg);
+  if (rc < 0) return std::string("netlink: ") + nl_geterror(rc);
+  AckState state;
+  nl_cb* base = nl_socket_get_cb(sock);
+  nl_cb* cb = nl_cb_clone(base);
+  nl_cb_put(base);
+  if (!cb) return std::string("netlink: out of memory");
+  nl_cb_err(cb, NL_CB_CUSTOM, on_error, &state);
+  nl_cb_set(cb, NL_CB_ACK, NL_CB_CUSTOM, on_ack, &state);
+  while (!state.done) {
+    rc = nl_recvmsgs(sock, cb);
+    if (rc < 0) break;
+  }
+  nl_cb_put(cb);
+  if (state.error != 0) {
+    std::string reason = std::strerror(state.error);
+    if (!state.extack.empty()) reason += " (" + state.extack + ")";
+    return reason;
+  }
+  if (rc < 0) return std::string("netlink: ") + nl_geterror(rc);
+  return std::nullopt;
+}
+
+// ---- conversions
+
+std::unique_ptr<rtnl_rule, RuleDeleter> to_nl_rule(const Rule& rule, std::string* error) {
+  std::unique_ptr<rtnl_rule, RuleDeleter> nl(rtnl_rule_alloc());
+  if (!nl) {
+    *error = "out of memory";
+    return nullptr;
+  }
+  rtnl_rule_set_family(nl.get(), af_of(rule.family));
+  rtnl_rule_set_prio(nl.get(), rule.priority);
+  if (rule.from && rule.from->length > 0) {
+    if (rule.from->family != rule.family) {
+      *error = "rule source " + rule.from->str() + " is not " + family_name(rule.family);
+      return nullptr;
+    }
+    AddrPtr src = to_nl_addr(*rule.from);
+    if (!src || rtnl_rule_set_src(nl.get(), src.get()) < 0) {
+      *error = "bad rule source " + rule.from->str();
+      return nullptr;
+    }
+  }
+  if (rule.iif && rtnl_rule_set_iif(nl.get(), rule.iif->c_str()) < 0) {
+    *error = "interface name too long: " + *rule.iif;
+    return nullptr;
+  }
+  if (rule.fwmark) {
+    rtnl_rule_set_mark(nl.get(), *rule.fwmark);
+    rtnl_rule_set_mask(nl.get(), rule.fwmask.value_or(kAllBits));
+  }
+  // The action is always explicit: without it the kernel stores `lookup N none`.
+  if (rule.action == RuleAction::goto_) {
+    rtnl_rule_set_action(nl.get(), FR_ACT_GOTO);
+    rtnl_rule_set_goto(nl.get(), rule.goto_priority);
+  } else {
+    rtnl_rule_set_action(nl.get(), FR_ACT_TO_TBL);
+    rtnl_rule_set_table(nl.get(), rule.table);  // libnl sends FRA_TABLE: tables > 255 work
+  }
+  rtnl_rule_set_protocol(nl.get(), kZtcProtocol);
+  return nl;
+}
+
+std::optional<Rule> from_nl_rule(rtnl_rule* nl) {
+  uint8_t protocol = 0;
+  if (rtnl_rule_get_protocol(nl, &protocol) < 0 || protocol != kZtcProtocol) return std::nullopt;
+  Rule rule;
+  int family = rtnl_rule_get_family(nl);
+  if (family == AF_INET) {
+    rule.family = IpFamily::v4;
+  } else if (family == AF_INET6) {
+    rule.family = IpFamily::v6;
+  } else {
+    return std::nullopt;
+  }
+  rule.priority = rtnl_rule_get_prio(nl);
+  if (std::optional<IpPrefix> src = from_nl_addr(rtnl_rule_get_src(nl)); src && src->length > 0) {
+    rule.from = src;
+  }
+  if (const char* iif = rtnl_rule_get_iif(nl)) rule.iif = iif;
+  uint32_t mark = rtnl_rule_get_mark(nl), mask = rtnl_rule_get_mask(nl);
+  // The kernel reports FRA_FWMARK/FRA_FWMASK only for rules that match a mark.
+  if (mark != 0 || mask != 0) {
+    rule.fwmark = mark;
+    rule.fwmask = mask;
+  }
+  if (rtnl_rule_get_action(nl) == FR_ACT_GOTO) {
+    rule.action = RuleAction::goto_;
+    rule.goto_priority = rtnl_rule_get_goto(nl);
+  } else {
+    rule.action = RuleAction::lookup;
+    rule.table = rtnl_rule_get_table(nl);
+  }
+  return rule;
+}
+
+}  // namespace
+
+// ---------------------------------------------------------------------------
+// NetlinkRoutingKernel
+
+std::unique_ptr<NetlinkRoutingKernel> NetlinkRoutingKernel::open(std::string* error) {
+  nl_sock* sock = nl_socket_alloc();
+  if (!sock) {
+    *error = "netlink: cannot allocate a socket";
+    return nullptr;
+  }
+  int rc = nl_connect(sock, NETLINK_ROUTE);
+  if (rc < 0) {
+    *error = std::string("netlink: cannot connect: ") + nl_geterror(rc);
+    nl_socket_free(sock);
+    return nullptr;
+  }
+  // Extended acks carry the kernel's words for a refusal; older kernels ignore it.
+  int one = 1;
+  setsockopt(nl_socket_get_fd(sock), SOL_NETLINK, NETLINK_EXT_ACK, &one, sizeof one);
+  int netns_fd = open_current_netns(error);
+  if (netns_fd < 0) {
+    nl_socket_free(sock);
+    return nullptr;
+  }
+  return std::unique_ptr<NetlinkRoutingKernel>(new NetlinkRoutingKernel(sock, netns_fd));
+}
+
+NetlinkRoutingKernel::~NetlinkRoutingKernel() {
+  nl_socket_free(sock_);
+  close(netns_fd_);
+}
+
+KernelError NetlinkRoutingKernel::list_rules(std::vector<Rule>* rules) {
+  nl_cache* raw = nullptr;
+  int rc = rtnl_rule_alloc_cache(sock_, AF_UNSPEC, &raw);
+  if (rc < 0) return std::string("cannot list rules: ") + nl_geterror(rc);
+  CachePtr cache(raw);
+  for (nl_object* object = nl_cache_get_first(raw); object; object = nl_cache_get_next(object)) {
+    if (std::optional<Rule> rule = from_nl_rule(reinterpret_cast<rtnl_rule*>(object))) {
+      rules->push_back(std::move(*rule));
+    }
+  }
+  return std::nullopt;
+}
+
+KernelError NetlinkRoutingKernel::list_routes(std::vector<Route>* routes) {
+  nl_cache* raw_links = nullptr;
+  int rc = rtnl_link_alloc_cache(sock_, AF_UNSPEC, &raw_links);
+  if (rc < 0) return std::string("cannot list links: ") + nl_geterror(rc);
+  CachePtr links(raw_links);
+  nl_cache* raw = nullptr;
+  rc = rtnl_route_alloc_cache(sock_, AF_UNSPEC, 0, &raw);
+  if (rc < 0) return std::string("cannot list routes: ") + nl_geterror(rc);
+  CachePtr cache(raw);
+  for (nl_object* object = nl_cache_get_first(raw); object; object = nl_cache_get_next(object)) {
+    auto* nl = reinterpret_cast<rtnl_route*>(object);
+    if (rtnl_route_get_protocol(nl) != kZtcProtocol) continue;
+    if (rtnl_route_get_type(nl) != RTN_UNICAST) continue;
+    std::optional<IpPrefix> dst = from_nl_addr(rtnl_route_get_dst(nl));
+    if (!dst) continue;
+    Route route;
+    route.family = dst->family;
+    route.destination = *dst;
+    route.table = rtnl_route_get_table(nl);
+    route.scope = scope_of(rtnl_route_get_scope(nl));
+    if (nl_addr* pref = rtnl_route_get_pref_src(nl)) route.source = from_nl_addr(pref);
+    route.metric = rtnl_route_get_priority(nl);
+    route.onlink = (rtnl_route_get_flags(nl) & RTNH_F_ONLINK) != 0;
+    if (rtnl_route_get_nnexthops(nl) >= 1) {
+      rtnl_nexthop* nh = rtnl_route_nexthop_n(nl, 0);
+      if (nl_addr* gateway = rtnl_route_nh_get_gateway(nh)) route.via = from_nl_addr(gateway);
+      if (rtnl_route_nh_get_flags(nh) & RTNH_F_ONLINK) route.onlink = true;
+      int index = rtnl_route_nh_get_ifindex(nh);
+      if (index > 0) {
+        char name[IFNAMSIZ] = {};
+        if (rtnl_link_i2name(links.get(), index, name, sizeof name)) {
+          route.device = name;
+        } else {
+          route.device = "if" + std::to_string(index);
+        }
+      }
+    }
+    routes->push_back(std::move(route));
+  }
+  return std::nullopt;
+}
+
+KernelError NetlinkRoutingKernel::add_rule(const Rule& rule) {
+  std::string error;
+  auto nl = to_nl_rule(rule, &error);
+  if (!nl) return error;
+  nl_msg* raw = nullptr;
+  // NLM_F_EXCL: without it the kernel silently adds a duplicate.
+  int rc = rtnl_rule_build_add_request(nl.get(), NLM_F_EXCL, &raw);
+  if (rc < 0) return std::string("netlink: ") + nl_geterror(rc);
+  MsgPtr msg(raw);
+  return send_request(sock_, msg.get());
+}
+
+KernelError NetlinkRoutingKernel::delete_rule(const Rule& rule) {
+  std::string error;
+  auto nl = to_nl_rule(rule, &error);
+  if (!nl) return error;
+  nl_msg* raw = nullptr;
+  int rc = rtnl_rule_build_delete_request(nl.get(), 0, &raw);
+  if (rc < 0) return std::string("netlink: ") + nl_geterror(rc);
+  MsgPtr msg(raw);
+  return send_request(sock_, msg.get());
+}
+
+std::optional<int> NetlinkRoutingKernel::ifindex(const std::string& name) {
+  if (auto found = ifindex_cache_.find(name); found != ifindex_cache_.end()) return found->second;
+  if (name.empty() || name.size() >= IFNAMSIZ) return std::nullopt;
+  rtnl_link* link = nullptr;
+  if (rtnl_link_get_kernel(sock_, 0, name.c_str(), &link) < 0 || !link) return std::nullopt;
+  int index = rtnl_link_get_ifindex(link);
+  rtnl_link_put(link);
+  ifindex_cache_[name] = index;
+  return index;
+}
+
+KernelError NetlinkRoutingKernel::route_request(const Route& route, bool remove, int flags) {
+  std::unique_ptr<rtnl_route, RouteDeleter> nl(rtnl_route_alloc());
+  if (!nl) return std::string("out of memory");
+  rtnl_route_set_family(nl.get(), static_cast<uint8_t>(af_of(route.family)));
+  rtnl_route_set_table(nl.get(), route.table);  // libnl sends RTA_TABLE: tables > 255 work
+  rtnl_route_set_protocol(nl.get(), kZtcProtocol);
+  rtnl_route_set_type(nl.get(), RTN_UNICAST);
+  // Explicit scope: libnl would otherwise guess one.
+  rtnl_route_set_scope(nl.get(), kernel_scope(route.scope));
+  AddrPtr dst = to_nl_addr(route.destination);
+  if (!dst || rtnl_route_set_dst(nl.get(), dst.get()) < 0) {
+    return "bad destination " + route.destination.str();
+  }
+  if (route.source) {
+    AddrPtr src = to_nl_addr(*route.source);
+    nl_addr_set_prefixlen(src.get(), route.source->max_length());
+    if (!src || rtnl_route_set_pref_src(nl.get(), src.get()) < 0) {
+      return "bad source " + route.source->str();
+    }
+  }
+  if (route.metric) rtnl_route_set_priority(nl.get(), *route.metric);
+  // libnl copies a single next hop's gateway and device into the message but not
+  // its flags: onlink goes into rtm_flags through the route's flags.
+  if (route.onlink) rtnl_route_set_flags(nl.get(), RTNH_F_ONLINK);
+  rtnl_nexthop* nh = rtnl_route_nh_alloc();
+  if (!nh) return std::string("out of memory");
+  if (route.device) {
+    std::optional<int> index = ifindex(*route.device);
+    if (!index) {
+      rtnl_route_nh_free(nh);
+      return "No such device (\"" + *route.device + "\")";
+    }
+    rtnl_route_nh_set_ifindex(nh, *index);
+  }
+  if (route.via) {
+    AddrPtr gateway = to_nl_addr(*route.via);
+    nl_addr_set_prefixlen(gateway.get(), route.via->max_length());
+    rtnl_route_nh_set_gateway(nh, gateway.get());  // takes its own reference
+  }
+  if (route.onlink) rtnl_route_nh_set_flags(nh, RTNH_F_ONLINK);
+  rtnl_route_add_nexthop(nl.get(), nh);  // the route owns it from here
+  nl_msg* raw = nullptr;
+  int rc = remove ? rtnl_route_build_del_request(nl.get(), flags, &raw)
+                  : rtnl_route_build_add_request(nl.get(), flags, &raw);
+  if (rc < 0) return std::string("netlink: ") + nl_geterror(rc);
+  MsgPtr msg(raw);
+  KernelError error = send_request(sock_, msg.get());
+  // A device deleted and re-created gets a new index: forget what we knew.
+  if (error && route.device) ifindex_cache_.erase(*route.device);
+  return error;
+}
+
+KernelError NetlinkRoutingKernel::add_route(const Route& route) {
+  // NLM_F_EXCL: IPv6 would otherwise turn a second route with the same key into
+  // a multipath route.
+  return route_request(route, false, NLM_F_EXCL);
+}
+
+KernelError NetlinkRoutingKernel::replace_route(const Route& route) {
+  return route_request(route, false, NLM_F_REPLACE);
+}
+
+KernelError NetlinkRoutingKernel::delete_route(const Route& route) {
+  return route_request(route, true, 0);
+}
+
+KernelError NetlinkRoutingKernel::read_sysctl(const std::string& key, std::string* value) {
+  // /proc/sys/net follows the calling thread: read in this kernel object's namespace.
+  NetnsSwitch in_namespace(netns_fd_);
+  if (!in_namespace.ok()) return in_namespace.error();
+  std::string error;
+  std::optional<std::string> read = read_sysctl_value(key, &error);
+  if (!read) return error;
+  *value = *read;
+  return std::nullopt;
+}
+
+KernelError NetlinkRoutingKernel::write_sysctl(const std::string& key, const std::string& value) {
+  NetnsSwitch in_namespace(netns_fd_);
+  if (!in_namespace.ok()) return in_namespace.error();
+  return write_sysctl_value(key, value);
+}
+
+bool NetlinkRoutingKernel::device_exists(const std::string& name) {
+  if (name.empty() || name.size() >= IFNAMSIZ) return false;
+  rtnl_link* link = nullptr;
+  if (rtnl_link_get_kernel(sock_, 0, name.c_str(), &link) < 0 || !link) return false;
+  rtnl_link_put(link);
+  return true;
+}
+
+// ---------------------------------------------------------------------------
+// Comparison and text
+
+namespace {
+
+std::optional<IpPrefix> normal_from(const std::optional<IpPrefix>& from) {
+  if (from && from->length == 0) return std::nullopt;  // `from all`
+  return from;
+}
+
+}  // namespace
+
+bool same_rule(const Rule& a, const Rule& b) {
+  if (a.family != b.family || a.priority != b.priority) return false;
+  if (!(normal_from(a.from) == normal_from(b.from)) || a.iif != b.iif) return false;
+  if (a.fwmark.has_value() != b.fwmark.has_value()) return false;
+  if (a.fwmark && (*a.fwmark != *b.fwmark ||
+                   a.fwmask.value_or(kAllBits) != b.fwmask.value_or(kAllBits))) {
+    return false;
+  }
+  if (a.action != b.action) return false;
+  return a.action == RuleAction::goto_ ? a.goto_priority == b.goto_priority : a.table == b.table;
+}
+
+uint32_t effective_metric(const Route& route) {
+  if (route.metric) return *route.metric;
+  return route.family == IpFamily::v6 ? 1024 : 0;
+}
+
+bool same_route_key(const Route& a, const Route& b) {
+  return a.family == b.family && a.table == b.table && a.destination == b.destination &&
+         effective_metric(a) == effective_metric(b);
+}
+
+bool same_route(const Route& a, const Route& b) {
+  if (!same_route_key(a, b)) return false;
+  // IPv6 routes have no scope in the kernel: it reports every one as global.
+  bool scope_equal = a.family == IpFamily::v6 || a.scope == b.scope;
+  return a.via == b.via && a.device == b.device && a.onlink == b.onlink && scope_equal &&
+         a.source == b.source;
+}
+
+std::string describe(const Rule& rule) {
+  std::string text = std::string(family_flag(rule.family)) + " rule prio " +
+                     std::to_string(rule.priority);
+  if (rule.from && rule.from->length > 0) text += " from " + rule.from->str();
+  if (rule.iif) text += " iif " + *rule.iif;
+  if (rule.fwmark) {
+    text += " fwmark " + hex(*rule.fwmark);
+    uint32_t mask = rule.fwmask.value_or(kAllBits);
+    if (mask != kAllBits) text += "/" + hex(mask);
+  }
+  if (rule.action == RuleAction::goto_) {
+    text += " goto " + std::to_string(rule.goto_priority);
+  } else {
+    text += " lookup " + std::to_string(rule.table);
+  }
+  return text;
+}
+
+std::string describe(const Route& route) {
+  std::string text = std::string(family_flag(route.family)) + " route ";
+  text += route.destination.length == 0 ? std::string("default") : route.destination.str();
+  if (route.via) text += " via " + route.via->address_str();
+  if (route.device) text += " dev " + *route.device;
+  if (route.onlink) text += " onlink";
+  if (route.scope != Scope::global) text += std::string(" scope ") + scope_name(route.scope);
+  if (route.source) text += " src " + route.source->address_str();
+  if (route.metric) text += " metric " + std::to_string(*route.metric);
+  text += " table " + std::to_string(route.table);
+  return text;
+}
+
+}  // namespace ztc::route

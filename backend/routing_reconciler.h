@@ -1,0 +1,76 @@
+// Brings the kernel's ztc-tagged rules, routes and sysctls to a routing plan.
+//
+// Netlink has no transactions, so the reconciler does the next best thing:
+//   1. read what ztc owns now (entries tagged route::kZtcProtocol; nothing else
+//      is listed, so nothing else is ever changed);
+//   2. check before writing: every device a route (or a sysctl) names exists,
+//      desired routes do not collide; problems are reported at the policy line;
+//   3. write only the difference, additions before deletions:
+//        sysctls -> new routes -> new rules -> stale rules -> stale routes
+//      (a rule never points at a table that misses its new routes, and stale
+//      routes go last); a route whose key (table, destination, metric) is taken
+//      by a stale ztc route is replaced in place, atomically;
+//   4. on a failed write, undo what was done, newest first, and report the
+//      failure at the Location of the object whose write failed.
+// An unchanged plan makes no kernel write at all.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "backend/routing_kernel.h"
+#include "backend/routing_plan.h"
+#include "compiler/diagnostics.h"
+
+namespace ztc::route {
+
+// One kernel write as it was done, with what is needed to revert it.
+struct Change {
+  enum class Kind { add_rule, delete_rule, add_route, replace_route, delete_route, write_sysctl };
+  Kind kind = Kind::add_rule;
+  Rule rule;                      // add_rule, delete_rule
+  Route route;                    // add_route, delete_route; replace_route: the new route
+  Route replaced;                 // replace_route: the route it replaced
+  std::string key;                // write_sysctl
+  std::string old_value;          // write_sysctl: value before
+  std::string new_value;          // write_sysctl: value written
+  Location location;              // policy line (unknown for stale entries)
+};
+
+// One line of `ztc diff`: '+' added, '-' removed, '~' changed (sysctls).
+struct DiffLine {
+  char sign = '+';
+  std::string text;   // `ip`-like: "-4 rule prio 101 fwmark 0x100/0x100 lookup 101"
+  Location location;  // policy line of a desired object; unknown for stale ones
+};
+
+struct ReconcileResult {
+  bool ok = true;
+  Diagnostics diagnostics;
+  // What differs (dry run) or what was changed (applied), in write order.
+  std::vector<DiffLine> diff;
+  // Writes that are in effect, in order; pass to undo() to roll back later
+  // (e.g. when a step after routing fails). Empty after a failure that was undone.
+  std::vector<Change> applied;
+  int kernel_writes = 0;  // write attempts, including those of a rollback
+
+  bool changed() const { return !diff.empty(); }
+  // The diff as text, one "+ ..." / "- ..." / "~ ..." line each.
+  std::string diff_text() const;
+};
+
+// `extra_routes` are the routes derived from the current members of managed sets
+// (plan.derived expanded by the caller). dry_run: read and check, write nothing.
+ReconcileResult reconcile(RoutingKernel& kernel, const Plan& plan,
+                          const std::vector<Route>& extra_routes, bool dry_run);
+
+// Reverts `applied` newest first: deletes what was added, re-adds what was
+// deleted, puts replaced routes and old sysctl values back. Errors for whatever
+// could not be restored.
+Diagnostics undo(RoutingKernel& kernel, const std::vector<Change>& applied);
+
+// Removes every ztc-tagged rule and route (rules first), nothing else; sysctls
+// are left as they are. On failure the removals done are undone.
+ReconcileResult remove_all(RoutingKernel& kernel, bool dry_run);
+
+}  // namespace ztc::route
