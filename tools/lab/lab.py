@@ -17,6 +17,7 @@ not run, 77 when not root. See README.md.
 
 import argparse
 import os
+import re
 import signal
 import sys
 import time
@@ -26,6 +27,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 
 import env  # noqa: E402
+import mutants  # noqa: E402
 import netns  # noqa: E402
 import probes as P  # noqa: E402
 import reference  # noqa: E402
@@ -57,19 +59,73 @@ def ztc_params(edition):
     return p
 
 
-def load_nft_side(topo, kind):
+def load_nft_side(topo, kind, mutant=None):
+    """exact / naive: the hand-written nft file and its routing script (optionally one mutant)."""
     node = topo.ns("node")
     suffix = "-offmesh" if topo.edition == "first" else ""
     if kind == "naive" and topo.edition == "first":
         raise netns.LabError("naive.nft exists for the second edition only")
-    nft_file = os.path.join(HERE, f"{kind}{suffix}.nft")
-    script = os.path.join(HERE, f"exact{suffix}.sh")
+    nft_text = open(os.path.join(HERE, f"{kind}{suffix}.nft")).read()
+    sh_text = open(os.path.join(HERE, f"exact{suffix}.sh")).read()
+    if mutant:
+        name, _, what, old, new, _ = mutant
+        if what == "nft":
+            nft_text = mutants.apply(nft_text, old, new, name)
+        else:
+            sh_text = mutants.apply(sh_text, old, new, name)
     netns.run(["nft", "-D", f"ztunnel_veth={T.ZT_VETH}", "-D", f"ztunnel_ip={T.ZT}",
-               "-D", f"host_ip={T.HOST}", "-f", nft_file], ns=node)
+               "-D", f"host_ip={T.HOST}", "-f", "-"], ns=node, input=nft_text)
     args = [T.ZT_VETH, T.ZT, T.HOST]
     if topo.edition == "first":
         args += [T.UPLINK, T.CPU_GW, T.PEER]
-    netns.run(["sh", script] + args + ENROLLED, ns=node)
+    netns.run(["sh", "-s", "--"] + args + ENROLLED, ns=node, input=sh_text)
+
+
+def ztc_mode(opts):
+    """`load` (what CI tests), `compile` (apply `ztc compile` output with nft/ip: interim, while
+    `ztc load` / `ztc set add` do not exist yet), or `auto` (load when the binary has it)."""
+    if opts.ztc_mode != "auto":
+        return opts.ztc_mode
+    proc = netns.run([opts.ztc, "--help"], check=False)
+    return "load" if re.search(r"^\s+load\s", proc.stdout, re.M) else "compile"
+
+
+def _ztc(cmd, log):
+    log(f"  $ {' '.join(cmd)}")
+    proc = netns.run(cmd, check=False)
+    if proc.returncode != 0:
+        raise netns.LabError(f"ztc failed (exit {proc.returncode}): {' '.join(cmd)}\n"
+                             f"{(proc.stderr + proc.stdout).strip()}")
+    return proc.stdout
+
+
+def apply_compiled(node, nft_text, routes_text, set_name, pods):
+    """Install `ztc compile` output the way its comments say: nft -f, sysctls, ip -batch, and the
+    per-member template for each enrolled pod."""
+    netns.run(["nft", "-f", "-"], ns=node, input=nft_text)
+    tables = re.findall(r"^table (\w+) (\S+) \{\s*$", nft_text, re.M)
+    if not tables:
+        raise netns.LabError("ztc compile: no table in the nft output")
+    family, table = tables[-1]
+    sysctls, batch, templates = {}, [], []
+    for line in routes_text.splitlines():
+        line = line.strip()
+        m = re.fullmatch(r"#\s*sysctl net\.(\S+)=(\S+)", line)
+        if m:
+            # net.ipv4.conf.DEV.key: the device name may not contain dots for this to be exact.
+            sysctls[m.group(1).replace(".", "/")] = m.group(2)
+            continue
+        m = re.fullmatch(r"#\s*for each member of @(\S+):\s*(.*)", line)
+        if m:
+            templates.append((m.group(1), m.group(2)))
+            continue
+        if line and not line.startswith("#"):
+            batch.append(line)
+    netns.write_sysctls(node, sysctls)
+    netns.ip_batch(node, batch)
+    for pod in pods:
+        netns.run(["nft", "add", "element", family, table, set_name, f"{{ {pod} }}"], ns=node)
+        netns.ip_batch(node, [t.replace("<member>", pod) for sname, t in templates if sname == set_name])
 
 
 def load_ztc_side(topo, opts, log):
@@ -83,14 +139,17 @@ def load_ztc_side(topo, opts, log):
     defs = []
     for k, v in ztc_params(topo.edition).items():
         defs += ["-D", f"{k}={v}"]
-    cmds = [[ztc, "load", policy] + defs + ["--netns", node]]
-    cmds += [[ztc, "set", "add", policy, "pods", pod] + defs + ["--netns", node] for pod in ENROLLED]
-    for cmd in cmds:
-        log(f"  $ {' '.join(cmd)}")
-        proc = netns.run(cmd, check=False)
-        if proc.returncode != 0:
-            raise netns.LabError(f"ztc failed (exit {proc.returncode}): {' '.join(cmd)}\n"
-                                 f"{(proc.stderr + proc.stdout).strip()}")
+    mode = ztc_mode(opts)
+    if mode == "compile":
+        log("  NOTE: ztc has no `load` yet: applying `ztc compile` output with nft and ip")
+        nft_text = _ztc([ztc, "compile", policy] + defs + ["--emit", "nft"], log)
+        routes = _ztc([ztc, "compile", policy] + defs + ["--emit", "routes"], log)
+        apply_compiled(node, nft_text, routes, "pods", ENROLLED)
+        return mode
+    _ztc([ztc, "load", policy] + defs + ["--netns", node], log)
+    for pod in ENROLLED:
+        _ztc([ztc, "set", "add", policy, "pods", pod] + defs + ["--netns", node], log)
+    return mode
 
 
 class SideResult:
@@ -112,7 +171,7 @@ def node_state(node):
     return "\n".join(parts)
 
 
-def run_side(kind, edition, opts, log, tag=None, between_factory=None):
+def run_side(kind, edition, opts, log, tag=None, between_factory=None, mutant=None):
     t0 = time.monotonic()
     topo = T.Topology(f"zl-{os.getpid()}-{tag or TAGS[kind]}", edition)
     plist = P.probes_for(edition)
@@ -126,9 +185,12 @@ def run_side(kind, edition, opts, log, tag=None, between_factory=None):
         else:
             netns.run(["nft", "-f", "-"], ns=node, input=env.kube_nft(masq=(edition == "second")))
             if kind == "ztc":
-                load_ztc_side(topo, opts, log)
+                mode = load_ztc_side(topo, opts, log)
+                if mode != "load":
+                    print(f"NOTE: ztc side applied from `ztc compile` output (--ztc-mode {mode}), "
+                          f"not `ztc load`", flush=True)
             else:
-                load_nft_side(topo, kind)
+                load_nft_side(topo, kind, mutant)
         between = between_factory(topo) if between_factory else None
         arrivals = P.run(topo, plist, between)
         obs, summary = P.observe(plist, env.read_observer(node), arrivals)
@@ -274,6 +336,15 @@ def cmd_selfcheck(opts, out):
                     failures.append(f"{edition}: reference vs {kind} differs")
                     for line in buf:
                         out(line)
+        for i, m in enumerate(mu for mu in mutants.MUTANTS if mu[1] == edition):
+            name, _, _, _, _, probe = m
+            other = run_side("exact", edition, opts, log, tag=f"m{i}", mutant=m)
+            diffs = compare(ref, other, lambda *_: None, False)
+            ok = probe in diffs
+            out(f"mutant {'caught' if ok else 'MISSED'}: {name:<45} differs on "
+                f"{', '.join(diffs) or 'nothing'}")
+            if not ok:
+                failures.append(f"{edition}: mutant '{name}' not caught by {probe}")
     if failures:
         out("SELFCHECK FAILED:\n  " + "\n  ".join(failures))
         return 1
@@ -324,6 +395,9 @@ def main(argv=None):
             sp.add_argument("--side", default="ztc", choices=sorted(TAGS))
             sp.add_argument("--ztc", default=os.path.join(REPO, "build", "ztc"))
             sp.add_argument("--policy", help="policy file (default: examples/ambient-*.zt)")
+            sp.add_argument("--ztc-mode", default="auto", choices=("auto", "load", "compile"),
+                            help="load: `ztc load` + `ztc set add` (what CI runs); compile: apply "
+                                 "`ztc compile` output with nft/ip; auto: load if ztc has it")
             sp.add_argument("--expect", default="equivalent", choices=("equivalent", "different"))
     opts = ap.parse_args(argv)
 
