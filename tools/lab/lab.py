@@ -81,13 +81,26 @@ def load_nft_side(topo, kind, mutant=None):
     netns.run(["sh", "-s", "--"] + args + ENROLLED, ns=node, input=sh_text)
 
 
+def ztc_subcommands(ztc):
+    proc = netns.run([ztc, "--help"], check=False)
+    return set(re.findall(r"^\s{2}(\w[\w-]*)\s{2,}", proc.stdout.split("Subcommands:")[-1], re.M))
+
+
 def ztc_mode(opts):
     """`load` (what CI tests), `compile` (apply `ztc compile` output with nft/ip: interim, while
     `ztc load` / `ztc set add` do not exist yet), or `auto` (load when the binary has it)."""
-    if opts.ztc_mode != "auto":
-        return opts.ztc_mode
-    proc = netns.run([opts.ztc, "--help"], check=False)
-    return "load" if re.search(r"^\s+load\s", proc.stdout, re.M) else "compile"
+    have = ztc_subcommands(opts.ztc)
+    if opts.ztc_mode == "compile":
+        return "compile"
+    if opts.ztc_mode == "auto":
+        return "load" if "load" in have else "compile"
+    missing = [c for c in ("load", "set") if c not in have]
+    if missing:
+        raise netns.LabError(
+            f"{opts.ztc} has no `{'` / `'.join(missing)}` subcommand yet (it has: "
+            f"{', '.join(sorted(have)) or 'none'}); `--ztc-mode compile` tests its compiled output "
+            f"meanwhile")
+    return "load"
 
 
 def _ztc(cmd, log):
@@ -216,15 +229,17 @@ def compare(ref, other, out, verbose=False):
     names = list(ref.obs)
     w = max(len(n) for n in names)
     col = max(len(fmt_steps(ref.summary[n])) for n in names)
-    out(f"{'probe':<{w}}  {'reference: arrived, mark, ct mark':<{col}}  {other.kind}")
+    out(f"{'probe':<{w}}  {'reference (arrived, mark, NAT, ct mark)':<{col}}  "
+        f"{other.kind} (same columns)")
     diffs = []
     for n in names:
         same = ref.obs[n] == other.obs[n]
         if not same:
             diffs.append(n)
         r, o = fmt_steps(ref.summary[n]), fmt_steps(other.summary[n])
-        shown = "(same)" if same else (o if o != r else "(same summary, details differ)")
-        out(f"{n:<{w}}  {r:<{col}}  {shown}{'' if same else '   <-- DIFFERENT'}")
+        if not same and o == r:
+            o += "  (details differ, below)"
+        out(f"{n:<{w}}  {r:<{col}}  {o}{'' if same else '   <-- DIFFERENT'}")
     for n in diffs:
         out(f"\n--- {n}: {next(p.what for p in P.PROBES if p.name == n)}")
         rs, os_ = set(ref.obs[n]), set(other.obs[n])
@@ -441,4 +456,8 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    try:
+        sys.exit(main())
+    except BrokenPipeError:  # output piped into `head`: cleanup already ran in main()
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        sys.exit(1)

@@ -361,6 +361,7 @@ def observe(probes, node_sets, arrivals):
     where = {p.name: {} for p in probes}   # direction -> set of "role/if"
     marks = {p.name: {} for p in probes}   # direction -> set of marks
     cts = {p.name: {} for p in probes}     # direction -> set of ct marks
+    seen = {p.name: {} for p in probes}    # direction -> set of (src, dst:port) where it ended
 
     def owner(sport, dport):
         if sport in by_port:
@@ -379,6 +380,7 @@ def observe(probes, node_sets, arrivals):
                                  f"{_ep(saddr, sport)} > {_ep(daddr, dport)}")
             if kind == "in":
                 where[p.name].setdefault(d, set()).add(f"node/{ifname}")
+                seen[p.name].setdefault(d, set()).add((saddr, sport, daddr, dport))
     for kind, label in (("postm", "leave"), ("inm", "local")):
         for sport, dport, mark, ctmark in node_sets.get(kind, []):
             p, d = owner(sport, dport)
@@ -394,6 +396,7 @@ def observe(probes, node_sets, arrivals):
         lines[p.name].append(f"{d} arrived {a['role']}/{a['ifname']} {a['proto']} "
                              f"{_ep(a['src'], a['sport'])} > {_ep(a['dst'], a['dport'])}")
         where[p.name].setdefault(d, set()).add(f"{a['role']}/{a['ifname']}")
+        seen[p.name].setdefault(d, set()).add((a["src"], a["sport"], a["dst"], a["dport"]))
 
     obs, summary = {}, {}
     for p in probes:
@@ -404,6 +407,13 @@ def observe(probes, node_sets, arrivals):
             w = ",".join(sorted(where[p.name].get(d, ()))) or "nowhere"
             m = ",".join(f"{x:#x}" for x in sorted(marks[p.name].get(d, ()))) or "-"
             c = ",".join(f"{x:#x}" for x in sorted(cts[p.name].get(d, ()))) or "-"
-            steps.append(f"{w} {m} ct={c}")
+            sport, dport = (st.port, p.port) if st.reply else (p.port, st.port)
+            nat = []
+            for src, sp, dst, dp in sorted(seen[p.name].get(d, ())):
+                if (src, sp) != (st.src, sport):
+                    nat.append(f"snat={src}" + (f":{sp}" if sp != sport else ""))
+                if (dst, dp) != (st.dst, dport):
+                    nat.append(f"dnat={dst}:{dp}")
+            steps.append(" ".join([w, m] + nat + [f"ct={c}"]))
         summary[p.name] = steps
     return obs, summary
