@@ -2,7 +2,6 @@
 
 #include <unistd.h>
 
-#include <array>
 #include <boost/test/unit_test.hpp>
 #include <cstdio>
 #include <fstream>
@@ -11,6 +10,7 @@
 #include <utility>
 #include <vector>
 
+#include "backend/netns.h"
 #include "backend/nft_text.h"
 
 namespace ztc::nft {
@@ -155,45 +155,6 @@ std::vector<Table> kernel_tables() {
 
 // --- kernel helpers: everything runs inside a namespace the test created.
 
-struct CommandResult {
-  int status;
-  std::string output;  // stdout and stderr
-};
-
-CommandResult run(const std::string& command) {
-  CommandResult result{-1, ""};
-  FILE* pipe = popen((command + " 2>&1").c_str(), "r");
-  if (!pipe) return result;
-  std::array<char, 4096> buffer;
-  size_t n;
-  while ((n = fread(buffer.data(), 1, buffer.size(), pipe)) > 0)
-    result.output.append(buffer.data(), n);
-  result.status = pclose(pipe);
-  return result;
-}
-
-// A network namespace that exists for one test and is deleted even when the
-// test fails, so nothing is ever loaded into the root namespace.
-class ScopedNetns {
- public:
-  ScopedNetns() {
-    static int counter = 0;
-    name_ = "ztc-emit-json-" + std::to_string(getpid()) + "-" + std::to_string(++counter);
-    CommandResult added = run("ip netns add " + name_);
-    BOOST_REQUIRE_MESSAGE(added.status == 0, "ip netns add " << name_ << ": " << added.output);
-  }
-  ~ScopedNetns() { run("ip netns del " + name_); }
-  ScopedNetns(const ScopedNetns&) = delete;
-  ScopedNetns& operator=(const ScopedNetns&) = delete;
-
-  CommandResult exec(const std::string& command) const {
-    return run("ip netns exec " + name_ + " " + command);
-  }
-
- private:
-  std::string name_;
-};
-
 class TempFile {
  public:
   explicit TempFile(const std::string& contents) {
@@ -214,14 +175,14 @@ class TempFile {
 };
 
 // Loads `contents` with `nft FLAGS -f` and returns `nft list table`.
-std::string load_and_list(const ScopedNetns& netns, const Table& table, const std::string& flags,
-                          const std::string& contents) {
+std::string load_and_list(const ScopedTestNetns& netns, const Table& table,
+                          const std::string& flags, const std::string& contents) {
   TempFile file(contents);
-  CommandResult load = netns.exec("nft " + flags + " -f " + file.path());
-  BOOST_REQUIRE_MESSAGE(load.status == 0, "nft " << flags << " -f: " << load.output);
+  CommandResult load = netns.run("nft " + flags + " -f " + file.path());
+  BOOST_REQUIRE_MESSAGE(load.exit_code == 0, "nft " << flags << " -f: " << load.output);
   CommandResult listed =
-      netns.exec(std::string("nft list table ") + family_name(table.family) + " " + table.name);
-  BOOST_REQUIRE_MESSAGE(listed.status == 0, listed.output);
+      netns.run(std::string("nft list table ") + family_name(table.family) + " " + table.name);
+  BOOST_REQUIRE_MESSAGE(listed.exit_code == 0, listed.output);
   return listed.output;
 }
 
@@ -389,11 +350,11 @@ BOOST_AUTO_TEST_CASE(json_and_text_give_the_same_kernel_table, *boost::unit_test
     BOOST_TEST_CONTEXT("table " << family_name(table.family) << " " << table.name) {
       std::string from_text, from_json;
       {
-        ScopedNetns netns;
+        ScopedTestNetns netns("ztc-emit-json");
         from_text = load_and_list(netns, table, "", emit_text(table).text);
       }
       {
-        ScopedNetns netns;
+        ScopedTestNetns netns("ztc-emit-json");
         from_json = load_and_list(netns, table, "-j", emit_json(table));
         // Loading again replaces the table instead of adding to it.
         BOOST_TEST(load_and_list(netns, table, "-j", emit_json(table)) == from_json);
@@ -407,7 +368,7 @@ BOOST_AUTO_TEST_CASE(json_and_text_give_the_same_kernel_table, *boost::unit_test
 // Both loaders replace a table that the other one created.
 BOOST_AUTO_TEST_CASE(json_replaces_a_table_loaded_as_text, *boost::unit_test::label("kernel")) {
   Table table = kernel_tables()[0];
-  ScopedNetns netns;
+  ScopedTestNetns netns("ztc-emit-json");
   std::string first = load_and_list(netns, table, "", emit_text(table).text);
   table.sets[0].elements = {{"10.9.9.9", ""}};
   std::string second = load_and_list(netns, table, "-j", emit_json(table));

@@ -2,7 +2,6 @@
 
 #include <unistd.h>
 
-#include <array>
 #include <boost/test/unit_test.hpp>
 #include <cstdio>
 #include <cstdlib>
@@ -13,6 +12,7 @@
 #include <utility>
 #include <vector>
 
+#include "backend/netns.h"
 namespace ztc::nft {
 namespace {
 
@@ -251,45 +251,6 @@ size_t count_lines(const std::string& text) {
 
 // --- kernel helpers: everything runs inside a namespace the test created.
 
-struct CommandResult {
-  int status;
-  std::string output;  // stdout and stderr
-};
-
-CommandResult run(const std::string& command) {
-  CommandResult result{-1, ""};
-  FILE* pipe = popen((command + " 2>&1").c_str(), "r");
-  if (!pipe) return result;
-  std::array<char, 4096> buffer;
-  size_t n;
-  while ((n = fread(buffer.data(), 1, buffer.size(), pipe)) > 0)
-    result.output.append(buffer.data(), n);
-  result.status = pclose(pipe);
-  return result;
-}
-
-// A network namespace that exists for one test and is deleted even when the
-// test fails, so nothing is ever loaded into the root namespace.
-class ScopedNetns {
- public:
-  ScopedNetns() {
-    static int counter = 0;
-    name_ = "ztc-emit-" + std::to_string(getpid()) + "-" + std::to_string(++counter);
-    CommandResult added = run("ip netns add " + name_);
-    BOOST_REQUIRE_MESSAGE(added.status == 0, "ip netns add " << name_ << ": " << added.output);
-  }
-  ~ScopedNetns() { run("ip netns del " + name_); }
-  ScopedNetns(const ScopedNetns&) = delete;
-  ScopedNetns& operator=(const ScopedNetns&) = delete;
-
-  CommandResult exec(const std::string& command) const {
-    return run("ip netns exec " + name_ + " " + command);
-  }
-
- private:
-  std::string name_;
-};
-
 class TempFile {
  public:
   explicit TempFile(const std::string& contents) {
@@ -309,15 +270,15 @@ class TempFile {
   std::string path_;
 };
 
-CommandResult load_text(const ScopedNetns& netns, const std::string& text) {
+CommandResult load_text(const ScopedTestNetns& netns, const std::string& text) {
   TempFile file(text);
-  return netns.exec("nft -f " + file.path());
+  return netns.run("nft -f " + file.path());
 }
 
-std::string list_table(const ScopedNetns& netns, const Table& table) {
+std::string list_table(const ScopedTestNetns& netns, const Table& table) {
   CommandResult listed =
-      netns.exec(std::string("nft list table ") + family_name(table.family) + " " + table.name);
-  BOOST_REQUIRE_MESSAGE(listed.status == 0, listed.output);
+      netns.run(std::string("nft list table ") + family_name(table.family) + " " + table.name);
+  BOOST_REQUIRE_MESSAGE(listed.exit_code == 0, listed.output);
   return listed.output;
 }
 
@@ -467,14 +428,14 @@ BOOST_AUTO_TEST_CASE(set_element_commands) {
 BOOST_AUTO_TEST_CASE(loads_and_reloads_in_every_family, *boost::unit_test::label("kernel")) {
   for (const Table& table : {ztunnel_table(), inet_table(), ip6_nat_table()}) {
     BOOST_TEST_CONTEXT("table " << family_name(table.family) << " " << table.name) {
-      ScopedNetns netns;
+      ScopedTestNetns netns("ztc-emit");
       std::string text = emit_text(table).text;
       CommandResult first = load_text(netns, text);
-      BOOST_REQUIRE_MESSAGE(first.status == 0, first.output);
+      BOOST_REQUIRE_MESSAGE(first.exit_code == 0, first.output);
       std::string listed = list_table(netns, table);
       // Loading again replaces the table instead of adding to it.
       CommandResult second = load_text(netns, text);
-      BOOST_REQUIRE_MESSAGE(second.status == 0, second.output);
+      BOOST_REQUIRE_MESSAGE(second.exit_code == 0, second.output);
       BOOST_TEST(list_table(netns, table) == listed);
       // Spot checks that the kernel holds what we meant, in nft's spelling.
       if (table.name == "ztunnel") {
@@ -490,13 +451,13 @@ BOOST_AUTO_TEST_CASE(loads_and_reloads_in_every_family, *boost::unit_test::label
 }
 
 BOOST_AUTO_TEST_CASE(reload_drops_old_rules_and_elements, *boost::unit_test::label("kernel")) {
-  ScopedNetns netns;
+  ScopedTestNetns netns("ztc-emit");
   Table table = ztunnel_table();
-  BOOST_REQUIRE(load_text(netns, emit_text(table).text).status == 0);
+  BOOST_REQUIRE(load_text(netns, emit_text(table).text).exit_code == 0);
   table.sets[0].elements = {{"10.9.9.9", ""}};
   table.chains.pop_back();
   CommandResult reloaded = load_text(netns, emit_text(table).text);
-  BOOST_REQUIRE_MESSAGE(reloaded.status == 0, reloaded.output);
+  BOOST_REQUIRE_MESSAGE(reloaded.exit_code == 0, reloaded.output);
   std::string listed = list_table(netns, table);
   BOOST_TEST(listed.find("10.244.0.2") == std::string::npos);
   BOOST_TEST(listed.find("10.9.9.9") != std::string::npos);
@@ -504,19 +465,19 @@ BOOST_AUTO_TEST_CASE(reload_drops_old_rules_and_elements, *boost::unit_test::lab
 }
 
 BOOST_AUTO_TEST_CASE(set_element_commands_load, *boost::unit_test::label("kernel")) {
-  ScopedNetns netns;
+  ScopedTestNetns netns("ztc-emit");
   Table table = ztunnel_table();
-  BOOST_REQUIRE(load_text(netns, emit_text(table).text).status == 0);
+  BOOST_REQUIRE(load_text(netns, emit_text(table).text).exit_code == 0);
   const Set& pods = table.sets[0];
   std::vector<Element> added = {{"10.0.0.1", "uid-1"}, {"10.0.0.2", ""}};
   CommandResult add = load_text(netns, emit_set_elements_command(table, pods, added, true));
-  BOOST_REQUIRE_MESSAGE(add.status == 0, add.output);
+  BOOST_REQUIRE_MESSAGE(add.exit_code == 0, add.output);
   // Delete elements that were added with comments, named without them.
   std::vector<Element> removed = {{"10.0.0.1", "uid-1"}, {"10.244.0.7", "uid-7"}};
   CommandResult del = load_text(netns, emit_set_elements_command(table, pods, removed, false));
-  BOOST_REQUIRE_MESSAGE(del.status == 0, del.output);
-  CommandResult listed = netns.exec("nft list set ip ztunnel pods");
-  BOOST_REQUIRE(listed.status == 0);
+  BOOST_REQUIRE_MESSAGE(del.exit_code == 0, del.output);
+  CommandResult listed = netns.run("nft list set ip ztunnel pods");
+  BOOST_REQUIRE(listed.exit_code == 0);
   BOOST_TEST(listed.output.find("elements = { 10.0.0.2, 10.244.0.2 }") != std::string::npos,
              listed.output);
 }
@@ -530,10 +491,10 @@ BOOST_AUTO_TEST_CASE(nft_error_line_maps_to_the_rule, *boost::unit_test::label("
   table.chains[1].rules.insert(table.chains[1].rules.begin() + 2, bad);
   TextOutput out = emit_text(table);
 
-  ScopedNetns netns;
+  ScopedTestNetns netns("ztc-emit");
   TempFile text(out.text);
-  CommandResult load = netns.exec("nft -f " + text.path());
-  BOOST_REQUIRE(load.status != 0);
+  CommandResult load = netns.run("nft -f " + text.path());
+  BOOST_REQUIRE(load.exit_code != 0);
   std::smatch where;
   std::regex position(std::regex_replace(text.path(), std::regex("[.]"), "\\.") + ":([0-9]+):");
   BOOST_REQUIRE_MESSAGE(std::regex_search(load.output, where, position), load.output);

@@ -2,12 +2,13 @@
 
 #include <unistd.h>
 
-#include <array>
 #include <boost/test/unit_test.hpp>
 #include <cstdio>
 #include <fstream>
 #include <string>
 #include <utility>
+
+#include "backend/netns.h"
 
 namespace ztc::route {
 namespace {
@@ -109,72 +110,39 @@ const char* const kAmbientV6 =
 
 // --- kernel helpers: everything runs inside a namespace the test created.
 
-struct CommandResult {
-  int status;
-  std::string output;  // stdout and stderr
-};
-
-CommandResult run(const std::string& command) {
-  CommandResult result{-1, ""};
-  FILE* pipe = popen((command + " 2>&1").c_str(), "r");
-  if (!pipe) return result;
-  std::array<char, 4096> buffer;
-  size_t n;
-  while ((n = fread(buffer.data(), 1, buffer.size(), pipe)) > 0)
-    result.output.append(buffer.data(), n);
-  result.status = pclose(pipe);
-  return result;
+// `ip ARGS` inside the namespace; fails the test unless it succeeds.
+std::string ip(const ScopedTestNetns& netns, const std::string& args) {
+  CommandResult result = netns.run("ip " + args);
+  BOOST_REQUIRE_MESSAGE(result.exit_code == 0, "ip " << args << ": " << result.output);
+  return result.output;
 }
 
-// A network namespace that exists for one test and is deleted even when the
-// test fails (with every device in it), so the root namespace is never touched.
-class ScopedNetns {
- public:
-  ScopedNetns() {
-    static int counter = 0;
-    name_ = "ztc-emit-route-" + std::to_string(getpid()) + "-" + std::to_string(++counter);
-    CommandResult added = run("ip netns add " + name_);
-    BOOST_REQUIRE_MESSAGE(added.status == 0, "ip netns add " << name_ << ": " << added.output);
-  }
-  ~ScopedNetns() { run("ip netns del " + name_); }
-  ScopedNetns(const ScopedNetns&) = delete;
-  ScopedNetns& operator=(const ScopedNetns&) = delete;
-
-  // `ip -n NAME ARGS`; fails the test unless it succeeds.
-  std::string ip(const std::string& args) const {
-    CommandResult result = run("ip -n " + name_ + " " + args);
-    BOOST_REQUIRE_MESSAGE(result.status == 0, "ip " << args << ": " << result.output);
-    return result.output;
-  }
-  CommandResult batch(const std::string& flags, const std::string& text) const {
-    char path[] = "/tmp/ztc-emit-route-XXXXXX";
-    int fd = mkstemp(path);
-    BOOST_REQUIRE(fd >= 0);
-    close(fd);
-    std::ofstream(path) << text;
-    CommandResult result = run("ip -n " + name_ + " " + flags + " -batch " + path);
-    std::remove(path);
-    return result;
-  }
-
- private:
-  std::string name_;
-};
-
+// `ip FLAGS -batch FILE` inside the namespace, FILE holding `text`.
+CommandResult batch(const ScopedTestNetns& netns, const std::string& flags,
+                    const std::string& text) {
+  char path[] = "/tmp/ztc-emit-route-XXXXXX";
+  int fd = mkstemp(path);
+  BOOST_REQUIRE(fd >= 0);
+  close(fd);
+  std::ofstream(path) << text;
+  CommandResult result = netns.run("ip " + flags + " -batch " + path);
+  std::remove(path);
+  return result;
+}
 // The ambient node's devices: veth pairs (this kernel has no dummy driver)
 // named like the node side, with the addresses the gateways need.
-void add_ambient_devices(const ScopedNetns& netns) {
+void add_ambient_devices(const ScopedTestNetns& netns) {
   const char* const devices[][4] = {
       {"istioin", "192.168.126.1/30", "fd00:126::1/64", "pistioin"},
       {"istioout", "192.168.127.1/30", "fd00:127::1/64", "pistioout"},
       {"veth1", "10.244.1.1/24", "fd00:244::1/64", "pveth1"},
   };
   for (const auto& [device, v4, v6, peer] : devices) {
-    netns.ip(std::string("link add ") + device + " type veth peer name " + peer);
-    netns.ip(std::string("link set ") + peer + " up");
-    netns.ip(std::string("link set ") + device + " up");
-    netns.ip(std::string("addr add ") + v4 + " dev " + device);
-    netns.ip(std::string("addr add ") + v6 + " dev " + device + " nodad");
+    ip(netns, std::string("link add ") + device + " type veth peer name " + peer);
+    ip(netns, std::string("link set ") + peer + " up");
+    ip(netns, std::string("link set ") + device + " up");
+    ip(netns, std::string("addr add ") + v4 + " dev " + device);
+    ip(netns, std::string("addr add ") + v6 + " dev " + device + " nodad");
   }
 }
 
@@ -254,35 +222,35 @@ BOOST_AUTO_TEST_CASE(batch_of_both_families) {
 }
 
 BOOST_AUTO_TEST_CASE(batches_apply_in_a_namespace, *boost::unit_test::label("kernel")) {
-  ScopedNetns netns;
+  ScopedTestNetns netns("ztc-emit-route");
   add_ambient_devices(netns);
   Plan plan = ambient_plan();
   Route device_only = route_to("10.9.0.0/16", 104);
   device_only.device = "veth1";
   plan.routes.push_back(device_only);
 
-  CommandResult v4 = netns.batch("-4", emit_batch(plan, IpFamily::v4));
-  BOOST_REQUIRE_MESSAGE(v4.status == 0, v4.output);
-  CommandResult v6 = netns.batch("-6", emit_batch(plan, IpFamily::v6));
-  BOOST_REQUIRE_MESSAGE(v6.status == 0, v6.output);
+  CommandResult v4 = batch(netns, "-4", emit_batch(plan, IpFamily::v4));
+  BOOST_REQUIRE_MESSAGE(v4.exit_code == 0, v4.output);
+  CommandResult v6 = batch(netns, "-6", emit_batch(plan, IpFamily::v6));
+  BOOST_REQUIRE_MESSAGE(v6.exit_code == 0, v6.output);
 
-  std::string rules4 = netns.ip("-4 rule show");
+  std::string rules4 = ip(netns, "-4 rule show");
   BOOST_TEST(contains(rules4, "100:\tfrom all fwmark 0x200/0x200 goto 32766 proto 122\n"), rules4);
   BOOST_TEST(contains(rules4, "101:\tfrom all fwmark 0x100/0x100 lookup 101 proto 122\n"), rules4);
   BOOST_TEST(contains(rules4, "102:\tfrom all fwmark 0x40/0x40 lookup 102 proto 122\n"), rules4);
   BOOST_TEST(contains(rules4, "103:\tfrom all lookup 100 proto 122\n"), rules4);
-  std::string rules6 = netns.ip("-6 rule show");
+  std::string rules6 = ip(netns, "-6 rule show");
   BOOST_TEST(contains(rules6, "100:\tfrom all fwmark 0x200/0x200 goto 32766 proto 122\n"), rules6);
 
-  std::string table101 = netns.ip("-4 route show table 101");
+  std::string table101 = ip(netns, "-4 route show table 101");
   BOOST_TEST(contains(table101, "default via 192.168.127.2 dev istioout proto 122 \n"), table101);
   BOOST_TEST(contains(table101, "10.244.1.2 dev veth1 proto 122 scope link \n"), table101);
-  std::string table102 = netns.ip("-4 route show table 102");
+  std::string table102 = ip(netns, "-4 route show table 102");
   BOOST_TEST(contains(table102, "default via 10.244.1.2 dev veth1 proto 122 onlink \n"), table102);
   // No `scope link` in the listing: the route is scope global, as modelled.
-  std::string table104 = netns.ip("-4 route show table 104");
+  std::string table104 = ip(netns, "-4 route show table 104");
   BOOST_TEST(contains(table104, "10.9.0.0/16 dev veth1 proto 122 \n"), table104);
-  std::string table101v6 = netns.ip("-6 route show table 101");
+  std::string table101v6 = ip(netns, "-6 route show table 101");
   BOOST_TEST(contains(table101v6, "fd00:244::2 dev veth1 proto 122 metric 10 "), table101v6);
   BOOST_TEST(contains(table101v6, "default via fd00:127::2 dev istioout proto 122 "), table101v6);
 
@@ -294,9 +262,9 @@ BOOST_AUTO_TEST_CASE(batches_apply_in_a_namespace, *boost::unit_test::label("ker
   begin += marker.size();
   std::string command = v4_text.substr(begin, v4_text.find('\n', begin) - begin);
   command.replace(command.find("<member>"), 8, "10.244.1.5");
-  CommandResult derived = netns.batch("-4", command + "\n");
-  BOOST_REQUIRE_MESSAGE(derived.status == 0, derived.output);
-  std::string table100 = netns.ip("-4 route show table 100");
+  CommandResult derived = batch(netns, "-4", command + "\n");
+  BOOST_REQUIRE_MESSAGE(derived.exit_code == 0, derived.output);
+  std::string table100 = ip(netns, "-4 route show table 100");
   BOOST_TEST(
       contains(table100, "10.244.1.5 via 192.168.126.2 dev istioin proto 122 src 10.244.1.1 \n"),
       table100);
@@ -305,7 +273,7 @@ BOOST_AUTO_TEST_CASE(batches_apply_in_a_namespace, *boost::unit_test::label("ker
 // A plan without IPv6 entries is one batch that plain `ip -batch` takes,
 // header and comment lines included.
 BOOST_AUTO_TEST_CASE(ipv4_plan_is_one_plain_batch, *boost::unit_test::label("kernel")) {
-  ScopedNetns netns;
+  ScopedTestNetns netns("ztc-emit-route");
   add_ambient_devices(netns);
   Plan plan = ambient_plan();
   plan.rules.pop_back();
@@ -313,14 +281,14 @@ BOOST_AUTO_TEST_CASE(ipv4_plan_is_one_plain_batch, *boost::unit_test::label("ker
   plan.sysctls.pop_back();
   std::string text = emit_batch(plan);
   BOOST_REQUIRE(text.find("# ip -6") == std::string::npos);
-  CommandResult applied = netns.batch("", text);
-  BOOST_REQUIRE_MESSAGE(applied.status == 0, applied.output);
-  std::string rules = netns.ip("-4 rule show");
+  CommandResult applied = batch(netns, "", text);
+  BOOST_REQUIRE_MESSAGE(applied.exit_code == 0, applied.output);
+  std::string rules = ip(netns, "-4 rule show");
   BOOST_TEST(contains(rules, "103:\tfrom all lookup 100 proto 122\n"), rules);
   // `rule add` and `route add` refuse what exists (EEXIST): applying the
   // batch again, past every error, duplicates nothing.
-  BOOST_TEST(netns.batch("-force", text).status != 0);
-  std::string again = netns.ip("-4 rule show");
+  BOOST_TEST(batch(netns, "-force", text).exit_code != 0);
+  std::string again = ip(netns, "-4 rule show");
   BOOST_TEST(again == rules);
 }
 
