@@ -298,6 +298,7 @@ def cmd_run(opts, out):
     edition = opts.edition
     log = out if opts.verbose else (lambda *_: None)
     out(f"ztc equivalence lab: {edition} edition ({POLICY[edition]}), reference vs {opts.side}")
+    out(f"reference: {reference.seed_path()}")
     ref = run_side("reference", edition, opts, log)
     other = run_side(opts.side, edition, opts, log,
                      tag="r2" if opts.side == "reference" else None)
@@ -319,6 +320,7 @@ def cmd_run(opts, out):
 def cmd_selfcheck(opts, out):
     """Show that the lab can tell equivalent from different, with probes for each mistake."""
     log = out if opts.verbose else (lambda *_: None)
+    out(f"reference: {reference.seed_path()}")
     failures = []
     for edition, others in (("second", ("reference", "exact", "naive")), ("first", ("reference", "exact"))):
         out(f"== {edition} edition")
@@ -397,10 +399,30 @@ def cmd_coverage(opts, out):
     return 0
 
 
+def cmd_probes(opts, out):
+    """The probe list as a Markdown table (README.md holds a copy)."""
+    out("| probe | what it sends | reference rules it is for | reference, 2nd edition | 1st edition |")
+    out("|---|---|---|---|---|")
+    for p in P.PROBES:
+        steps = []
+        for st in p.steps:
+            arrow = f"{st.src}:{st.port} > {st.dst}:U" if st.reply else f"{st.src}:U > {st.dst}:{st.port}"
+            extra = f" (mark {st.sockmark:#x})" if st.sockmark else ""
+            steps.append(f"{st.sender}: {st.proto} {arrow}{extra}")
+        pre = (["ct mark 0x1 pre-set"] if p.ctbit else []) + (["mark 0x1000 pre-set"] if p.markbit else [])
+        what = "; then ".join(steps) + (f" [{', '.join(pre)}]" if pre else "")
+        exp = {e: " then ".join(v) for e, v in p.expect.items()}
+        first = "same" if exp["first"] == exp["second"] else exp["first"]
+        catches = f" **catches {', '.join(p.catches)}**" if p.catches else ""
+        cells = [p.name, what, p.covers + catches, exp["second"], first]
+        out("| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |")
+    return 0
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = ap.add_subparsers(dest="cmd", required=True)
-    for name in ("run", "selfcheck", "coverage", "cleanup"):
+    for name in ("run", "selfcheck", "coverage", "cleanup", "probes"):
         sp = sub.add_parser(name)
         sp.add_argument("-v", "--verbose", action="store_true")
         sp.add_argument("--keep", action="store_true", help="keep the namespaces (debugging)")
@@ -419,6 +441,8 @@ def main(argv=None):
     def out(line=""):
         print(line, flush=True)
 
+    if opts.cmd == "probes":
+        return cmd_probes(opts, out)
     if os.geteuid() != 0:
         out("lab: needs root (network namespaces, iptables, nft); skipping")
         return 77

@@ -10,15 +10,19 @@ dump only jumps to (KUBE-SERVICES, KIND-MASQ-AGENT, ...) get the lab's kube-prox
 
 import os
 import re
+import sys
 
 import env
 import netns
 import topology as T
 
-SEED = os.environ.get("ZTC_LAB_SEED", "/work/shared/reference/seed-dumps.txt")
+_HERE = os.path.dirname(os.path.abspath(__file__))
+# The ground truth lives beside the repository (../shared/reference/); seed-dumps.txt here is a
+# verbatim copy for machines that only have the repository (CI). $ZTC_LAB_SEED overrides both.
 SEED_CANDIDATES = [
-    os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "reference", "seed-dumps.txt"),
+    os.path.join(_HERE, "..", "..", "..", "shared", "reference", "seed-dumps.txt"),
     "/work/shared/reference/seed-dumps.txt",
+    os.path.join(_HERE, "seed-dumps.txt"),
 ]
 
 IPSET = "ztunnel-pods-ips"
@@ -41,6 +45,10 @@ def seed_path():
         return os.environ["ZTC_LAB_SEED"]
     for p in SEED_CANDIDATES:
         if os.path.exists(p):
+            copy = SEED_CANDIDATES[-1]
+            if p != copy and os.path.exists(copy) and open(p).read() != open(copy).read():
+                print(f"lab: warning: {copy} differs from {os.path.normpath(p)} (using the latter); "
+                      f"refresh the copy", file=sys.stderr)
             return os.path.normpath(p)
     raise netns.LabError("cannot find reference/seed-dumps.txt (set ZTC_LAB_SEED)")
 
