@@ -204,6 +204,12 @@ def run_side(kind, edition, opts, log, tag=None, between_factory=None, mutant=No
                           f"not `ztc load`", flush=True)
             else:
                 load_nft_side(topo, kind, mutant)
+        # The side under test must leave other tables alone (DESIGN: never touch another table).
+        tables = netns.run(["nft", "list", "tables"], ns=node).stdout.split("\n")
+        needed = ["table ip " + env.OBSERVER_TABLE] + ([] if kind == "reference" else ["table ip kube-proxy"])
+        gone = [t for t in needed if t not in tables]
+        if gone:
+            raise netns.LabError(f"loading the {kind} side removed tables it does not own: {gone}")
         between = between_factory(topo) if between_factory else None
         arrivals = P.run(topo, plist, between)
         obs, summary = P.observe(plist, env.read_observer(node), arrivals)

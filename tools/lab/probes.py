@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 
 import netns
 import topology as T
-from topology import (GW, HOST, NET, NODE_UP, OUT_ZT, IN_ZT, PEER, POD_A, POD_B, RPOD, VIP, ZT)
+from topology import HOST, IN_ZT, NET, NODE_UP, OUT_ZT, PEER, POD_A, POD_B, RPOD, VIP, ZT
 
 PACKET_OUTGOING = 4
 SO_MARK = 36
