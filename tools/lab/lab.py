@@ -2,9 +2,12 @@
 """ztc equivalence lab: do ztc's rules behave like the iptables reference, on real packets?
 
   lab.py run [--edition second|first] [--side ztc|exact|naive|reference] [--ztc PATH]
-             [--expect equivalent|different] [-v] [--keep]
-  lab.py selfcheck      reference vs reference and vs exact.nft: EQUIVALENT; vs naive.nft: DIFFERENT
+             [--policy FILE] [--ztc-mode auto|load|compile] [--expect equivalent|different]
+             [-v] [--keep]
+  lab.py selfcheck      reference vs reference and vs exact.nft: EQUIVALENT; vs naive.nft and
+                        each single-mistake mutant of exact.nft: DIFFERENT, on the probe meant for it
   lab.py coverage       which reference rules each probe hits (iptables-legacy counters)
+  lab.py probes         the probe list as a Markdown table
   lab.py cleanup        remove namespaces left behind by lab runs that were killed
 
 Builds two identical copies of an ambient node from network namespaces, loads the reference

@@ -6,6 +6,8 @@ that no mistake can move would be a probe that cannot fail).
   file: "nft" (exact.nft / exact-offmesh.nft) or "sh" (exact.sh / exact-offmesh.sh)
 """
 
+import netns
+
 MUTANTS = [
     ("no geneve bypass", "second", "nft",
      "\t\tudp dport 6081 return\n", "", "udp6081-podA"),
@@ -78,6 +80,6 @@ MUTANTS = [
 
 def apply(text, old, new, name):
     if text.count(old) != 1:
-        raise ValueError(f"mutant '{name}': expected exactly one match of {old!r}, "
+        raise netns.LabError(f"mutant '{name}': expected exactly one match of {old!r}, "
                          f"found {text.count(old)}")
     return text.replace(old, new)
