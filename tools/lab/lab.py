@@ -221,7 +221,8 @@ def run_side(kind, edition, opts, log, tag=None, between_factory=None, mutant=No
         return SideResult(kind, edition, obs, summary, counters, time.monotonic() - t0, state)
     finally:
         if opts.keep:
-            log(f"  kept namespaces {topo.ns('*')}")
+            print(f"kept namespaces {topo.ns('*')} (removed by the next lab run or `lab.py cleanup`)",
+                  flush=True)
         else:
             failed = topo.destroy()
             if failed:
