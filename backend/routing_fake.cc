@@ -49,8 +49,11 @@ KernelError FakeRoutingKernel::list_routes(std::vector<Route>* routes) {
 
 KernelError FakeRoutingKernel::add_rule(const Rule& rule) {
   if (KernelError failure = begin_write("add " + describe(rule), rule.iif)) return failure;
+  // Like the kernel's rule_exists: identical contents and owner.
   for (const StoredRule& existing : rules_) {
-    if (same_rule(existing.rule, rule)) return std::string("File exists");
+    if (existing.protocol == kZtcProtocol && same_rule(existing.rule, rule)) {
+      return std::string("File exists");
+    }
   }
   insert_rule({rule, kZtcProtocol});
   return std::nullopt;

@@ -329,27 +329,56 @@ KernelError NetlinkRoutingKernel::list_routes(std::vector<Route>* routes) {
   return std::nullopt;
 }
 
-KernelError NetlinkRoutingKernel::add_rule(const Rule& rule) {
+KernelError NetlinkRoutingKernel::send_rule(const Rule& rule, bool remove) {
   std::string error;
   auto nl = to_nl_rule(rule, &error);
   if (!nl) return error;
   nl_msg* raw = nullptr;
-  // NLM_F_EXCL: without it the kernel silently adds a duplicate.
-  int rc = rtnl_rule_build_add_request(nl.get(), NLM_F_EXCL, &raw);
+  // NLM_F_EXCL on add: without it the kernel silently adds a duplicate.
+  int rc = remove ? rtnl_rule_build_delete_request(nl.get(), 0, &raw)
+                  : rtnl_rule_build_add_request(nl.get(), NLM_F_EXCL, &raw);
   if (rc < 0) return std::string("netlink: ") + nl_geterror(rc);
   MsgPtr msg(raw);
   return send_request(sock_, msg.get());
 }
 
+KernelError NetlinkRoutingKernel::add_rule(const Rule& rule) { return send_rule(rule, false); }
+
 KernelError NetlinkRoutingKernel::delete_rule(const Rule& rule) {
-  std::string error;
-  auto nl = to_nl_rule(rule, &error);
-  if (!nl) return error;
-  nl_msg* raw = nullptr;
-  int rc = rtnl_rule_build_delete_request(nl.get(), 0, &raw);
-  if (rc < 0) return std::string("netlink: ") + nl_geterror(rc);
-  MsgPtr msg(raw);
-  return send_request(sock_, msg.get());
+  return delete_rule_exactly(rule, 0);
+}
+
+// The kernel deletes the first rule its request matches (rule_delete_matches).
+// When a more specific ztc rule comes first, it is taken out, the target deleted
+// and the other put back (at the end of its priority: rules are few and equal
+// priorities rare, so the reorder is accepted).
+KernelError NetlinkRoutingKernel::delete_rule_exactly(const Rule& rule, int depth) {
+  std::vector<Rule> current;
+  if (KernelError error = list_rules(&current)) return error;
+  std::vector<Rule> shadows;
+  bool found = false;
+  for (const Rule& existing : current) {
+    if (same_rule(existing, rule)) {
+      found = true;
+      break;
+    }
+    if (rule_delete_matches(rule, existing)) shadows.push_back(existing);
+  }
+  if (!found) return std::string("No such file or directory");
+  if (depth > 16) return std::string("rules shadow each other too deeply to delete one exactly");
+  for (const Rule& shadow : shadows) {
+    if (KernelError error = delete_rule_exactly(shadow, depth + 1)) {
+      return "cannot set aside " + describe(shadow) + ": " + *error;
+    }
+  }
+  KernelError result = send_rule(rule, true);
+  for (const Rule& shadow : shadows) {
+    if (KernelError error = send_rule(shadow, false)) {
+      std::string lost = "lost " + describe(shadow) + " while deleting around it: " + *error;
+      result = result ? *result + "; " + lost : lost;
+    }
+  }
+  return result;
 }
 
 std::optional<int> NetlinkRoutingKernel::ifindex(const std::string& name) {
@@ -476,6 +505,25 @@ bool same_rule(const Rule& a, const Rule& b) {
   }
   if (a.action != b.action) return false;
   return a.action == RuleAction::goto_ ? a.goto_priority == b.goto_priority : a.table == b.table;
+}
+
+bool rule_delete_matches(const Rule& request, const Rule& existing) {
+  if (request.family != existing.family || request.priority != existing.priority) return false;
+  if (request.action != existing.action) return false;
+  if (request.action == RuleAction::lookup && request.table != 0 &&
+      request.table != existing.table) {
+    return false;
+  }
+  if (request.iif && request.iif != existing.iif) return false;
+  if (request.fwmark && *request.fwmark != 0) {
+    if (!existing.fwmark || *existing.fwmark != *request.fwmark) return false;
+  }
+  uint32_t request_mask = request.fwmark ? request.fwmask.value_or(kAllBits) : 0;
+  uint32_t existing_mask = existing.fwmark ? existing.fwmask.value_or(kAllBits) : 0;
+  if (request_mask != 0 && request_mask != existing_mask) return false;
+  std::optional<IpPrefix> from = normal_from(request.from);
+  if (from && !(normal_from(existing.from) == from)) return false;
+  return true;
 }
 
 uint32_t effective_metric(const Route& route) {

@@ -32,6 +32,8 @@ class RoutingKernel {
 
   // Adding an existing rule fails (NLM_F_EXCL): rules are never duplicated.
   virtual KernelError add_rule(const Rule& rule) = 0;
+  // Deletes exactly this ztc rule (same_rule), never another one: see
+  // rule_delete_matches for why that takes care with a real kernel.
   virtual KernelError delete_rule(const Rule& rule) = 0;
   // Adding fails when a route with the same key (family, table, destination,
   // metric) exists, whoever owns it.
@@ -72,6 +74,8 @@ class NetlinkRoutingKernel : public RoutingKernel {
  private:
   NetlinkRoutingKernel(nl_sock* sock, int netns_fd) : sock_(sock), netns_fd_(netns_fd) {}
   KernelError route_request(const Route& route, bool remove, int flags);
+  KernelError send_rule(const Rule& rule, bool remove);
+  KernelError delete_rule_exactly(const Rule& rule, int depth);
   // Interface index by name, cached (a load adds thousands of routes on one device).
   std::optional<int> ifindex(const std::string& name);
 
@@ -88,6 +92,14 @@ bool same_route(const Route& a, const Route& b);
 // Same kernel key: the kernel keeps one route per (family, table, dst, metric).
 bool same_route_key(const Route& a, const Route& b);
 uint32_t effective_metric(const Route& route);
+
+// Whether the kernel, asked to delete `request`, would take `existing`: it
+// matches only on the attributes a request carries (no fwmark, iif or from in
+// the request means any) and deletes the FIRST match in its list. Checked on
+// 6.x: with `101: fwmark 0x100/0x100 lookup 101 proto 122` listed before
+// `101: lookup 101 proto 122`, deleting the latter removes the former. The goto
+// target is not compared either. Protocol is: foreign rules never match.
+bool rule_delete_matches(const Rule& request, const Rule& existing);
 
 // `ip`-like text: "-4 rule prio 100 fwmark 0x200/0x200 goto 32766",
 // "-4 route 10.244.1.5 via 192.168.126.2 dev istioin src 10.244.1.1 table 100".

@@ -158,6 +158,26 @@ BOOST_AUTO_TEST_CASE(kernel_defaults_compare_equal) {
   BOOST_TEST(same_route(v6, v6_read));
 }
 
+BOOST_AUTO_TEST_CASE(rule_delete_requests_match_like_the_kernel) {
+  Policy policy;
+  Rule marked = lookup_rule(policy);  // prio 101 fwmark 0x100/0x100 lookup 101
+  Rule plain = marked;
+  plain.fwmark.reset();
+  plain.fwmask.reset();
+  BOOST_TEST(rule_delete_matches(plain, marked));   // no fwmark in the request: any
+  BOOST_TEST(!rule_delete_matches(marked, plain));
+  Rule other_table = plain;
+  other_table.table = 102;
+  BOOST_TEST(!rule_delete_matches(other_table, marked));
+  Rule goto_other = goto_rule(policy);
+  goto_other.goto_priority = 32000;
+  BOOST_TEST(rule_delete_matches(goto_other, goto_rule(policy)));  // target not compared
+  Rule from = plain;
+  from.from = ip("10.0.0.0/8");
+  BOOST_TEST(!rule_delete_matches(from, marked));
+  BOOST_TEST(rule_delete_matches(plain, from));
+}
+
 BOOST_AUTO_TEST_CASE(additions_come_before_deletions) {
   Policy policy;
   FakeRoutingKernel kernel = node();
@@ -622,6 +642,36 @@ BOOST_AUTO_TEST_CASE(kernel_refusal_is_reported_at_the_policy_line_and_undone,
   BOOST_TEST(!dry.ok);
   BOOST_TEST(dry.diagnostics.all().at(0).message == "device \"nosuchdev\" does not exist");
   BOOST_TEST(dry.diagnostics.all().at(0).location.line == 7);
+}
+
+BOOST_AUTO_TEST_CASE(kernel_deletes_exactly_the_rule_asked_for,
+                     *boost::unit_test::label("kernel")) {
+  Policy policy;
+  NodeNetns node;
+  Rule marked = lookup_rule(policy);
+  Rule plain = marked;
+  plain.fwmark.reset();
+  plain.fwmask.reset();
+  BOOST_TEST_REQUIRE(!node.kernel->add_rule(marked));
+  BOOST_TEST_REQUIRE(!node.kernel->add_rule(plain));
+  // A bare netlink delete of `plain` would take `marked`, listed first.
+  Plan plan;
+  plan.rules = {marked};
+  ReconcileResult result = reconcile(*node.kernel, plan, {}, false);
+  BOOST_TEST_REQUIRE(result.ok, result.diagnostics.render());
+  std::vector<Rule> rules;
+  BOOST_TEST_REQUIRE(!node.kernel->list_rules(&rules));
+  BOOST_TEST_REQUIRE(rules.size() == 1u);
+  BOOST_TEST(same_rule(rules[0], marked), describe(rules[0]));
+  // And undo of an added, less specific rule takes that one, not the older one.
+  plan.rules = {marked, plain};
+  ReconcileResult added = reconcile(*node.kernel, plan, {}, false);
+  BOOST_TEST_REQUIRE(added.ok, added.diagnostics.render());
+  BOOST_TEST(!undo(*node.kernel, added.applied).has_errors());
+  rules.clear();
+  BOOST_TEST_REQUIRE(!node.kernel->list_rules(&rules));
+  BOOST_TEST_REQUIRE(rules.size() == 1u);
+  BOOST_TEST(same_rule(rules[0], marked), describe(rules[0]));
 }
 
 BOOST_AUTO_TEST_CASE(kernel_sysctls_stay_in_their_namespace, *boost::unit_test::label("kernel")) {
