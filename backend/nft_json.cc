@@ -73,6 +73,8 @@ json expr_json(const Expr& expr) {
           return {{"concat", list_json(e.parts)}};
         } else if constexpr (std::is_same_v<T, BitAnd>) {
           return {{"&", json::array({expr_json(*e.left), e.mask})}};
+        } else if constexpr (std::is_same_v<T, Range>) {
+          return {{"range", json::array({e.low, e.high})}};
         } else {
           static_assert(std::is_same_v<T, BitOr>);
           return {{"|", json::array({expr_json(*e.left), e.bits})}};

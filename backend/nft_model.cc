@@ -49,5 +49,6 @@ ExprPtr anon_set(std::vector<ExprPtr> elements) { return make(AnonSet{std::move(
 ExprPtr concat(std::vector<ExprPtr> parts) { return make(Concat{std::move(parts)}); }
 ExprPtr bit_and(ExprPtr left, uint32_t mask) { return make(BitAnd{std::move(left), mask}); }
 ExprPtr bit_or(ExprPtr left, uint32_t bits) { return make(BitOr{std::move(left), bits}); }
+ExprPtr range(uint32_t low, uint32_t high) { return make(Range{low, high}); }
 
 }  // namespace ztc::nft

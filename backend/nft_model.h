@@ -52,9 +52,11 @@ struct AnonSet { std::vector<ExprPtr> elements; };     // { a, b }
 struct Concat { std::vector<ExprPtr> parts; };         // a . b
 struct BitAnd { ExprPtr left; uint32_t mask; };        // left & mask
 struct BitOr { ExprPtr left; uint32_t bits; };         // left | bits
+struct Range { uint32_t low; uint32_t high; };         // low-high (ports)
 
 struct Expr {
-  std::variant<FieldRef, Integer, String, Symbol, Address, SetRef, AnonSet, Concat, BitAnd, BitOr>
+  std::variant<FieldRef, Integer, String, Symbol, Address, SetRef, AnonSet, Concat, BitAnd, BitOr,
+               Range>
       value;
 };
 
@@ -68,6 +70,7 @@ ExprPtr anon_set(std::vector<ExprPtr> elements);
 ExprPtr concat(std::vector<ExprPtr> parts);
 ExprPtr bit_and(ExprPtr left, uint32_t mask);
 ExprPtr bit_or(ExprPtr left, uint32_t bits);
+ExprPtr range(uint32_t low, uint32_t high);
 
 enum class MatchOp { eq, ne };
 

@@ -68,6 +68,8 @@ std::string expr_text(const Expr& expr) {
           return list_text(e.parts, " . ");
         } else if constexpr (std::is_same_v<T, BitAnd>) {
           return expr_text(*e.left) + " & " + hex32(e.mask);
+        } else if constexpr (std::is_same_v<T, Range>) {
+          return std::to_string(e.low) + "-" + std::to_string(e.high);
         } else {
           static_assert(std::is_same_v<T, BitOr>);
           return expr_text(*e.left) + " | " + hex32(e.bits);

@@ -30,13 +30,23 @@ const char* kind_name(ast::Value::Kind kind) {
   return "a value";
 }
 
-// Linux: at most 15 bytes, no '/', no whitespace, not "." or "..".
+// Linux: at most 15 bytes, no '/', ':' or whitespace, not "." or "..". ztc
+// also refuses '"' (nft strings have no escape for it) and '#' (`ip -batch`
+// drops everything after it).
 bool valid_ifname(const std::string& name) {
   if (name.empty() || name.size() > 15 || name == "." || name == "..") return false;
   return std::none_of(name.begin(), name.end(), [](char c) {
     auto byte = static_cast<unsigned char>(c);
-    return c == '/' || c == ':' || byte <= 0x20 || byte >= 0x7f;
+    return c == '/' || c == ':' || c == '"' || c == '#' || byte <= 0x20 || byte >= 0x7f;
   });
+}
+
+// Element comments are printed inside nft double quotes, which have no escape.
+bool valid_comment(const std::string& text) {
+  return text.size() <= 128 && std::none_of(text.begin(), text.end(), [](char c) {
+           auto byte = static_cast<unsigned char>(c);
+           return c == '"' || byte < 0x20 || byte == 0x7f;
+         });
 }
 
 std::string hex(uint32_t value) {
@@ -127,7 +137,7 @@ std::optional<std::string> Checker::canonical_value(ir::ValueType type, const st
   switch (type) {
     case ValueType::ifname:
       if (!valid_ifname(text)) {
-        *error = "not an interface name (1 to 15 characters, no '/', ':' or spaces)";
+        *error = "not an interface name (1 to 15 characters; no '/', ':', '\"', '#' or spaces)";
         return std::nullopt;
       }
       return text;
@@ -289,8 +299,8 @@ std::optional<std::string> Checker::resolve_ifname(const ast::Value& value) {
     if (!valid_ifname(value.text)) {
       diagnostics_.error(value.location,
                          "'" + value.text +
-                             "' is not an interface name (1 to 15 characters, no '/', ':' or "
-                             "spaces)");
+                             "' is not an interface name (1 to 15 characters; no '/', ':', '\"', '#' "
+                             "or spaces)");
       return std::nullopt;
     }
     return value.text;
@@ -547,6 +557,11 @@ void Checker::declare_set(const ast::SetDecl& set) {
     if (!seen.insert(*canonical).second) {
       diagnostics_.error(v.location, "element '" + *canonical + "' is twice in set '" +
                                          set.name.text + "'");
+      continue;
+    }
+    if (element.comment && !valid_comment(*element.comment)) {
+      diagnostics_.error(v.location, "comment of element '" + *canonical +
+                                         "' must be at most 128 printable characters without '\"'");
       continue;
     }
     if (*type == ir::ValueType::ifname) *canonical = "\"" + *canonical + "\"";

@@ -1,5 +1,6 @@
 // Check stage, capture and nat blocks: hooks, matches, actions, and the
 // reachability of rules in each chain.
+#include <algorithm>
 #include <set>
 
 #include "compiler/checker.h"
@@ -282,6 +283,14 @@ std::optional<ir::Action> Checker::check_action(const ast::Action& action, bool 
       return std::nullopt;
     }
     ir::Dnat out{*address, std::nullopt};
+    bool has_protocol = std::any_of(matches.begin(), matches.end(), [](const ir::Match& m) {
+      return std::holds_alternative<ir::ProtocolMatch>(m) ||
+             std::holds_alternative<ir::BypassMatch>(m);
+    });
+    if (a->port && !has_protocol) {
+      diagnostics_.error(a->location, "dnat to a port needs a tcp or udp match in the same rule");
+      return std::nullopt;
+    }
     if (a->port) {
       auto port = resolve_port(*a->port);
       if (!port) return std::nullopt;

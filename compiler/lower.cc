@@ -30,7 +30,7 @@ const char* set_type(ir::ValueType type) {
 
 ExprPtr port_expr(const ir::PortRange& range) {
   if (range.first == range.second) return nft::integer(range.first);
-  return nft::symbol(std::to_string(range.first) + "-" + std::to_string(range.second));
+  return nft::range(range.first, range.second);
 }
 
 ExprPtr one_or_set(std::vector<ExprPtr> items) {
