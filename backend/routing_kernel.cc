@@ -18,6 +18,7 @@
 
 #include <cstdio>
 #include <cstring>
+#include <iterator>
 #include <tuple>
 
 #include "backend/netns.h"
@@ -287,46 +288,101 @@ KernelError NetlinkRoutingKernel::list_rules(std::vector<Rule>* rules) {
   return std::nullopt;
 }
 
+namespace {
+
+// State of one route dump: the filter runs on the raw message, before anything
+// is allocated, because a node can hold 100k pod routes (libnl's route cache
+// took 6 s and 300 MB to list that many; this takes a fraction of a second).
+struct RouteDump {
+  std::vector<Route>* routes;
+  nl_cache* links;
+  int error = 0;
+};
+
+std::optional<IpPrefix> prefix_from_attr(nlattr* attr, IpFamily family, int length) {
+  IpPrefix prefix;
+  prefix.family = family;
+  prefix.length = length;
+  if (attr) {
+    size_t size = family == IpFamily::v4 ? 4 : 16;
+    if (static_cast<size_t>(nla_len(attr)) != size) return std::nullopt;
+    std::memcpy(prefix.bytes.data(), nla_data(attr), size);
+  }
+  return prefix;
+}
+
+int on_route(nl_msg* msg, void* arg) {
+  auto* dump = static_cast<RouteDump*>(arg);
+  nlmsghdr* header = nlmsg_hdr(msg);
+  if (header->nlmsg_type != RTM_NEWROUTE || !nlmsg_valid_hdr(header, sizeof(rtmsg))) {
+    return NL_SKIP;
+  }
+  auto* rtm = static_cast<rtmsg*>(nlmsg_data(header));
+  if (rtm->rtm_protocol != kZtcProtocol || rtm->rtm_type != RTN_UNICAST) return NL_SKIP;
+  if (rtm->rtm_family != AF_INET && rtm->rtm_family != AF_INET6) return NL_SKIP;
+  nlattr* tb[RTA_MAX + 1] = {};
+  if (nlmsg_parse(header, sizeof(rtmsg), tb, RTA_MAX, nullptr) < 0) return NL_SKIP;
+  Route route;
+  route.family = rtm->rtm_family == AF_INET ? IpFamily::v4 : IpFamily::v6;
+  route.table = tb[RTA_TABLE] ? nla_get_u32(tb[RTA_TABLE]) : rtm->rtm_table;
+  std::optional<IpPrefix> dst = prefix_from_attr(tb[RTA_DST], route.family, rtm->rtm_dst_len);
+  if (!dst) return NL_SKIP;
+  route.destination = *dst;
+  route.scope = scope_of(rtm->rtm_scope);
+  route.onlink = (rtm->rtm_flags & RTNH_F_ONLINK) != 0;
+  int host = route.family == IpFamily::v4 ? 32 : 128;
+  if (tb[RTA_PREFSRC]) route.source = prefix_from_attr(tb[RTA_PREFSRC], route.family, host);
+  if (tb[RTA_GATEWAY]) route.via = prefix_from_attr(tb[RTA_GATEWAY], route.family, host);
+  route.metric = tb[RTA_PRIORITY] ? nla_get_u32(tb[RTA_PRIORITY]) : 0;
+  if (tb[RTA_OIF]) {
+    int index = static_cast<int>(nla_get_u32(tb[RTA_OIF]));
+    char name[IFNAMSIZ] = {};
+    if (rtnl_link_i2name(dump->links, index, name, sizeof name)) {
+      route.device = name;
+    } else {
+      route.device = "if" + std::to_string(index);
+    }
+  }
+  dump->routes->push_back(std::move(route));
+  return NL_OK;
+}
+
+int on_dump_error(sockaddr_nl*, nlmsgerr* err, void* arg) {
+  static_cast<RouteDump*>(arg)->error = -err->error;
+  return NL_STOP;
+}
+
+}  // namespace
+
 KernelError NetlinkRoutingKernel::list_routes(std::vector<Route>* routes) {
   nl_cache* raw_links = nullptr;
   int rc = rtnl_link_alloc_cache(sock_, AF_UNSPEC, &raw_links);
   if (rc < 0) return std::string("cannot list links: ") + nl_geterror(rc);
   CachePtr links(raw_links);
-  nl_cache* raw = nullptr;
-  rc = rtnl_route_alloc_cache(sock_, AF_UNSPEC, 0, &raw);
-  if (rc < 0) return std::string("cannot list routes: ") + nl_geterror(rc);
-  CachePtr cache(raw);
-  for (nl_object* object = nl_cache_get_first(raw); object; object = nl_cache_get_next(object)) {
-    auto* nl = reinterpret_cast<rtnl_route*>(object);
-    if (rtnl_route_get_protocol(nl) != kZtcProtocol) continue;
-    if (rtnl_route_get_type(nl) != RTN_UNICAST) continue;
-    std::optional<IpPrefix> dst = from_nl_addr(rtnl_route_get_dst(nl));
-    if (!dst) continue;
-    Route route;
-    route.family = dst->family;
-    route.destination = *dst;
-    route.table = rtnl_route_get_table(nl);
-    route.scope = scope_of(rtnl_route_get_scope(nl));
-    if (nl_addr* pref = rtnl_route_get_pref_src(nl)) route.source = from_nl_addr(pref);
-    route.metric = rtnl_route_get_priority(nl);
-    route.onlink = (rtnl_route_get_flags(nl) & RTNH_F_ONLINK) != 0;
-    if (rtnl_route_get_nnexthops(nl) >= 1) {
-      rtnl_nexthop* nh = rtnl_route_nexthop_n(nl, 0);
-      if (nl_addr* gateway = rtnl_route_nh_get_gateway(nh)) route.via = from_nl_addr(gateway);
-      if (rtnl_route_nh_get_flags(nh) & RTNH_F_ONLINK) route.onlink = true;
-      int index = rtnl_route_nh_get_ifindex(nh);
-      if (index > 0) {
-        char name[IFNAMSIZ] = {};
-        if (rtnl_link_i2name(links.get(), index, name, sizeof name)) {
-          route.device = name;
-        } else {
-          route.device = "if" + std::to_string(index);
-        }
-      }
-    }
-    routes->push_back(std::move(route));
+  // A dump interrupted by a concurrent change is retried from the start.
+  for (int attempt = 0; attempt < 5; ++attempt) {
+    std::vector<Route> dumped;
+    RouteDump dump{&dumped, links.get()};
+    rtmsg request = {};
+    request.rtm_family = AF_UNSPEC;
+    rc = nl_send_simple(sock_, RTM_GETROUTE, NLM_F_DUMP, &request, sizeof request);
+    if (rc < 0) return std::string("cannot list routes: ") + nl_geterror(rc);
+    nl_cb* base = nl_socket_get_cb(sock_);
+    nl_cb* cb = nl_cb_clone(base);
+    nl_cb_put(base);
+    if (!cb) return std::string("cannot list routes: out of memory");
+    nl_cb_set(cb, NL_CB_VALID, NL_CB_CUSTOM, on_route, &dump);
+    nl_cb_err(cb, NL_CB_CUSTOM, on_dump_error, &dump);
+    rc = nl_recvmsgs(sock_, cb);
+    nl_cb_put(cb);
+    if (rc == -NLE_DUMP_INTR) continue;
+    if (dump.error != 0) return std::string("cannot list routes: ") + std::strerror(dump.error);
+    if (rc < 0) return std::string("cannot list routes: ") + nl_geterror(rc);
+    routes->insert(routes->end(), std::make_move_iterator(dumped.begin()),
+                   std::make_move_iterator(dumped.end()));
+    return std::nullopt;
   }
-  return std::nullopt;
+  return std::string("cannot list routes: the dump kept being interrupted by other changes");
 }
 
 KernelError NetlinkRoutingKernel::send_rule(const Rule& rule, bool remove) {

@@ -2,6 +2,7 @@
 
 #include <map>
 #include <set>
+#include <tuple>
 #include <utility>
 
 #include "backend/sysctl.h"
@@ -9,27 +10,45 @@
 namespace ztc::route {
 namespace {
 
-// What a change does, for messages and the diff: "add -4 route ... table 100".
+Change rule_change(Change::Kind kind, const Rule& rule, const Location& location) {
+  Change change;
+  change.kind = kind;
+  change.subject = rule;
+  change.location = location;
+  return change;
+}
+
+Change route_change(Change::Kind kind, const Route& route, const Location& location) {
+  Change change;
+  change.kind = kind;
+  change.subject = route;
+  change.location = location;
+  return change;
+}
+
+// What a change does, for messages: "add -4 route ... table 100".
 std::string action_text(const Change& change) {
   switch (change.kind) {
-    case Change::Kind::add_rule: return "add " + describe(change.rule);
-    case Change::Kind::delete_rule: return "delete " + describe(change.rule);
-    case Change::Kind::add_route: return "add " + describe(change.route);
-    case Change::Kind::replace_route: return "replace " + describe(change.route);
-    case Change::Kind::delete_route: return "delete " + describe(change.route);
-    case Change::Kind::write_sysctl: return "set sysctl " + change.key + " to " + change.new_value;
+    case Change::Kind::add_rule: return "add " + describe(change.rule());
+    case Change::Kind::delete_rule: return "delete " + describe(change.rule());
+    case Change::Kind::add_route: return "add " + describe(change.route());
+    case Change::Kind::replace_route: return "replace " + describe(change.route());
+    case Change::Kind::delete_route: return "delete " + describe(change.route());
+    case Change::Kind::write_sysctl:
+      return "set sysctl " + change.sysctl().key + " to " + change.sysctl().new_value;
   }
   return "change routing";
 }
 
 KernelError perform(RoutingKernel& kernel, const Change& change) {
   switch (change.kind) {
-    case Change::Kind::add_rule: return kernel.add_rule(change.rule);
-    case Change::Kind::delete_rule: return kernel.delete_rule(change.rule);
-    case Change::Kind::add_route: return kernel.add_route(change.route);
-    case Change::Kind::replace_route: return kernel.replace_route(change.route);
-    case Change::Kind::delete_route: return kernel.delete_route(change.route);
-    case Change::Kind::write_sysctl: return kernel.write_sysctl(change.key, change.new_value);
+    case Change::Kind::add_rule: return kernel.add_rule(change.rule());
+    case Change::Kind::delete_rule: return kernel.delete_rule(change.rule());
+    case Change::Kind::add_route: return kernel.add_route(change.route());
+    case Change::Kind::replace_route: return kernel.replace_route(change.route());
+    case Change::Kind::delete_route: return kernel.delete_route(change.route());
+    case Change::Kind::write_sysctl:
+      return kernel.write_sysctl(change.sysctl().key, change.sysctl().new_value);
   }
   return std::string("unknown change");
 }
@@ -41,8 +60,16 @@ Change inverse(const Change& change) {
     case Change::Kind::delete_rule: back.kind = Change::Kind::add_rule; break;
     case Change::Kind::add_route: back.kind = Change::Kind::delete_route; break;
     case Change::Kind::delete_route: back.kind = Change::Kind::add_route; break;
-    case Change::Kind::replace_route: std::swap(back.route, back.replaced); break;
-    case Change::Kind::write_sysctl: std::swap(back.old_value, back.new_value); break;
+    case Change::Kind::replace_route:
+      back.subject = *change.replaced;
+      back.replaced = std::make_shared<const Route>(change.route());
+      break;
+    case Change::Kind::write_sysctl: {
+      SysctlWrite write = change.sysctl();
+      std::swap(write.old_value, write.new_value);
+      back.subject = std::move(write);
+      break;
+    }
   }
   return back;
 }
@@ -53,61 +80,66 @@ void undo_into(RoutingKernel& kernel, std::vector<Change>* applied, Diagnostics*
   std::vector<Change> stuck;
   for (auto it = applied->rbegin(); it != applied->rend(); ++it) {
     ++*writes;
-    if (KernelError error = perform(kernel, inverse(*it))) {
-      diagnostics->error(it->location,
-                         "could not roll back (" + action_text(inverse(*it)) + "): " + *error);
-      stuck.insert(stuck.begin(), *it);
+    Change back = inverse(*it);
+    if (KernelError error = perform(kernel, back)) {
+      diagnostics->error(it->location, "could not roll back (" + action_text(back) + "): " + *error);
+      stuck.insert(stuck.begin(), std::move(*it));
     }
   }
   *applied = std::move(stuck);
 }
 
 // Runs changes in order; on the first failure reports it at the object's policy
-// line and undoes everything done so far.
-void execute(RoutingKernel& kernel, const std::vector<Change>& changes, ReconcileResult* result) {
-  for (const Change& change : changes) {
+// line and undoes everything done so far. The changes end up in result->applied.
+void execute(RoutingKernel& kernel, std::vector<Change> changes, ReconcileResult* result) {
+  for (size_t done = 0; done < changes.size(); ++done) {
+    const Change& change = changes[done];
     ++result->kernel_writes;
-    if (KernelError error = perform(kernel, change)) {
-      result->ok = false;
-      result->diagnostics.error(change.location, "cannot " + action_text(change) + ": " + *error);
-      undo_into(kernel, &result->applied, &result->diagnostics, &result->kernel_writes);
-      if (!result->applied.empty()) {
-        result->diagnostics.note(change.location, "routing is left half-changed: " +
-                                                 std::to_string(result->applied.size()) +
-                                                 " change(s) could not be rolled back");
-      } else {
-        result->diagnostics.note(change.location, "routing changes made so far were rolled back");
-      }
-      return;
+    KernelError error = perform(kernel, change);
+    if (!error) continue;
+    result->ok = false;
+    Location where = change.location;
+    result->diagnostics.error(where, "cannot " + action_text(change) + ": " + *error);
+    changes.resize(done);
+    result->applied = std::move(changes);
+    undo_into(kernel, &result->applied, &result->diagnostics, &result->kernel_writes);
+    if (!result->applied.empty()) {
+      result->diagnostics.note(where, "routing is left half-changed: " +
+                                          std::to_string(result->applied.size()) +
+                                          " change(s) could not be rolled back");
+    } else {
+      result->diagnostics.note(where, "routing changes made so far were rolled back");
     }
-    result->applied.push_back(change);
+    return;
   }
+  result->applied = std::move(changes);
 }
 
 void add_diff(const Change& change, ReconcileResult* result) {
   switch (change.kind) {
     case Change::Kind::add_rule:
-      result->diff.push_back({'+', describe(change.rule), change.location});
+      result->diff.push_back({'+', describe(change.rule()), change.location});
       break;
     case Change::Kind::delete_rule:
-      result->diff.push_back({'-', describe(change.rule), change.location});
+      result->diff.push_back({'-', describe(change.rule()), change.location});
       break;
     case Change::Kind::add_route:
-      result->diff.push_back({'+', describe(change.route), change.location});
+      result->diff.push_back({'+', describe(change.route()), change.location});
       break;
     case Change::Kind::replace_route:
-      result->diff.push_back({'-', describe(change.replaced), Location{}});
-      result->diff.push_back({'+', describe(change.route), change.location});
+      result->diff.push_back({'-', describe(*change.replaced), Location{}});
+      result->diff.push_back({'+', describe(change.route()), change.location});
       break;
     case Change::Kind::delete_route:
-      result->diff.push_back({'-', describe(change.route), change.location});
+      result->diff.push_back({'-', describe(change.route()), change.location});
       break;
-    case Change::Kind::write_sysctl:
-      result->diff.push_back({'~',
-                              "sysctl " + change.key + " " + change.old_value + " -> " +
-                                  change.new_value,
-                              change.location});
+    case Change::Kind::write_sysctl: {
+      const SysctlWrite& write = change.sysctl();
+      result->diff.push_back(
+          {'~', "sysctl " + write.key + " " + write.old_value + " -> " + write.new_value,
+           change.location});
       break;
+    }
   }
 }
 
@@ -156,6 +188,14 @@ class DeviceCheck {
   std::set<std::pair<std::string, std::string>> reported_;
 };
 
+// The kernel's identity of a route: one per family, table, destination, metric.
+using RouteKey = std::tuple<int, uint32_t, IpPrefix, uint32_t>;
+
+RouteKey key_of(const Route& route) {
+  return {static_cast<int>(route.family), route.table, route.destination,
+          effective_metric(route)};
+}
+
 bool family_consistent(const Route& route) {
   if (route.destination.family != route.family) return false;
   if (route.via && route.via->family != route.family) return false;
@@ -181,52 +221,53 @@ ReconcileResult reconcile(RoutingKernel& kernel, const Plan& plan,
   ReconcileResult result;
   Diagnostics& diagnostics = result.diagnostics;
 
-  // ---- what is wanted (duplicates dropped, collisions refused)
-  std::vector<Rule> wanted_rules;
+  // ---- what is wanted (duplicates dropped, collisions refused). Pointers and
+  // keyed lookups: a node can carry 100k pod routes.
+  std::vector<const Rule*> wanted_rules;
   for (const Rule& rule : plan.rules) {
     bool duplicate = false;
-    for (const Rule& other : wanted_rules) duplicate = duplicate || same_rule(rule, other);
-    if (!duplicate) wanted_rules.push_back(rule);
+    for (const Rule* other : wanted_rules) duplicate = duplicate || same_rule(rule, *other);
+    if (!duplicate) wanted_rules.push_back(&rule);
   }
-  std::vector<Route> wanted_routes;
+  std::vector<const Route*> wanted_routes;
+  std::map<RouteKey, const Route*> wanted_by_key;
   auto want_route = [&](const Route& route) {
     if (!family_consistent(route)) {
       diagnostics.error(route.location, "route mixes IPv4 and IPv6 addresses: " + describe(route));
       return;
     }
-    for (const Route& other : wanted_routes) {
-      if (same_route(route, other)) return;
-      if (same_route_key(route, other)) {
-        std::string where = other.location.known() ? " (" + other.location.str() + ")" : "";
-        diagnostics.error(route.location,
-                          "route " + describe(route) + " collides with " + describe(other) +
-                              where + ": the kernel keeps one route per table, destination and "
-                              "metric");
-        return;
-      }
+    auto [at, inserted] = wanted_by_key.emplace(key_of(route), &route);
+    if (!inserted) {
+      const Route& other = *at->second;
+      if (same_route(route, other)) return;  // the same route twice
+      std::string where = other.location.known() ? " (" + other.location.str() + ")" : "";
+      diagnostics.error(route.location,
+                        "route " + describe(route) + " collides with " + describe(other) + where +
+                            ": the kernel keeps one route per table, destination and metric");
+      return;
     }
-    wanted_routes.push_back(route);
+    wanted_routes.push_back(&route);
   };
   for (const Route& route : plan.routes) want_route(route);
   for (const Route& route : extra_routes) want_route(route);
 
   // ---- checks against the kernel, before anything is written (also the dry run)
   DeviceCheck devices(kernel, &diagnostics);
-  for (const Route& route : wanted_routes) {
-    if (route.device) devices.require(*route.device, route.location);
+  for (const Route* route : wanted_routes) {
+    if (route->device) devices.require(*route->device, route->location);
   }
   for (const DerivedRoutes& derived : plan.derived) {
     if (derived.route.device) devices.require(*derived.route.device, derived.location);
   }
-  for (const Rule& rule : wanted_rules) {
+  for (const Rule* rule : wanted_rules) {
     // The kernel accepts a rule on a missing interface and matches once it appears.
-    if (rule.iif && !devices.exists(*rule.iif)) {
-      diagnostics.warning(rule.location, "interface \"" + *rule.iif +
-                                             "\" does not exist (yet): the rule will match "
-                                             "only once it appears");
+    if (rule->iif && !devices.exists(*rule->iif)) {
+      diagnostics.warning(rule->location, "interface \"" + *rule->iif +
+                                              "\" does not exist (yet): the rule will match "
+                                              "only once it appears");
     }
   }
-  std::vector<Change> sysctl_writes;
+  std::vector<Change> changes;  // in write order
   std::map<std::string, const Sysctl*> seen_keys;
   for (const Sysctl& sysctl : plan.sysctls) {
     auto [previous, inserted] = seen_keys.emplace(sysctl.key, &sysctl);
@@ -251,11 +292,9 @@ ReconcileResult reconcile(RoutingKernel& kernel, const Plan& plan,
     if (sysctl_values_equal(current, sysctl.value)) continue;
     Change change;
     change.kind = Change::Kind::write_sysctl;
-    change.key = sysctl.key;
-    change.old_value = current;
-    change.new_value = sysctl.value;
+    change.subject = SysctlWrite{sysctl.key, current, sysctl.value};
     change.location = sysctl.location;
-    sysctl_writes.push_back(std::move(change));
+    changes.push_back(std::move(change));
   }
   if (diagnostics.has_errors()) {
     result.ok = false;
@@ -267,70 +306,64 @@ ReconcileResult reconcile(RoutingKernel& kernel, const Plan& plan,
   std::vector<Route> current_routes;
   if (!read_current(kernel, &current_rules, &current_routes, &result)) return result;
 
-  // ---- the difference. Matching consumes a current entry, so a duplicate in the
-  // kernel counts as stale.
-  std::vector<bool> rule_kept(current_rules.size(), false);
-  std::vector<Change> rule_adds;
-  for (const Rule& rule : wanted_rules) {
-    bool found = false;
-    for (size_t i = 0; i < current_rules.size() && !found; ++i) {
-      if (!rule_kept[i] && same_rule(current_rules[i], rule)) found = rule_kept[i] = true;
-    }
-    if (!found) {
-      Change change;
-      change.kind = Change::Kind::add_rule;
-      change.rule = rule;
-      change.location = rule.location;
-      rule_adds.push_back(std::move(change));
-    }
-  }
+  // ---- new and replaced routes. Matching consumes a current entry, so a
+  // duplicate in the kernel counts as stale.
   std::vector<bool> route_kept(current_routes.size(), false);
-  std::vector<const Route*> missing_routes;
-  for (const Route& route : wanted_routes) {
-    bool found = false;
-    for (size_t i = 0; i < current_routes.size() && !found; ++i) {
-      if (!route_kept[i] && same_route(current_routes[i], route)) found = route_kept[i] = true;
-    }
-    if (!found) missing_routes.push_back(&route);
+  std::map<RouteKey, std::vector<size_t>> current_by_key;
+  for (size_t i = 0; i < current_routes.size(); ++i) {
+    current_by_key[key_of(current_routes[i])].push_back(i);
   }
-  std::vector<Change> route_adds;
-  for (const Route* route : missing_routes) {
-    Change change;
-    change.kind = Change::Kind::add_route;
-    change.route = *route;
-    change.location = route->location;
-    // A stale ztc route holding the same key is replaced in place: adding first
-    // would fail (one route per key), deleting first would leave a gap.
-    for (size_t i = 0; i < current_routes.size(); ++i) {
-      if (!route_kept[i] && same_route_key(current_routes[i], *route)) {
-        route_kept[i] = true;
-        change.kind = Change::Kind::replace_route;
-        change.replaced = current_routes[i];
-        break;
+  for (const Route* route : wanted_routes) {
+    auto same_key = current_by_key.find(key_of(*route));
+    bool found = false;
+    if (same_key != current_by_key.end()) {
+      for (size_t i : same_key->second) {
+        if (!route_kept[i] && same_route(current_routes[i], *route)) {
+          found = route_kept[i] = true;
+          break;
+        }
       }
     }
-    route_adds.push_back(std::move(change));
-  }
-  std::vector<Change> changes = sysctl_writes;
-  changes.insert(changes.end(), route_adds.begin(), route_adds.end());
-  changes.insert(changes.end(), rule_adds.begin(), rule_adds.end());
-  for (size_t i = 0; i < current_rules.size(); ++i) {
-    if (rule_kept[i]) continue;
-    Change change;
-    change.kind = Change::Kind::delete_rule;
-    change.rule = current_rules[i];
+    if (found) continue;
+    Change change = route_change(Change::Kind::add_route, *route, route->location);
+    // A stale ztc route holding the same key is replaced in place: adding first
+    // would fail (one route per key), deleting first would leave a gap. Keys of
+    // wanted routes are unique, so this never takes a route another one matches.
+    if (same_key != current_by_key.end()) {
+      for (size_t i : same_key->second) {
+        if (!route_kept[i]) {
+          route_kept[i] = true;
+          change.kind = Change::Kind::replace_route;
+          change.replaced = std::make_shared<const Route>(current_routes[i]);
+          break;
+        }
+      }
+    }
     changes.push_back(std::move(change));
+  }
+
+  // ---- new rules (after their routes), then stale rules, then stale routes
+  std::vector<bool> rule_kept(current_rules.size(), false);
+  for (const Rule* rule : wanted_rules) {
+    bool found = false;
+    for (size_t i = 0; i < current_rules.size() && !found; ++i) {
+      if (!rule_kept[i] && same_rule(current_rules[i], *rule)) found = rule_kept[i] = true;
+    }
+    if (!found) changes.push_back(rule_change(Change::Kind::add_rule, *rule, rule->location));
+  }
+  for (size_t i = 0; i < current_rules.size(); ++i) {
+    if (!rule_kept[i]) {
+      changes.push_back(rule_change(Change::Kind::delete_rule, current_rules[i], Location{}));
+    }
   }
   for (size_t i = 0; i < current_routes.size(); ++i) {
-    if (route_kept[i]) continue;
-    Change change;
-    change.kind = Change::Kind::delete_route;
-    change.route = current_routes[i];
-    changes.push_back(std::move(change));
+    if (!route_kept[i]) {
+      changes.push_back(route_change(Change::Kind::delete_route, current_routes[i], Location{}));
+    }
   }
   for (const Change& change : changes) add_diff(change, &result);
 
-  if (!dry_run) execute(kernel, changes, &result);
+  if (!dry_run) execute(kernel, std::move(changes), &result);
   return result;
 }
 
@@ -349,19 +382,13 @@ ReconcileResult remove_all(RoutingKernel& kernel, bool dry_run) {
   if (!read_current(kernel, &rules, &routes, &result)) return result;
   std::vector<Change> changes;
   for (const Rule& rule : rules) {
-    Change change;
-    change.kind = Change::Kind::delete_rule;
-    change.rule = rule;
-    changes.push_back(std::move(change));
+    changes.push_back(rule_change(Change::Kind::delete_rule, rule, Location{}));
   }
   for (const Route& route : routes) {
-    Change change;
-    change.kind = Change::Kind::delete_route;
-    change.route = route;
-    changes.push_back(std::move(change));
+    changes.push_back(route_change(Change::Kind::delete_route, route, Location{}));
   }
   for (const Change& change : changes) add_diff(change, &result);
-  if (!dry_run) execute(kernel, changes, &result);
+  if (!dry_run) execute(kernel, std::move(changes), &result);
   return result;
 }
 

@@ -15,7 +15,9 @@
 // An unchanged plan makes no kernel write at all.
 #pragma once
 
+#include <memory>
 #include <string>
+#include <variant>
 #include <vector>
 
 #include "backend/routing_kernel.h"
@@ -24,17 +26,25 @@
 
 namespace ztc::route {
 
-// One kernel write as it was done, with what is needed to revert it.
+struct SysctlWrite {
+  std::string key;        // net.ipv4.conf.istioin.rp_filter
+  std::string old_value;  // value before
+  std::string new_value;  // value written
+};
+
+// One kernel write as it was done, with what is needed to revert it. Kept small:
+// a load with 100k enrolled pods holds 100k of them.
 struct Change {
   enum class Kind { add_rule, delete_rule, add_route, replace_route, delete_route, write_sysctl };
   Kind kind = Kind::add_rule;
-  Rule rule;                      // add_rule, delete_rule
-  Route route;                    // add_route, delete_route; replace_route: the new route
-  Route replaced;                 // replace_route: the route it replaced
-  std::string key;                // write_sysctl
-  std::string old_value;          // write_sysctl: value before
-  std::string new_value;          // write_sysctl: value written
-  Location location;              // policy line (unknown for stale entries)
+  // Rule for *_rule, Route for *_route (replace_route: the new route), SysctlWrite.
+  std::variant<Rule, Route, SysctlWrite> subject;
+  std::shared_ptr<const Route> replaced;  // replace_route: the route it replaced
+  Location location;                      // policy line (unknown for stale entries)
+
+  const Rule& rule() const { return std::get<Rule>(subject); }
+  const Route& route() const { return std::get<Route>(subject); }
+  const SysctlWrite& sysctl() const { return std::get<SysctlWrite>(subject); }
 };
 
 // One line of `ztc diff`: '+' added, '-' removed, '~' changed (sysctls).

@@ -178,6 +178,34 @@ BOOST_AUTO_TEST_CASE(rule_delete_requests_match_like_the_kernel) {
   BOOST_TEST(rule_delete_matches(plain, from));
 }
 
+BOOST_AUTO_TEST_CASE(unchanged_hundred_thousand_pods_make_no_write) {
+  // The kernel already holds every route; keyed matching keeps this linear-ish
+  // (a quadratic match would take minutes here).
+  struct Preloaded : FakeRoutingKernel {
+    std::vector<Route> routes;
+    KernelError list_routes(std::vector<Route>* out) override {
+      *out = routes;
+      return std::nullopt;
+    }
+  } kernel;
+  kernel.add_device("istioin");
+  Policy policy;
+  std::vector<Route> pods;
+  for (int i = 0; i < 100000; ++i) {
+    std::string pod = "10." + std::to_string(i / 65536 + 100) + "." +
+                      std::to_string(i / 256 % 256) + "." + std::to_string(i % 256);
+    Route r = route(pod, "192.168.126.2", "istioin", 100, policy.at(5));
+    pods.push_back(r);
+    r.location = {};
+    r.metric = 0;  // as read back
+    kernel.routes.push_back(r);
+  }
+  ReconcileResult result = reconcile(kernel, Plan{}, pods, false);
+  BOOST_TEST_REQUIRE(result.ok, result.diagnostics.render());
+  BOOST_TEST(kernel.writes() == 0);
+  BOOST_TEST(!result.changed());
+}
+
 BOOST_AUTO_TEST_CASE(additions_come_before_deletions) {
   Policy policy;
   FakeRoutingKernel kernel = node();
