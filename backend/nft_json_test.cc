@@ -345,13 +345,21 @@ BOOST_AUTO_TEST_CASE(element_values_as_nft_prints_them) {
                            "comment": "c"}}])"));
 }
 
+// The text form carries the owner comment; nft 1.0.6 drops a table comment
+// given in JSON, so the listings are compared without it.
+std::string without_owner_comment(std::string listing) {
+  const std::string line = std::string("\tcomment \"") + kOwnerComment + "\"\n";
+  if (size_t at = listing.find(line); at != std::string::npos) listing.erase(at, line.size());
+  return listing;
+}
+
 BOOST_AUTO_TEST_CASE(json_and_text_give_the_same_kernel_table, *boost::unit_test::label("kernel")) {
   for (const Table& table : kernel_tables()) {
     BOOST_TEST_CONTEXT("table " << family_name(table.family) << " " << table.name) {
       std::string from_text, from_json;
       {
         ScopedTestNetns netns("ztc-emit-json");
-        from_text = load_and_list(netns, table, "", emit_text(table).text);
+        from_text = without_owner_comment(load_and_list(netns, table, "", emit_text(table).text));
       }
       {
         ScopedTestNetns netns("ztc-emit-json");
@@ -375,7 +383,8 @@ BOOST_AUTO_TEST_CASE(json_replaces_a_table_loaded_as_text, *boost::unit_test::la
   BOOST_TEST(second != first);
   BOOST_TEST(second.find("10.244.0.2") == std::string::npos);
   BOOST_TEST(second.find("10.9.9.9") != std::string::npos);
-  BOOST_TEST(load_and_list(netns, table, "", emit_text(table).text) == second);
+  BOOST_TEST(without_owner_comment(load_and_list(netns, table, "", emit_text(table).text)) ==
+             second);
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -128,6 +128,10 @@ struct Set {
   Location location;
 };
 
+// The comment every table ztc loads carries, so `ztc status` can tell ztc's
+// tables from everyone else's.
+inline constexpr const char* kOwnerComment = "managed by ztc";
+
 struct Table {
   Family family = Family::ip;
   std::string name;

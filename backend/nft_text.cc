@@ -240,6 +240,7 @@ TextOutput emit_text(const Table& table) {
   p.line("table " + table_id(table) + " {}", table.location);
   p.line("delete table " + table_id(table), table.location);
   p.line("table " + table_id(table) + " {", table.location);
+  p.line(std::string("\tcomment \"") + kOwnerComment + "\"", table.location);
   bool first_block = true;
   auto separate = [&] {
     if (!first_block) p.blank();

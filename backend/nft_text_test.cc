@@ -104,6 +104,7 @@ const char* const kZtunnelText =
     "table ip ztunnel {}\n"
     "delete table ip ztunnel\n"
     "table ip ztunnel {\n"
+    "\tcomment \"managed by ztc\"\n"
     "\tset pods {\n"
     "\t\ttype ipv4_addr\n"
     "\t\telements = { 10.244.0.2, 10.244.0.7 comment \"uid-7\" }\n"
@@ -190,6 +191,7 @@ const char* const kInetText =
     "table inet ztc {}\n"
     "delete table inet ztc\n"
     "table inet ztc {\n"
+    "\tcomment \"managed by ztc\"\n"
     "\tchain prerouting {\n"
     "\t\ttype filter hook prerouting priority -150; policy accept;\n"
     "\t\tiifname \"eth0\" oifname \"eth1\" meta l4proto tcp th sport 1024 th dport != 80 accept\n"
@@ -231,6 +233,7 @@ const char* const kIp6NatText =
     "table ip6 ztc6 {}\n"
     "delete table ip6 ztc6\n"
     "table ip6 ztc6 {\n"
+    "\tcomment \"managed by ztc\"\n"
     "\tchain nat_prerouting {\n"
     "\t\ttype nat hook prerouting priority -110; policy accept;\n"
     "\t\tdnat to ip6 daddr\n"
@@ -302,7 +305,7 @@ BOOST_AUTO_TEST_CASE(empty_table) {
   Table table;
   table.family = Family::ip6;
   table.name = "t";
-  BOOST_TEST(emit_text(table).text == "table ip6 t {}\ndelete table ip6 t\ntable ip6 t {\n}\n");
+  BOOST_TEST(emit_text(table).text == "table ip6 t {}\ndelete table ip6 t\ntable ip6 t {\n\tcomment \"managed by ztc\"\n}\n");
 }
 
 BOOST_AUTO_TEST_CASE(set_types_and_elements) {
@@ -319,6 +322,7 @@ BOOST_AUTO_TEST_CASE(set_types_and_elements) {
              "table ip t {}\n"
              "delete table ip t\n"
              "table ip t {\n"
+    "\tcomment \"managed by ztc\"\n"
              "\tset ifs {\n"
              "\t\ttype ifname\n"
              "\t\telements = { \"istioin\" comment \"a b\" }\n"
@@ -367,6 +371,7 @@ BOOST_AUTO_TEST_CASE(multi_line_chain_comment_becomes_comment_lines) {
              "table ip t {}\n"
              "delete table ip t\n"
              "table ip t {\n"
+    "\tcomment \"managed by ztc\"\n"
              "\tchain c {\n"
              "\t\t# first\n"
              "\t\t#\n"
@@ -392,7 +397,7 @@ BOOST_AUTO_TEST_CASE(line_origin_maps_each_line_to_its_policy_line) {
   TextOutput out = emit_text(table);
   // Policy line of each output line, 0 for none.
   const std::vector<int> expected = {
-      1, 1, 1,     // table X {}, delete table X, table X {
+      1, 1, 1, 1,  // table X {}, delete table X, table X {, comment
       2, 2, 2, 0,  // set s {, type, elements, }
       0,           // blank line between blocks
       3, 3, 3,     // chain c {, # why, type ...

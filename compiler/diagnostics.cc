@@ -1,6 +1,8 @@
 #include "compiler/diagnostics.h"
 
 #include <algorithm>
+#include <map>
+#include <tuple>
 #include <utility>
 
 namespace ztc {
@@ -87,14 +89,20 @@ std::string render(const Diagnostic& diagnostic) {
 std::string Diagnostics::render() const {
   // Source order within a file reads best; stages find problems in their
   // own order. Diagnostics without a location (command line) come first.
+  // Files keep the order in which they first had a diagnostic.
+  std::map<const SourceFile*, size_t> file_rank;
+  for (const Diagnostic& d : items_) {
+    if (d.location.file) file_rank.emplace(d.location.file.get(), file_rank.size() + 1);
+  }
+  auto key = [&](const Diagnostic* d) {
+    const Location& l = d->location;
+    size_t rank = l.file ? file_rank[l.file.get()] : 0;
+    return std::make_tuple(rank, l.line, l.column);
+  };
   std::vector<const Diagnostic*> sorted;
   for (const Diagnostic& d : items_) sorted.push_back(&d);
-  std::stable_sort(sorted.begin(), sorted.end(), [](const Diagnostic* a, const Diagnostic* b) {
-    const Location& x = a->location;
-    const Location& y = b->location;
-    if (x.file != y.file) return x.file == nullptr && y.file != nullptr;
-    return std::make_pair(x.line, x.column) < std::make_pair(y.line, y.column);
-  });
+  std::stable_sort(sorted.begin(), sorted.end(),
+                   [&](const Diagnostic* a, const Diagnostic* b) { return key(a) < key(b); });
   std::string out;
   for (const Diagnostic* d : sorted) out += ztc::render(*d);
   if (dropped_ > 0) {

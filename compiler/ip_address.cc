@@ -49,6 +49,8 @@ std::optional<IpPrefix> parse_ip_prefix(std::string_view text) {
     length = value;
   }
   if (address.empty() || address.size() >= INET6_ADDRSTRLEN) return std::nullopt;
+  // inet_pton stops at a NUL: "10.0.0.1\0junk" must not pass as 10.0.0.1.
+  if (address.find('\0') != std::string_view::npos) return std::nullopt;
   std::string copy(address);
   IpPrefix prefix;
   if (inet_pton(AF_INET, copy.c_str(), prefix.bytes.data()) == 1) {

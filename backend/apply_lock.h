@@ -1,0 +1,31 @@
+// One ztc operation at a time per owned table and network namespace: an
+// exclusive flock on a file named after the namespace's inode and the table.
+// A second `ztc load` waits for the first (up to a timeout) instead of
+// interleaving its nft transaction and netlink writes with it.
+#pragma once
+
+#include <string>
+
+#include "backend/nft_model.h"
+
+namespace ztc {
+
+class ApplyLock {
+ public:
+  // Waits up to `timeout_ms` for the lock. Check ok() / error().
+  ApplyLock(nft::Family family, const std::string& table, int timeout_ms);
+  ~ApplyLock();
+  ApplyLock(const ApplyLock&) = delete;
+  ApplyLock& operator=(const ApplyLock&) = delete;
+
+  bool ok() const { return fd_ >= 0; }
+  const std::string& error() const { return error_; }
+  const std::string& path() const { return path_; }
+
+ private:
+  int fd_ = -1;
+  std::string path_;
+  std::string error_;
+};
+
+}  // namespace ztc

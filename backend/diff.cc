@@ -1,0 +1,48 @@
+#include "backend/diff.h"
+
+#include "backend/line_diff.h"
+#include "backend/nft_text.h"
+
+namespace ztc {
+
+std::string DiffReport::text() const {
+  std::string out;
+  if (table_missing) out += "+ (the owned nft table is not loaded)\n";
+  if (!nft_lines.empty()) {
+    out += "--- nft (live)\n+++ nft (policy)\n";
+    for (const std::string& line : nft_lines) out += line + "\n";
+  }
+  if (routing.changed()) {
+    out += "--- routing (live)\n+++ routing (policy)\n";
+    out += routing.diff_text();
+  }
+  return out;
+}
+
+DiffReport diff(const nft::Table& compiled, const route::Plan& plan, Kernels kernels,
+                const CanonicalLister& lister) {
+  DiffReport report;
+  nft::Table table = with_live_members(compiled, kernels.nft);
+  std::optional<std::string> live = kernels.nft.list_table(table.family, table.name, false);
+  if (!live) {
+    report.table_missing = true;
+  } else {
+    std::string error;
+    std::optional<std::string> desired =
+        lister(nft::emit_text(table).text, table.family, table.name, &error);
+    if (!desired) {
+      report.diagnostics.error(compiled.location, "cannot list the policy's table: " + error);
+      return report;
+    }
+    report.nft_lines = line_diff(*live, *desired);
+  }
+  report.routing = route::reconcile(kernels.routing, plan, derived_routes(plan, table), true);
+  if (!report.routing.ok) {
+    report.diagnostics.append(report.routing.diagnostics);
+    return report;
+  }
+  report.ok = true;
+  return report;
+}
+
+}  // namespace ztc

@@ -1,0 +1,35 @@
+// `ztc diff`: what differs between the node and a compiled policy. The nft
+// side compares listings of the owned table only (another tool's tables may
+// use features an older nft cannot parse); the routing side is the
+// reconciler's dry run over ztc-tagged rules, routes and the sysctls.
+#pragma once
+
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "backend/apply.h"
+
+namespace ztc {
+
+// Lists what the kernel would hold after loading `buffer` (see
+// nft_canonical.h); a parameter so unit tests can do without a namespace.
+using CanonicalLister = std::function<std::optional<std::string>(
+    const std::string& buffer, nft::Family family, const std::string& table, std::string* error)>;
+
+struct DiffReport {
+  bool ok = false;  // false: the comparison itself failed (diagnostics say why)
+  Diagnostics diagnostics;
+  std::vector<std::string> nft_lines;  // "- ..." live only, "+ ..." policy only
+  bool table_missing = false;
+  route::ReconcileResult routing;
+
+  bool equal() const { return nft_lines.empty() && !table_missing && !routing.changed(); }
+  std::string text() const;
+};
+
+DiffReport diff(const nft::Table& compiled, const route::Plan& plan, Kernels kernels,
+                const CanonicalLister& lister);
+
+}  // namespace ztc

@@ -1,0 +1,20 @@
+// What the kernel would list for a ruleset: the buffer is loaded into a
+// private, empty network namespace (one thread unshares it, so nothing else
+// of the process moves) and the table is listed back. `ztc diff` compares
+// that with the live listing, so both sides are in nft's own canonical form
+// (priorities as keywords, sorted anonymous sets, `udp dport` shorthands).
+#pragma once
+
+#include <optional>
+#include <string>
+
+#include "backend/nft_model.h"
+
+namespace ztc::nft {
+
+// nullopt with `error` when the scratch namespace cannot be made or the
+// buffer does not load.
+std::optional<std::string> canonical_listing(const std::string& buffer, Family family,
+                                             const std::string& table, std::string* error);
+
+}  // namespace ztc::nft
