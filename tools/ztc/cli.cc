@@ -45,6 +45,35 @@ int run_cli(int argc, const char* const* argv, std::ostream& out, std::ostream& 
       ->default_str("all");
   compile_cmd->add_option("-o,--output", compile.output, "write to this file instead of stdout");
 
+  auto add_node_options = [](CLI::App* command, NodeOptions& node) {
+    command->add_option("--netns", node.netns, "act inside this network namespace (ip netns)");
+  };
+  auto add_apply_command = [&](const char* name, const char* help, LoadOptions& options,
+                               std::vector<std::string>& defines, bool dry_run) {
+    CLI::App* command = app.add_subcommand(name, help);
+    add_policy_options(command, options.policy, defines);
+    add_node_options(command, options.node);
+    if (dry_run) {
+      command->add_flag("--dry-run", options.dry_run,
+                        "check everything against the kernel and print the plan; change nothing");
+    }
+    return command;
+  };
+  LoadOptions load_options, unload_options, diff_options;
+  std::vector<std::string> load_defines, unload_defines, diff_defines;
+  CLI::App* load_cmd = add_apply_command(
+      "load", "apply the policy atomically (nft table, rules, routes, sysctls)", load_options,
+      load_defines, true);
+  CLI::App* unload_cmd = add_apply_command(
+      "unload", "remove the policy's table and every ztc rule and route", unload_options,
+      unload_defines, true);
+  CLI::App* diff_cmd = add_apply_command(
+      "diff", "show what differs between the node and the policy (exit 1 if anything)",
+      diff_options, diff_defines, false);
+  NodeOptions status_options;
+  CLI::App* status_cmd = app.add_subcommand("status", "what ztc owns on this node");
+  add_node_options(status_cmd, status_options);
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp&) {
@@ -70,6 +99,23 @@ int run_cli(int argc, const char* const* argv, std::ostream& out, std::ostream& 
     }
     return run_compile(compile, out, err);
   }
+  struct Apply {
+    CLI::App* command;
+    LoadOptions* options;
+    std::vector<std::string>* defines;
+    int (*run)(const LoadOptions&, std::ostream&, std::ostream&);
+  };
+  for (const Apply& apply : {Apply{load_cmd, &load_options, &load_defines, run_load},
+                             Apply{unload_cmd, &unload_options, &unload_defines, run_unload},
+                             Apply{diff_cmd, &diff_options, &diff_defines, run_diff}}) {
+    if (!apply.command->parsed()) continue;
+    if (!parse_overrides(*apply.defines, &apply.options->policy.overrides, &error)) {
+      err << "ztc: error: " << error << "\n";
+      return kExitUsage;
+    }
+    return apply.run(*apply.options, out, err);
+  }
+  if (status_cmd->parsed()) return run_status(status_options, out, err);
   return kExitUsage;
 }
 

@@ -29,3 +29,24 @@ struct CompileOptions {
 int run_compile(const CompileOptions& options, std::ostream& out, std::ostream& err);
 
 }  // namespace ztc
+
+namespace ztc {
+
+struct NodeOptions {
+  std::string netns;  // empty: the current network namespace
+  int lock_timeout_ms = 30000;
+};
+
+struct LoadOptions {
+  PolicyOptions policy;
+  NodeOptions node;
+  bool dry_run = false;
+};
+
+int run_load(const LoadOptions& options, std::ostream& out, std::ostream& err);
+int run_unload(const LoadOptions& options, std::ostream& out, std::ostream& err);
+// Exit 0 when the node matches the policy, 1 when it differs, 2 on error.
+int run_diff(const LoadOptions& options, std::ostream& out, std::ostream& err);
+int run_status(const NodeOptions& options, std::ostream& out, std::ostream& err);
+
+}  // namespace ztc

@@ -1,0 +1,185 @@
+// ztc load / unload / diff / status.
+#include <nlohmann/json.hpp>
+#include <ostream>
+#include <sstream>
+
+#include "backend/apply.h"
+#include "backend/apply_lock.h"
+#include "backend/diff.h"
+#include "backend/nft_canonical.h"
+#include "tools/ztc/commands.h"
+#include "tools/ztc/node_access.h"
+#include "tools/ztc/policy_input.h"
+
+namespace ztc {
+namespace {
+
+// The common start of load, unload and diff: compile, open the node, lock.
+struct Prepared {
+  CompiledPolicy compiled;
+  NodeAccess node;
+  std::unique_ptr<ApplyLock> lock;
+};
+
+std::optional<Prepared> prepare(const LoadOptions& options, const std::string& command,
+                                std::ostream& err, int* exit_code, int error_code) {
+  Diagnostics diagnostics;
+  auto compiled = compile_from_options(options.policy, diagnostics);
+  err << diagnostics.render();
+  if (!compiled) {
+    *exit_code = error_code;
+    return std::nullopt;
+  }
+  std::string error;
+  auto node = open_node(options.node, command, &error);
+  if (!node) {
+    err << "ztc: error: " << error << "\n";
+    *exit_code = error_code;
+    return std::nullopt;
+  }
+  auto lock = std::make_unique<ApplyLock>(compiled->table.family, compiled->table.name,
+                                          options.node.lock_timeout_ms);
+  if (!lock->ok()) {
+    err << "ztc: error: " << lock->error() << "\n";
+    *exit_code = error_code;
+    return std::nullopt;
+  }
+  return Prepared{std::move(*compiled), std::move(*node), std::move(lock)};
+}
+
+void print_routing_changes(const route::ReconcileResult& routing, std::ostream& out) {
+  if (routing.changed()) out << routing.diff_text();
+}
+
+}  // namespace
+
+int run_load(const LoadOptions& options, std::ostream& out, std::ostream& err) {
+  int code = kExitFailure;
+  auto prepared = prepare(options, "load", err, &code, kExitFailure);
+  if (!prepared) return code;
+  Kernels kernels{*prepared->node.nft, *prepared->node.routing};
+  ApplyReport report = load(prepared->compiled.table, prepared->compiled.routing, kernels,
+                            options.dry_run);
+  err << report.diagnostics.render();
+  if (!report.ok) {
+    err << "ztc: load failed; the node was left as it was\n";
+    return kExitFailure;
+  }
+  const nft::Table& table = prepared->compiled.table;
+  if (options.dry_run) {
+    out << "# dry run: the kernel accepted the table; nothing was changed\n";
+    out << report.nft_buffer;
+    if (report.routing.changed()) out << "# routing changes that a load would make\n";
+    print_routing_changes(report.routing, out);
+    return kExitOk;
+  }
+  out << "loaded table " << nft::family_name(table.family) << " " << table.name;
+  if (report.members_carried > 0) out << " (" << report.members_carried << " members kept)";
+  out << "; routing: " << report.routing.diff.size() << " changes\n";
+  print_routing_changes(report.routing, out);
+  return kExitOk;
+}
+
+int run_unload(const LoadOptions& options, std::ostream& out, std::ostream& err) {
+  int code = kExitFailure;
+  auto prepared = prepare(options, "unload", err, &code, kExitFailure);
+  if (!prepared) return code;
+  Kernels kernels{*prepared->node.nft, *prepared->node.routing};
+  const nft::Table& table = prepared->compiled.table;
+  ApplyReport report = unload(table.family, table.name, kernels, options.dry_run);
+  err << report.diagnostics.render();
+  if (!report.ok) {
+    err << "ztc: unload failed; the node was left as it was\n";
+    return kExitFailure;
+  }
+  out << (options.dry_run ? "would remove" : "removed") << " table "
+      << nft::family_name(table.family) << " " << table.name
+      << (report.nft_buffer.empty() ? " (not loaded)" : "") << "; routing: "
+      << report.routing.diff.size() << " entries\n";
+  print_routing_changes(report.routing, out);
+  return kExitOk;
+}
+
+int run_diff(const LoadOptions& options, std::ostream& out, std::ostream& err) {
+  int code = kExitUsage;
+  auto prepared = prepare(options, "diff", err, &code, kExitUsage);
+  if (!prepared) return code;
+  Kernels kernels{*prepared->node.nft, *prepared->node.routing};
+  DiffReport report =
+      diff(prepared->compiled.table, prepared->compiled.routing, kernels, nft::canonical_listing);
+  err << report.diagnostics.render();
+  if (!report.ok) return kExitUsage;
+  if (report.equal()) {
+    out << "no differences\n";
+    return kExitOk;
+  }
+  out << report.text();
+  return kExitFailure;
+}
+
+int run_status(const NodeOptions& options, std::ostream& out, std::ostream& err) {
+  std::string error;
+  auto node = open_node(options, "status", &error);
+  if (!node) {
+    err << "ztc: error: " << error << "\n";
+    return kExitFailure;
+  }
+  nft::ApplyResult tables = node->nft->run("list tables", false);
+  if (!tables.success) {
+    err << "ztc: error: nft: " << tables.error;
+    return kExitFailure;
+  }
+  int owned = 0;
+  std::istringstream lines(tables.output);
+  for (std::string line; std::getline(lines, line);) {
+    // "table FAMILY NAME"
+    std::istringstream words(line);
+    std::string keyword, family_text, name;
+    if (!(words >> keyword >> family_text >> name) || keyword != "table") continue;
+    nft::Family family = family_text == "ip6"    ? nft::Family::ip6
+                         : family_text == "inet" ? nft::Family::inet
+                                                 : nft::Family::ip;
+    if (family_text != "ip" && family_text != "ip6" && family_text != "inet") continue;
+    auto text = node->nft->list_table(family, name, false);
+    if (!text || text->find(std::string("comment \"") + nft::kOwnerComment + "\"") ==
+                     std::string::npos) {
+      continue;
+    }
+    ++owned;
+    auto json_text = node->nft->list_table(family, name, true);
+    int chains = 0, rules = 0;
+    std::vector<std::string> sets;
+    auto document = nlohmann::json::parse(json_text.value_or("{}"), nullptr, false);
+    if (document.is_object() && document.contains("nftables")) {
+      for (const auto& item : document["nftables"]) {
+        if (item.contains("chain")) ++chains;
+        if (item.contains("rule")) ++rules;
+        if (item.contains("set")) {
+          const auto& set = item["set"];
+          size_t size = set.contains("elem") ? set["elem"].size() : 0;
+          sets.push_back(set.value("name", "?") + " " + std::to_string(size));
+        }
+      }
+    }
+    out << "table " << family_text << " " << name << ": " << chains << " chains, " << rules
+        << " rules";
+    for (const std::string& set : sets) out << "; set " << set << " elements";
+    out << "\n";
+  }
+  if (owned == 0) out << "no table managed by ztc\n";
+  std::vector<route::Rule> rules;
+  std::vector<route::Route> routes;
+  if (auto e = node->routing->list_rules(&rules)) {
+    err << "ztc: error: cannot list rules: " << *e << "\n";
+    return kExitFailure;
+  }
+  if (auto e = node->routing->list_routes(&routes)) {
+    err << "ztc: error: cannot list routes: " << *e << "\n";
+    return kExitFailure;
+  }
+  out << "routing (protocol " << static_cast<int>(route::kZtcProtocol) << "): " << rules.size()
+      << " rules, " << routes.size() << " routes\n";
+  return kExitOk;
+}
+
+}  // namespace ztc

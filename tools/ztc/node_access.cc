@@ -1,0 +1,55 @@
+#include "tools/ztc/node_access.h"
+
+#include <fstream>
+#include <sstream>
+
+#include "backend/netns.h"
+
+namespace ztc {
+namespace {
+
+constexpr int kCapNetAdmin = 12;
+constexpr int kCapSysAdmin = 21;
+
+// Effective capabilities from /proc/self/status: the kernel decides, not uid 0.
+bool has_capability(int capability) {
+  std::ifstream status("/proc/self/status");
+  for (std::string line; std::getline(status, line);) {
+    if (line.rfind("CapEff:", 0) != 0) continue;
+    unsigned long long mask = std::stoull(line.substr(7), nullptr, 16);
+    return (mask >> capability) & 1;
+  }
+  return false;
+}
+
+}  // namespace
+
+std::optional<NodeAccess> open_node(const NodeOptions& options, const std::string& command,
+                                    std::string* error) {
+  if (!has_capability(kCapNetAdmin)) {
+    *error = "ztc " + command + " needs CAP_NET_ADMIN (run it as root)";
+    return std::nullopt;
+  }
+  if (!options.netns.empty()) {
+    if (!has_capability(kCapSysAdmin)) {
+      *error = "ztc " + command + " --netns needs CAP_SYS_ADMIN (run it as root)";
+      return std::nullopt;
+    }
+    std::string reason;
+    if (!enter_netns(options.netns, &reason)) {
+      *error = "cannot enter network namespace '" + options.netns + "': " + reason;
+      return std::nullopt;
+    }
+  }
+  NodeAccess access;
+  access.nft = std::make_unique<nft::LibNftKernel>();
+  std::string reason;
+  access.routing = route::NetlinkRoutingKernel::open(&reason);
+  if (!access.routing) {
+    *error = "cannot open a netlink socket: " + reason;
+    return std::nullopt;
+  }
+  return access;
+}
+
+}  // namespace ztc
