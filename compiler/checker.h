@@ -60,9 +60,6 @@ class Checker {
   };
   std::optional<MarkBits> resolve_mark(const ast::MarkExpr& expr);
   std::optional<std::vector<ir::PortRange>> resolve_ports(const std::vector<ast::PortRange>& ports);
-  // Parses text of a parameter's type; error text on failure.
-  std::optional<std::string> canonical_value(ir::ValueType type, const std::string& text,
-                                             std::string* error);
   bool family_allows(IpFamily family) const;
   void require_family(IpFamily family, const Location& where);
 
