@@ -151,6 +151,15 @@ std::vector<Element> LibNftKernel::list_set_elements(Family family, const std::s
   return parse_set_elements_json(ctx.output());
 }
 
+std::string restore_table_buffer(Family family, const std::string& name,
+                                 const std::optional<std::string>& previous) {
+  std::string table = std::string(family_name(family)) + " " + name;
+  // `table X {}` first so that `delete table X` cannot fail when X is absent.
+  std::string buffer = "table " + table + " {}\ndelete table " + table + "\n";
+  if (previous) buffer += *previous;
+  return buffer;
+}
+
 // ---------------------------------------------------------------------------
 // FakeNftKernel
 

@@ -108,6 +108,12 @@ class FakeNftKernel : public NftKernel {
   std::string fail_text_;
 };
 
+// A buffer that puts an owned table back as it was, in one transaction: as
+// `previous` (a stateless `list table` text taken before a load), or gone when
+// there was none. For rolling nft back when a later step (routing) fails.
+std::string restore_table_buffer(Family family, const std::string& name,
+                                 const std::optional<std::string>& previous);
+
 // One error record of libnftables' error buffer.
 struct NftErrorRecord {
   Severity severity = Severity::error;

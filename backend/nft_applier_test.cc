@@ -339,6 +339,28 @@ BOOST_AUTO_TEST_CASE(kernel_failure_commits_nothing_and_maps_to_the_policy_line,
   BOOST_TEST(text->find("nochain") == std::string::npos);
 }
 
+BOOST_AUTO_TEST_CASE(kernel_restores_the_previous_table, *boost::unit_test::label("kernel")) {
+  ScopedTestNetns netns("ztc-nft");
+  auto kernel = kernel_in(netns);
+  // Nothing before: restoring removes the table.
+  std::optional<std::string> nothing = kernel->list_table(Family::ip, "ztc_t", false);
+  BOOST_TEST_REQUIRE(kernel->run(kGoodTable, false).success);
+  ApplyResult removed = kernel->run(restore_table_buffer(Family::ip, "ztc_t", nothing), false);
+  BOOST_TEST_REQUIRE(removed.success, removed.error);
+  BOOST_TEST(!kernel->list_table(Family::ip, "ztc_t", false));
+  // Something before: restoring brings it back exactly, set elements and comments included.
+  BOOST_TEST_REQUIRE(kernel->run(kGoodTable, false).success);
+  std::optional<std::string> before = kernel->list_table(Family::ip, "ztc_t", false);
+  BOOST_TEST_REQUIRE(before.has_value());
+  std::string other = std::string(kGoodTable);
+  other.replace(other.find("counter"), 7, "drop");
+  BOOST_TEST_REQUIRE(kernel->run(other, false).success);
+  BOOST_TEST(kernel->list_table(Family::ip, "ztc_t", false).value_or("") != *before);
+  ApplyResult restored = kernel->run(restore_table_buffer(Family::ip, "ztc_t", before), false);
+  BOOST_TEST_REQUIRE(restored.success, restored.error);
+  BOOST_TEST(kernel->list_table(Family::ip, "ztc_t", false).value_or("") == *before);
+}
+
 BOOST_AUTO_TEST_CASE(kernel_type_error_maps_to_its_line, *boost::unit_test::label("kernel")) {
   ScopedTestNetns netns("ztc-nft");
   auto kernel = kernel_in(netns);

@@ -8,6 +8,7 @@
 #include "backend/netns.h"
 #include "backend/routing_fake.h"
 #include "backend/routing_kernel.h"
+#include "backend/sysctl.h"
 
 namespace ztc::route {
 namespace {
@@ -109,6 +110,28 @@ std::vector<std::string> snapshot(const FakeRoutingKernel& kernel) {
 }  // namespace
 
 BOOST_AUTO_TEST_SUITE(routing_reconciler)
+
+BOOST_AUTO_TEST_CASE(sysctl_keys_map_to_paths_with_dotted_interface_names) {
+  std::string error;
+  BOOST_TEST(sysctl_path("net.ipv4.conf.istioin.rp_filter", &error).value_or("") ==
+             "/proc/sys/net/ipv4/conf/istioin/rp_filter");
+  BOOST_TEST(sysctl_path("net.ipv4.conf.eth0.100.rp_filter", &error).value_or("") ==
+             "/proc/sys/net/ipv4/conf/eth0.100/rp_filter");
+  BOOST_TEST(sysctl_path("net.ipv6.conf.veth/1.accept_ra", &error).value_or("") ==
+             "/proc/sys/net/ipv6/conf/veth.1/accept_ra");
+  BOOST_TEST(sysctl_path("net.ipv4.ip_forward", &error).value_or("") ==
+             "/proc/sys/net/ipv4/ip_forward");
+  BOOST_TEST(!sysctl_path("kernel.panic", &error));
+  BOOST_TEST(error == "sysctl key 'kernel.panic' is not a net.* key");
+  BOOST_TEST(!sysctl_path("net.ipv4.conf....rp_filter", &error));
+  BOOST_TEST(!sysctl_path("net.ipv4..ip_forward", &error));
+  BOOST_TEST(sysctl_interface("net.ipv4.conf.eth0.100.rp_filter").value_or("") == "eth0.100");
+  BOOST_TEST(!sysctl_interface("net.ipv4.conf.all.rp_filter"));
+  BOOST_TEST(!sysctl_interface("net.ipv4.conf.default.rp_filter"));
+  BOOST_TEST(!sysctl_interface("net.ipv4.ip_forward"));
+  BOOST_TEST(sysctl_values_equal("4096\t16384  4194304\n", "4096 16384 4194304"));
+  BOOST_TEST(!sysctl_values_equal("1", "0"));
+}
 
 BOOST_AUTO_TEST_CASE(first_load_writes_everything_and_second_writes_nothing) {
   Policy policy;
