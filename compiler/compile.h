@@ -15,7 +15,15 @@
 
 namespace ztc {
 
+// Wall time of each stage, for `ztc compile --timings` and the benchmarks.
+struct StageTimes {
+  double parse_ms = 0;  // read, parse and transform, includes spliced in
+  double check_ms = 0;
+  double lower_ms = 0;
+};
+
 struct CompiledPolicy {
+  StageTimes times;
   ast::Policy ast;
   ir::Policy ir;
   nft::Table table;

@@ -2,6 +2,8 @@
 
 #include <limits>
 
+#include "ZtcLexer.h"
+
 namespace ztc {
 
 Location Transformer::at(antlr4::Token* token) const {
@@ -21,6 +23,10 @@ ast::Name Transformer::name(antlr4::tree::TerminalNode* id) const {
 }
 
 ast::Value Transformer::number(antlr4::tree::TerminalNode* digits) {
+  return number(digits->getSymbol());
+}
+
+ast::Value Transformer::number(antlr4::Token* digits) {
   ast::Value out;
   out.kind = ast::Value::Kind::number;
   out.text = digits->getText();
@@ -42,13 +48,12 @@ ast::Value Transformer::number(antlr4::tree::TerminalNode* digits) {
   return out;
 }
 
-ast::Value Transformer::string_literal(antlr4::tree::TerminalNode* quoted) const {
+ast::Value Transformer::string_literal(antlr4::Token* token) const {
   ast::Value out;
   out.kind = ast::Value::Kind::string;
-  out.location = at(quoted);
+  out.location = at(token);
   // Take the bytes from the original source: the lexer saw a copy with
   // non-ASCII bytes masked (see parse.cc).
-  antlr4::Token* token = quoted->getSymbol();
   const std::string& text = file_->text();
   size_t begin = token->getStartIndex() + 1;
   size_t end = token->getStopIndex();  // the closing quote
@@ -56,6 +61,21 @@ ast::Value Transformer::string_literal(antlr4::tree::TerminalNode* quoted) const
     if (text[i] == '\\' && i + 1 < end) ++i;
     out.text += text[i];
   }
+  return out;
+}
+
+ast::Value Transformer::token_value(antlr4::Token* token) {
+  switch (token->getType()) {
+    case g::ZtcLexer::STRING: return string_literal(token);
+    case g::ZtcLexer::NUMBER: return number(token);
+    default: break;
+  }
+  ast::Value out;
+  out.location = at(token);
+  out.text = token->getText();
+  out.kind = token->getType() == g::ZtcLexer::IPV4_LITERAL   ? ast::Value::Kind::ipv4
+             : token->getType() == g::ZtcLexer::IPV6_LITERAL ? ast::Value::Kind::ipv6
+                                                              : ast::Value::Kind::name;
   return out;
 }
 

@@ -29,7 +29,13 @@ class Transformer {
   ast::Name name(antlr4::tree::TerminalNode* id) const;
   ast::Value value(g::ZtcParser::ValueContext* ctx);
   ast::Value number(antlr4::tree::TerminalNode* digits);
-  ast::Value string_literal(antlr4::tree::TerminalNode* quoted) const;
+  ast::Value string_literal(antlr4::tree::TerminalNode* quoted) const {
+    return string_literal(quoted->getSymbol());
+  }
+  ast::Value string_literal(antlr4::Token* quoted) const;
+  ast::Value number(antlr4::Token* digits);
+  // A value given as one token (STRING, NUMBER, address or name).
+  ast::Value token_value(antlr4::Token* token);
   ast::Value iface(g::ZtcParser::IfaceContext* ctx);
   ast::MarkExpr mark_expr(g::ZtcParser::MarkExprContext* ctx);
   ast::PortRange port_range(g::ZtcParser::PortRangeContext* ctx);

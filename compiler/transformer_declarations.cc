@@ -75,8 +75,8 @@ ast::SetDecl Transformer::set(g::ZtcParser::SetStmtContext* ctx) {
   auto elements = ctx->setElement();
   out.elements.reserve(elements.size());
   for (auto* element : elements) {
-    ast::SetElement e{value(element->value()), std::nullopt};
-    if (element->STRING()) e.comment = string_literal(element->STRING()).text;
+    ast::SetElement e{token_value(element->member), std::nullopt};
+    if (element->comment) e.comment = string_literal(element->comment).text;
     out.elements.push_back(std::move(e));
   }
   out.location = at(ctx);

@@ -44,6 +44,7 @@ int run_cli(int argc, const char* const* argv, std::ostream& out, std::ostream& 
       ->check(CLI::IsMember({"all", "nft", "json", "routes", "ast", "ir"}))
       ->default_str("all");
   compile_cmd->add_option("-o,--output", compile.output, "write to this file instead of stdout");
+  compile_cmd->add_flag("--timings", compile.timings, "print the time of each stage on stderr");
 
   auto add_node_options = [](CLI::App* command, NodeOptions& node) {
     command->add_option("--netns", node.netns, "act inside this network namespace (ip netns)");

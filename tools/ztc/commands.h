@@ -24,6 +24,7 @@ struct CompileOptions {
   PolicyOptions policy;
   std::string emit = "all";  // all, nft, json, routes, ast, ir
   std::string output;        // empty: stdout
+  bool timings = false;      // print each stage's time on stderr
 };
 
 int run_compile(const CompileOptions& options, std::ostream& out, std::ostream& err);

@@ -1,3 +1,5 @@
+#include <chrono>
+#include <cstdio>
 #include <fstream>
 #include <iostream>
 #include <iterator>
@@ -18,6 +20,7 @@ int run_compile(const CompileOptions& options, std::ostream& out, std::ostream& 
   err << diagnostics.render();
   if (!compiled) return kExitFailure;
 
+  auto emit_start = std::chrono::steady_clock::now();
   std::string text;
   if (options.emit == "ast") {
     text = dump_ast(compiled->ast);
@@ -33,6 +36,16 @@ int run_compile(const CompileOptions& options, std::ostream& out, std::ostream& 
     text = "# nftables: nft -f\n" + nft::emit_text(compiled->table).text;
     std::string routes = route::emit_batch(compiled->routing);
     if (!routes.empty()) text += "\n# routing: ip -batch\n" + routes;
+  }
+  if (options.timings) {
+    double emit_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() -
+                                                               emit_start)
+                         .count();
+    const StageTimes& t = compiled->times;
+    char line[160];
+    snprintf(line, sizeof line, "timings: parse %.1f ms, check %.1f ms, lower %.1f ms, emit %.1f ms\n",
+             t.parse_ms, t.check_ms, t.lower_ms, emit_ms);
+    err << line;
   }
   if (options.output.empty()) {
     out << text;
