@@ -253,7 +253,8 @@ BOOST_AUTO_TEST_CASE(enter_netns_moves_the_calling_process, *boost::unit_test::l
   BOOST_TEST(WEXITSTATUS(status) == 0);
 }
 
-BOOST_AUTO_TEST_CASE(netns_switch_is_per_thread_and_comes_back, *boost::unit_test::label("kernel")) {
+BOOST_AUTO_TEST_CASE(netns_switch_is_per_thread_and_comes_back,
+                     *boost::unit_test::label("kernel")) {
   ScopedTestNetns netns("ztc-ns");
   auto inode = [] {
     struct stat st {};
@@ -297,7 +298,9 @@ BOOST_AUTO_TEST_CASE(kernel_commits_lists_and_replaces_atomically,
   std::vector<Element> pods = kernel->list_set_elements(Family::ip, "ztc_t", "pods");
   BOOST_TEST_REQUIRE(pods.size() == 2u);
   bool found_comment = false;
-  for (const Element& e : pods) found_comment |= e.value == "10.244.1.5" && e.comment == "pod-uid-5";
+  for (const Element& e : pods) {
+    found_comment |= e.value == "10.244.1.5" && e.comment == "pod-uid-5";
+  }
   BOOST_TEST(found_comment);
   BOOST_TEST(kernel->list_set_elements(Family::ip, "ztc_t", "nosuch").empty());
 

@@ -82,7 +82,8 @@ void undo_into(RoutingKernel& kernel, std::vector<Change>* applied, Diagnostics*
     ++*writes;
     Change back = inverse(*it);
     if (KernelError error = perform(kernel, back)) {
-      diagnostics->error(it->location, "could not roll back (" + action_text(back) + "): " + *error);
+      diagnostics->error(it->location,
+                         "could not roll back (" + action_text(back) + "): " + *error);
       stuck.insert(stuck.begin(), std::move(*it));
     }
   }
