@@ -1,6 +1,8 @@
 #include "backend/apply.h"
 
+#include <algorithm>
 #include <set>
+#include <sstream>
 
 #include "backend/nft_text.h"
 
@@ -11,17 +13,115 @@ std::string table_ref(nft::Family family, const std::string& name) {
   return std::string(nft::family_name(family)) + " " + name;
 }
 
-// Puts back the table that `listing` (`nft -s list table`) describes, or
-// removes the table when there was none: the node ends in its old state.
-nft::ApplyResult restore_table(nft::NftKernel& kernel, nft::Family family, const std::string& name,
-                               const std::optional<std::string>& listing) {
-  std::string ref = table_ref(family, name);
-  std::string buffer = "table " + ref + " {}\ndelete table " + ref + "\n";
-  if (listing) buffer += *listing;
+std::optional<nft::Family> family_from_name(const std::string& text) {
+  if (text == "ip") return nft::Family::ip;
+  if (text == "ip6") return nft::Family::ip6;
+  if (text == "inet") return nft::Family::inet;
+  return std::nullopt;
+}
+
+// A table as it was before an operation, to put it back if a later step fails.
+struct Saved {
+  nft::Family family;
+  std::string name;
+  std::optional<std::string> listing;  // nullopt: it did not exist
+};
+
+// One transaction that puts every saved table back as it was (or removes it
+// when it did not exist): the node ends in its old state.
+nft::ApplyResult restore_tables(nft::NftKernel& kernel, const std::vector<Saved>& saved) {
+  std::string buffer;
+  for (const Saved& table : saved) {
+    buffer += nft::restore_table_buffer(table.family, table.name, table.listing);
+    if (!buffer.empty() && buffer.back() != '\n') buffer += '\n';
+  }
   return kernel.run(buffer, /*dry_run=*/false);
 }
 
+// Where a note about the whole operation reads best: right after the first
+// error (diagnostics render in source order), else at the table statement.
+Location first_error_location(const Diagnostics& diagnostics, const Location& fallback) {
+  for (const Diagnostic& d : diagnostics.all()) {
+    if (d.severity == Severity::error && d.location.known()) return d.location;
+  }
+  return fallback;
+}
+
+// What load and unload need to know about the tables before they change any:
+// the policy's table (its listing, whether ztc manages it) and the other
+// tables ztc manages. False with an error when the kernel cannot tell.
+struct TablesBefore {
+  std::optional<std::string> target;  // listing of the policy's table
+  bool target_exists = false;
+  bool target_managed = false;
+  std::vector<LiveTable> others;  // other ztc tables
+};
+
+bool read_tables_before(nft::NftKernel& kernel, nft::Family family, const std::string& name,
+                        TablesBefore* out, std::string* error) {
+  std::optional<std::vector<LiveTable>> tables = live_tables(kernel, error);
+  if (!tables) return false;
+  out->target = kernel.list_table(family, name, /*json=*/false);
+  out->target_exists = out->target.has_value();
+  for (LiveTable& table : *tables) {
+    if (table.family == family && table.name == name) {
+      out->target_exists = true;
+      continue;
+    }
+    if (table.managed) out->others.push_back(std::move(table));
+  }
+  if (out->target_exists && !out->target) {
+    *error = "table " + table_ref(family, name) +
+             " exists but cannot be listed, so it could not be restored on failure";
+    return false;
+  }
+  out->target_managed = out->target && managed_by_ztc(*out->target);
+  return true;
+}
+
 }  // namespace
+
+std::string LiveTable::ref() const { return table_ref(family, name); }
+
+bool managed_by_ztc(const std::string& listing) {
+  const std::string wanted = std::string("\tcomment \"") + nft::kOwnerComment + "\"";
+  std::istringstream lines(listing);
+  bool in_table = false;
+  for (std::string line; std::getline(lines, line);) {
+    if (line.rfind("table ", 0) == 0) {
+      in_table = true;
+      continue;
+    }
+    // The table's own attributes come first, one tab in; the first set,
+    // chain or closing brace ends them.
+    if (in_table) return line == wanted;
+  }
+  return false;
+}
+
+std::optional<std::vector<LiveTable>> live_tables(nft::NftKernel& kernel, std::string* error) {
+  nft::ApplyResult listed = kernel.run("list tables", /*dry_run=*/false);
+  if (!listed.success) {
+    if (error) *error = "cannot list the nft tables: " + listed.error;
+    return std::nullopt;
+  }
+  std::vector<LiveTable> tables;
+  std::istringstream lines(listed.output);
+  for (std::string line; std::getline(lines, line);) {
+    std::istringstream words(line);
+    std::string keyword, family_text, name;
+    if (!(words >> keyword >> family_text >> name) || keyword != "table") continue;
+    std::optional<nft::Family> family = family_from_name(family_text);
+    if (!family) continue;  // arp, bridge, netdev: never ztc's
+    LiveTable table;
+    table.family = *family;
+    table.name = name;
+    table.listing = kernel.list_table(*family, name, /*json=*/false);
+    table.managed = table.listing && managed_by_ztc(*table.listing);
+    tables.push_back(std::move(table));
+  }
+  return tables;
+}
 
 nft::Table with_live_members(const nft::Table& table, nft::NftKernel& kernel, size_t* carried) {
   nft::Table out = table;
@@ -60,8 +160,19 @@ std::vector<route::Route> derived_routes(const route::Plan& plan, const nft::Tab
 ApplyReport load(const nft::Table& compiled, const route::Plan& plan, Kernels kernels,
                  bool dry_run) {
   ApplyReport report;
-  std::optional<std::string> previous = kernels.nft.list_table(compiled.family, compiled.name,
-                                                               /*json=*/false);
+  TablesBefore before;
+  std::string error;
+  if (!read_tables_before(kernels.nft, compiled.family, compiled.name, &before, &error)) {
+    report.diagnostics.error(compiled.location, error);
+    return report;
+  }
+  if (before.target_exists && !before.target_managed) {
+    report.diagnostics.error(compiled.location,
+                             "table " + table_ref(compiled.family, compiled.name) +
+                                 " exists and is not managed by ztc (no comment \"" +
+                                 nft::kOwnerComment + "\"); refusing to replace it");
+    return report;
+  }
   nft::Table table = with_live_members(compiled, kernels.nft, &report.members_carried);
   std::vector<route::Route> member_routes = derived_routes(plan, table);
 
@@ -74,12 +185,21 @@ ApplyReport load(const nft::Table& compiled, const route::Plan& plan, Kernels ke
     return report;
   }
 
-  // 2. The whole table in one transaction (a dry run asks the kernel too).
+  // 2. The whole table in one transaction (a dry run asks the kernel too),
+  //    with the removal of any other table ztc manages.
   nft::TextOutput text = nft::emit_text(table);
   report.nft_buffer = text.text;
-  nft::ApplyResult nft_result = kernels.nft.run(text.text, dry_run);
+  std::vector<Location> line_origin = text.line_origin;
+  for (const LiveTable& other : before.others) {
+    report.nft_buffer += "delete table " + other.ref() + "\n";
+    report.tables_removed.push_back(other.ref());
+  }
+  line_origin.resize(static_cast<size_t>(std::count(report.nft_buffer.begin(),
+                                                    report.nft_buffer.end(), '\n')) + 1,
+                     compiled.location);
+  nft::ApplyResult nft_result = kernels.nft.run(report.nft_buffer, dry_run);
   if (!nft_result.success) {
-    report.diagnostics.append(nft::map_nft_errors(nft_result.error, text.text, text.line_origin));
+    report.diagnostics.append(nft::map_nft_errors(nft_result.error, report.nft_buffer, line_origin));
     if (!report.diagnostics.has_errors()) {
       report.diagnostics.error(compiled.location, "nft: " + nft_result.error);
     }
@@ -93,20 +213,28 @@ ApplyReport load(const nft::Table& compiled, const route::Plan& plan, Kernels ke
   report.nft_committed = true;
 
   // 3. Routing. The reconciler undoes its own writes on failure; the nft
-  //    table is then put back as it was.
+  //    tables are then put back as they were.
   report.routing = route::reconcile(kernels.routing, plan, member_routes, false);
   if (!report.routing.ok) {
     report.diagnostics.append(report.routing.diagnostics);
-    nft::ApplyResult restored = restore_table(kernels.nft, compiled.family, compiled.name, previous);
-    if (restored.success) {
-      report.diagnostics.note(compiled.location,
-                              previous ? "the previous nft table was restored; nothing changed"
-                                       : "the new nft table was removed; nothing changed");
-    } else {
-      report.diagnostics.error(compiled.location,
-                               "could not restore the previous nft table: " + restored.error);
+    Location where = first_error_location(report.routing.diagnostics, compiled.location);
+    std::vector<Saved> saved{{compiled.family, compiled.name, before.target}};
+    for (const LiveTable& other : before.others) {
+      saved.push_back({other.family, other.name, other.listing});
     }
+    nft::ApplyResult restored = restore_tables(kernels.nft, saved);
+    bool routing_undone = report.routing.applied.empty();
+    if (restored.success) {
+      std::string what = before.target ? "the previous nft table was restored"
+                                       : "the new nft table was removed";
+      if (!before.others.empty()) what += " (and the other ztc tables put back)";
+      report.diagnostics.note(where, what + (routing_undone ? "; nothing changed" : ""));
+    } else {
+      report.diagnostics.error(where, "could not restore the previous nft table: " + restored.error);
+    }
+    report.node_unchanged = restored.success && routing_undone;
     report.nft_committed = false;
+    report.tables_removed.clear();
     return report;
   }
   report.ok = true;
@@ -115,12 +243,28 @@ ApplyReport load(const nft::Table& compiled, const route::Plan& plan, Kernels ke
 
 ApplyReport unload(nft::Family family, const std::string& name, Kernels kernels, bool dry_run) {
   ApplyReport report;
-  std::optional<std::string> previous = kernels.nft.list_table(family, name, /*json=*/false);
-  if (previous) {
-    report.nft_buffer = "delete table " + table_ref(family, name) + "\n";
+  TablesBefore before;
+  std::string error;
+  if (!read_tables_before(kernels.nft, family, name, &before, &error)) {
+    report.diagnostics.error(Location{}, error);
+    return report;
+  }
+  std::vector<Saved> saved;
+  if (before.target_managed) saved.push_back({family, name, before.target});
+  if (before.target_exists && !before.target_managed) {
+    report.diagnostics.warning(Location{}, "table " + table_ref(family, name) +
+                                               " is not managed by ztc; left in place");
+  }
+  for (const LiveTable& other : before.others) saved.push_back({other.family, other.name, other.listing});
+  for (const Saved& table : saved) {
+    report.nft_buffer += "delete table " + table_ref(table.family, table.name) + "\n";
+    report.tables_removed.push_back(table_ref(table.family, table.name));
+  }
+  if (!report.nft_buffer.empty()) {
     nft::ApplyResult result = kernels.nft.run(report.nft_buffer, dry_run);
     if (!result.success) {
       report.diagnostics.error(Location{}, "nft: " + result.error);
+      report.tables_removed.clear();
       return report;
     }
     report.nft_committed = !dry_run;
@@ -128,13 +272,17 @@ ApplyReport unload(nft::Family family, const std::string& name, Kernels kernels,
   report.routing = route::remove_all(kernels.routing, dry_run);
   if (!report.routing.ok) {
     report.diagnostics.append(report.routing.diagnostics);
+    bool routing_undone = report.routing.applied.empty();
+    report.node_unchanged = routing_undone;
     if (report.nft_committed) {
-      nft::ApplyResult restored = restore_table(kernels.nft, family, name, previous);
+      nft::ApplyResult restored = restore_tables(kernels.nft, saved);
       if (!restored.success) {
-        report.diagnostics.error(Location{}, "could not restore the nft table: " + restored.error);
+        report.diagnostics.error(Location{}, "could not restore the nft tables: " + restored.error);
+        report.node_unchanged = false;
       }
       report.nft_committed = false;
     }
+    report.tables_removed.clear();
     return report;
   }
   report.ok = true;

@@ -1,13 +1,19 @@
 // Applying a compiled policy to a node, all or nothing:
 //   load   = carry over managed-set members, check routing against the kernel,
-//            replace the owned nft table in one transaction, reconcile routing;
-//            if routing fails after the nft commit, put the previous table back.
-//   unload = delete the owned table and every ztc-tagged rule and route.
+//            replace the owned nft table in one transaction (removing, in the
+//            same transaction, any other table ztc manages: one policy per
+//            namespace, as ztc's routing is), reconcile routing; if routing
+//            fails after the nft commit, put the previous tables back.
+//   unload = delete every table ztc manages and every ztc-tagged rule and route.
 //   diff   = what differs between the node and the policy (nft and routing).
+// A table is ztc's when it carries the owner comment (nft::kOwnerComment); a
+// table of the policy's name without it belongs to someone else and is never
+// replaced or deleted.
 // Kernel access goes through NftKernel and RoutingKernel, so all of it runs
 // against in-memory fakes in unit tests and against a namespace in kernel tests.
 #pragma once
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -27,17 +33,25 @@ struct Kernels {
 
 struct ApplyReport {
   bool ok = false;
+  // On failure: true when the node was left exactly as it was (everything
+  // written was rolled back); false when a rollback itself failed.
+  bool node_unchanged = true;
   Diagnostics diagnostics;
   std::string nft_buffer;                // what was (or would be) committed
   bool nft_committed = false;
   route::ReconcileResult routing;        // routing changes made (or, dry run, planned)
   size_t members_carried = 0;            // live managed-set members kept by a load
+  // Tables removed (or, dry run, to be removed): "ip ztunnel". For a load,
+  // other ztc tables than the policy's.
+  std::vector<std::string> tables_removed;
 };
 
 // `table` as compiled: managed sets hold only their declared elements; the
 // live members are added here so a reload never un-enrols a pod.
 ApplyReport load(const nft::Table& table, const route::Plan& plan, Kernels kernels, bool dry_run);
 
+// Removes the table `family name` if ztc manages it (a warning if it exists
+// and is someone else's), every other table ztc manages, and all ztc routing.
 ApplyReport unload(nft::Family family, const std::string& table, Kernels kernels, bool dry_run);
 
 // The table with the live members of its managed sets merged in (declared
@@ -47,5 +61,23 @@ nft::Table with_live_members(const nft::Table& table, nft::NftKernel& kernel,
 
 // Routes derived from the members of managed sets in `table`.
 std::vector<route::Route> derived_routes(const route::Plan& plan, const nft::Table& table);
+
+// Whether a `list table` text is of a table ztc manages: the table's own
+// comment (one tab in), not a chain's, rule's or element's.
+bool managed_by_ztc(const std::string& listing);
+
+// A table in the kernel: "ip ztunnel", its stateless listing (nullopt when it
+// cannot be listed) and whether ztc manages it.
+struct LiveTable {
+  nft::Family family = nft::Family::ip;
+  std::string name;
+  std::optional<std::string> listing;
+  bool managed = false;
+  std::string ref() const;  // "ip ztunnel"
+};
+
+// Every ip, ip6 and inet table of the namespace (`list tables`, then each
+// listed). nullopt with `error` when the kernel cannot be asked.
+std::optional<std::vector<LiveTable>> live_tables(nft::NftKernel& kernel, std::string* error);
 
 }  // namespace ztc

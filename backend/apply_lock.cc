@@ -13,20 +13,19 @@
 namespace ztc {
 namespace {
 
-// The namespace is part of the name: loads into different namespaces (tests,
+// The namespace is the name: loads into different namespaces (tests,
 // --netns) never wait for each other.
-std::string lock_path(nft::Family family, const std::string& table) {
+std::string lock_path() {
   struct stat info {};
   unsigned long long netns = 0;
   if (stat("/proc/thread-self/ns/net", &info) == 0) netns = info.st_ino;
-  return "/run/lock/ztc-" + std::to_string(netns) + "-" + nft::family_name(family) + "-" + table +
-         ".lock";
+  return "/run/lock/ztc-netns-" + std::to_string(netns) + ".lock";
 }
 
 }  // namespace
 
 ApplyLock::ApplyLock(nft::Family family, const std::string& table, int timeout_ms)
-    : path_(lock_path(family, table)) {
+    : path_(lock_path()) {
   mkdir("/run/lock", 01777);
   int fd = open(path_.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
   if (fd < 0) {
@@ -41,8 +40,11 @@ ApplyLock::ApplyLock(nft::Family family, const std::string& table, int timeout_m
       return;
     }
     if (std::chrono::steady_clock::now() >= deadline) {
-      error_ = "another ztc is changing table " + table + " (lock " + path_ + "); gave up after " +
-               std::to_string(timeout_ms / 1000) + " s";
+      error_ = "another ztc is changing this network namespace (lock " + path_ +
+               ", waiting to change table " + nft::family_name(family) + " " + table +
+               "); gave up after " +
+               (timeout_ms % 1000 == 0 ? std::to_string(timeout_ms / 1000) + " s"
+                                       : std::to_string(timeout_ms) + " ms");
       close(fd);
       return;
     }

@@ -1,5 +1,7 @@
-// One ztc operation at a time per owned table and network namespace: an
-// exclusive flock on a file named after the namespace's inode and the table.
+// One ztc operation at a time per network namespace: an exclusive flock on a
+// file named after the namespace's inode. Per namespace, not per table:
+// ztc's routing (every rule and route tagged with its protocol) is one per
+// namespace, so two loads of different tables would still fight over it.
 // A second `ztc load` waits for the first (up to a timeout) instead of
 // interleaving its nft transaction and netlink writes with it.
 #pragma once
@@ -12,7 +14,9 @@ namespace ztc {
 
 class ApplyLock {
  public:
-  // Waits up to `timeout_ms` for the lock. Check ok() / error().
+  // Waits up to `timeout_ms` for the lock of the calling thread's network
+  // namespace; `family` and `table` only name the operation in messages.
+  // Check ok() / error().
   ApplyLock(nft::Family family, const std::string& table, int timeout_ms);
   ~ApplyLock();
   ApplyLock(const ApplyLock&) = delete;

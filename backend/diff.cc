@@ -8,6 +8,9 @@ namespace ztc {
 std::string DiffReport::text() const {
   std::string out;
   if (table_missing) out += "+ (the owned nft table is not loaded)\n";
+  for (const std::string& table : stray_tables) {
+    out += "- (table " + table + " is managed by ztc but not by this policy)\n";
+  }
   if (!nft_lines.empty()) {
     out += "--- nft (live)\n+++ nft (policy)\n";
     for (const std::string& line : nft_lines) out += line + "\n";
@@ -22,6 +25,17 @@ std::string DiffReport::text() const {
 DiffReport diff(const nft::Table& compiled, const route::Plan& plan, Kernels kernels,
                 const CanonicalLister& lister) {
   DiffReport report;
+  std::string tables_error;
+  std::optional<std::vector<LiveTable>> tables = live_tables(kernels.nft, &tables_error);
+  if (!tables) {
+    report.diagnostics.error(compiled.location, tables_error);
+    return report;
+  }
+  for (const LiveTable& other : *tables) {
+    if (other.managed && !(other.family == compiled.family && other.name == compiled.name)) {
+      report.stray_tables.push_back(other.ref());
+    }
+  }
   nft::Table table = with_live_members(compiled, kernels.nft);
   std::optional<std::string> live = kernels.nft.list_table(table.family, table.name, false);
   if (!live) {

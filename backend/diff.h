@@ -23,9 +23,13 @@ struct DiffReport {
   Diagnostics diagnostics;
   std::vector<std::string> nft_lines;  // "- ..." live only, "+ ..." policy only
   bool table_missing = false;
+  // Other tables ztc manages ("ip old"): a load of this policy removes them.
+  std::vector<std::string> stray_tables;
   route::ReconcileResult routing;
 
-  bool equal() const { return nft_lines.empty() && !table_missing && !routing.changed(); }
+  bool equal() const {
+    return nft_lines.empty() && !table_missing && stray_tables.empty() && !routing.changed();
+  }
   std::string text() const;
 };
 

@@ -62,19 +62,22 @@ int run_load(const LoadOptions& options, std::ostream& out, std::ostream& err) {
                             options.dry_run);
   err << report.diagnostics.render();
   if (!report.ok) {
-    err << "ztc: load failed; the node was left as it was\n";
+    err << (report.node_unchanged
+                ? "ztc: load failed; the node was left as it was\n"
+                : "ztc: load failed and could not be fully rolled back; see the errors above\n");
     return kExitFailure;
   }
   const nft::Table& table = prepared->compiled.table;
   if (options.dry_run) {
     out << "# dry run: the kernel accepted the table; nothing was changed\n";
     out << report.nft_buffer;
-    if (report.routing.changed()) out << "# routing changes that a load would make\n";
+    out << "# routing changes that a load would make: " << report.routing.diff.size() << "\n";
     print_routing_changes(report.routing, out);
     return kExitOk;
   }
   out << "loaded table " << nft::family_name(table.family) << " " << table.name;
   if (report.members_carried > 0) out << " (" << report.members_carried << " members kept)";
+  for (const std::string& removed : report.tables_removed) out << "; removed table " << removed;
   out << "; routing: " << report.routing.diff.size() << " changes\n";
   print_routing_changes(report.routing, out);
   return kExitOk;
@@ -89,13 +92,22 @@ int run_unload(const LoadOptions& options, std::ostream& out, std::ostream& err)
   ApplyReport report = unload(table.family, table.name, kernels, options.dry_run);
   err << report.diagnostics.render();
   if (!report.ok) {
-    err << "ztc: unload failed; the node was left as it was\n";
+    err << (report.node_unchanged
+                ? "ztc: unload failed; the node was left as it was\n"
+                : "ztc: unload failed and could not be fully rolled back; see the errors above\n");
     return kExitFailure;
   }
-  out << (options.dry_run ? "would remove" : "removed") << " table "
-      << nft::family_name(table.family) << " " << table.name
-      << (report.nft_buffer.empty() ? " (not loaded)" : "") << "; routing: "
-      << report.routing.diff.size() << " entries\n";
+  if (report.tables_removed.empty()) {
+    out << "no table managed by ztc";
+  } else {
+    out << (options.dry_run ? "would remove" : "removed");
+    const char* separator = " table ";
+    for (const std::string& removed : report.tables_removed) {
+      out << separator << removed;
+      separator = ", table ";
+    }
+  }
+  out << "; routing: " << report.routing.diff.size() << (options.dry_run ? " entries to remove\n" : " entries removed\n");
   print_routing_changes(report.routing, out);
   return kExitOk;
 }
@@ -124,29 +136,16 @@ int run_status(const NodeOptions& options, std::ostream& out, std::ostream& err)
     err << "ztc: error: " << error << "\n";
     return kExitFailure;
   }
-  nft::ApplyResult tables = node->nft->run("list tables", false);
-  if (!tables.success) {
-    err << "ztc: error: nft: " << tables.error;
+  std::optional<std::vector<LiveTable>> tables = live_tables(*node->nft, &error);
+  if (!tables) {
+    err << "ztc: error: " << error << (error.empty() || error.back() != '\n' ? "\n" : "");
     return kExitFailure;
   }
   int owned = 0;
-  std::istringstream lines(tables.output);
-  for (std::string line; std::getline(lines, line);) {
-    // "table FAMILY NAME"
-    std::istringstream words(line);
-    std::string keyword, family_text, name;
-    if (!(words >> keyword >> family_text >> name) || keyword != "table") continue;
-    nft::Family family = family_text == "ip6"    ? nft::Family::ip6
-                         : family_text == "inet" ? nft::Family::inet
-                                                 : nft::Family::ip;
-    if (family_text != "ip" && family_text != "ip6" && family_text != "inet") continue;
-    auto text = node->nft->list_table(family, name, false);
-    if (!text || text->find(std::string("comment \"") + nft::kOwnerComment + "\"") ==
-                     std::string::npos) {
-      continue;
-    }
+  for (const LiveTable& live : *tables) {
+    if (!live.managed) continue;
     ++owned;
-    auto json_text = node->nft->list_table(family, name, true);
+    auto json_text = node->nft->list_table(live.family, live.name, true);
     int chains = 0, rules = 0;
     std::vector<std::string> sets;
     auto document = nlohmann::json::parse(json_text.value_or("{}"), nullptr, false);
@@ -161,7 +160,7 @@ int run_status(const NodeOptions& options, std::ostream& out, std::ostream& err)
         }
       }
     }
-    out << "table " << family_text << " " << name << ": " << chains << " chains, " << rules
+    out << "table " << live.ref() << ": " << chains << " chains, " << rules
         << " rules";
     for (const std::string& set : sets) out << "; set " << set << " elements";
     out << "\n";
