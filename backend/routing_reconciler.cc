@@ -382,6 +382,7 @@ ReconcileResult remove_all(RoutingKernel& kernel, bool dry_run) {
   std::vector<Route> routes;
   if (!read_current(kernel, &rules, &routes, &result)) return result;
   std::vector<Change> changes;
+  changes.reserve(rules.size() + routes.size());
   for (const Rule& rule : rules) {
     changes.push_back(rule_change(Change::Kind::delete_rule, rule, Location{}));
   }

@@ -103,7 +103,7 @@ std::optional<ir::Rule> Checker::check_rule(const ast::CaptureRule& rule, bool n
     }
     if (auto checked = check_action(action, nat, hook, out.matches)) {
       ended = is_terminal(*checked);
-      out.actions.push_back(std::move(*checked));
+      out.actions.push_back(*checked);
     } else {
       ok = false;
     }
