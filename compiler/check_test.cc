@@ -1078,6 +1078,47 @@ BOOST_AUTO_TEST_CASE(bad_declarations_do_not_make_their_uses_undefined,
   }
 }
 
+// In an inet table one rule can only test one address family: nft refuses
+// `ip saddr ... ip6 daddr ...` ("conflicting protocols specified") and a
+// dnat to an IPv6 address in a rule that matches IPv4 addresses. The checker
+// lets both through, so the error only shows up at load time, in nft's words
+// and at a line of the generated file.
+BOOST_AUTO_TEST_CASE(one_address_family_per_rule_in_inet,
+                     *boost::unit_test::expected_failures(3)) {
+  const std::vector<std::string> policies = {
+      "table inet t\ncapture prerouting {\n  saddr 10.0.0.1 daddr fd00::1 => return\n}\n",
+      "table inet t\nset pods: ipv4 managed\ncapture prerouting {\n  saddr @pods daddr != fd00::/8 => accept\n}\n",
+      "table inet t\nnat prerouting {\n  saddr 10.0.0.1 udp dport 53 => dnat to [fd00::1]:53\n}\n",
+  };
+  for (const std::string& policy : policies) {
+    BOOST_TEST_CONTEXT(policy) {
+      std::string out = check_text(policy);
+      BOOST_TEST(out.rfind("p.zt:", 0) == 0u, "expected an error, got:\n" << out);
+    }
+  }
+}
+
+// Testing or requiring zero bits is always true (`mark has 0x0`, and
+// `rule ... fwmark 0`, which iproute2 users read as "mark is 0") or never
+// true (`lacks 0x0`); a zero `mark` declaration is refused for exactly this
+// reason ("it can never be tested or set"), a zero literal is not.
+BOOST_AUTO_TEST_CASE(zero_bits_in_a_test_are_refused, *boost::unit_test::expected_failures(3)) {
+  std::string out = check_text(
+      "table ip t\n"
+      "capture prerouting {\n"
+      "  mark has 0x0 => return\n"
+      "  ct mark lacks 0 => accept\n"
+      "}\n"
+      "route 100 { default dev \"lo\" }\n"
+      "rule 100 fwmark 0 lookup 100\n");
+  BOOST_TEST(out.find("p.zt:3:") != std::string::npos, out);
+  BOOST_TEST(out.find("p.zt:4:") != std::string::npos, out);
+  BOOST_TEST(out.find("p.zt:7:") != std::string::npos, out);
+  // Whole-mark comparisons with zero are meaningful (an unmarked packet).
+  BOOST_TEST(check_text("table ip t\ncapture prerouting { mark == 0x0 => return }\n") ==
+             "table ip t\ncapture prerouting\n  2:22 mark & 0xffffffff == 0x0 => return\n");
+}
+
 // Messages quote what the user wrote; a control byte in it must not reach
 // the terminal (an escape sequence would recolour or rewrite the screen).
 BOOST_AUTO_TEST_CASE(messages_quote_user_text_printably, *boost::unit_test::expected_failures(1)) {
