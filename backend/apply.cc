@@ -100,7 +100,8 @@ bool managed_by_ztc(const std::string& listing) {
 }
 
 std::optional<std::vector<LiveTable>> live_tables(nft::NftKernel& kernel, std::string* error) {
-  nft::ApplyResult listed = kernel.run("list tables", /*dry_run=*/false);
+  // A check-mode run: it lists all the same and can change nothing.
+  nft::ApplyResult listed = kernel.run("list tables", /*dry_run=*/true);
   if (!listed.success) {
     if (error) *error = "cannot list the nft tables: " + listed.error;
     return std::nullopt;
