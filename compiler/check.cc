@@ -108,14 +108,20 @@ const Checker::Symbol* Checker::lookup(const ast::Value& name, const char* wante
     diagnostics_.error(name.location, std::string("undefined ") + wanted + " '" + name.text + "'");
     return nullptr;
   }
+  if (it->second.kind == SymbolKind::poisoned) return nullptr;  // already reported
   return &it->second;
 }
 
 // --- parameters
 
 void Checker::declare_param(const ast::Param& param) {
+  // Mark the -D as used first: a parameter with a bad type still exists.
+  for (const auto& [name, value] : overrides_) {
+    if (name == param.name.text) used_overrides_.insert(name);
+  }
   auto type = ir::parse_type_name(param.type.text);
   if (!type) {
+    poison(param.name);
     diagnostics_.error(param.type.location,
                        "unknown type '" + param.type.text +
                            "': expected ifname, ipv4, ipv6, ipv4net, ipv6net, port or u32");
@@ -133,6 +139,7 @@ void Checker::declare_param(const ast::Param& param) {
     if (!value) {
       diagnostics_.error(param.location, "-D " + param.name.text + "=" + *given + ": " + error +
                                              " (parameter is " + ir::type_name(*type) + ")");
+      poison(param.name);
       return;
     }
     out.value = *value;
@@ -142,11 +149,13 @@ void Checker::declare_param(const ast::Param& param) {
     if (v.kind == ast::Value::Kind::name) {
       diagnostics_.error(v.location, "a parameter's default must be a literal, not the name '" +
                                          v.text + "'");
+      poison(param.name);
       return;
     }
     auto value = canonical_value(*type, v.text, &error);
     if (!value) {
-      diagnostics_.error(v.location, "default of '" + param.name.text + "' is " + error);
+      diagnostics_.error(v.location, "default of '" + param.name.text + "': " + error);
+      poison(param.name);
       return;
     }
     out.value = *value;
@@ -154,6 +163,7 @@ void Checker::declare_param(const ast::Param& param) {
     diagnostics_.error(param.location, "parameter '" + param.name.text +
                                            "' has no default: pass -D " + param.name.text +
                                            "=VALUE");
+    poison(param.name);
     return;
   }
   declare(param.name.text, SymbolKind::param, out_.params.size(), param.name.location);
@@ -214,6 +224,7 @@ std::optional<uint32_t> Checker::resolve_number(const ast::Value& value, const c
   }
   if (value.kind == ast::Value::Kind::name) {
     auto it = symbols_.find(value.text);
+    if (it != symbols_.end() && it->second.kind == SymbolKind::poisoned) return std::nullopt;
     if (it != symbols_.end() && it->second.kind == SymbolKind::param) {
       const ir::Param& param = out_.params[it->second.index];
       if (param.type == ir::ValueType::u32 || param.type == ir::ValueType::port) {
@@ -372,27 +383,36 @@ std::optional<Checker::MarkBits> Checker::resolve_mark(const ast::MarkExpr& expr
 
 void Checker::declare_mark(const ast::MarkDecl& mark) {
   auto bits = resolve_mark(mark.value);
-  if (!bits) return;
+  if (!bits) {
+    poison(mark.name);
+    return;
+  }
   ir::Mark out{mark.name.text, bits->value, bits->mask, mark.location};
   if (mark.mask) {
     auto mask = resolve_mark(*mark.mask);
-    if (!mask) return;
+    if (!mask) {
+      poison(mark.name);
+      return;
+    }
     out.mask = mask->value;
     if ((out.value & ~out.mask) != 0) {
       diagnostics_.error(mark.mask->location, "mark '" + out.name + "' value " + hex(out.value) +
                                                   " has bits outside its mask " + hex(out.mask));
+      poison(mark.name);
       return;
     }
   }
   if (out.mask == 0) {
     diagnostics_.error(mark.value.location,
                        "mark '" + out.name + "' is zero: it can never be tested or set");
+    poison(mark.name);
     return;
   }
   for (const ir::Mark& other : out_.marks) {
     if (other.value == out.value && other.mask == out.mask) {
       diagnostics_.error(mark.value.location, "mark '" + out.name + "' has the same bits (" +
                                                   hex(out.value) + ") as '" + other.name + "'");
+      poison(mark.name);
       return;
     }
   }
@@ -402,7 +422,10 @@ void Checker::declare_mark(const ast::MarkDecl& mark) {
 
 void Checker::declare_iface(const ast::IfaceDecl& iface) {
   auto ifname = resolve_ifname(iface.value);
-  if (!ifname) return;
+  if (!ifname) {
+    poison(iface.name);
+    return;
+  }
   declare(iface.name.text, SymbolKind::iface, ifaces_.size(), iface.name.location);
   ifaces_.push_back(Iface{*ifname});
 }
@@ -434,7 +457,10 @@ void Checker::declare_group(const ast::GroupDecl& group) {
 
 void Checker::declare_addr(const ast::AddrDecl& addr) {
   auto prefix = resolve_address(addr.value, /*allow_prefix=*/true);
-  if (!prefix) return;
+  if (!prefix) {
+    poison(addr.name);
+    return;
+  }
   require_family(prefix->family, addr.value.location);
   declare(addr.name.text, SymbolKind::addr, addrs_.size(), addr.name.location);
   addrs_.push_back(Addr{*prefix});
@@ -445,6 +471,7 @@ void Checker::declare_set(const ast::SetDecl& set) {
   if (!type || *type == ir::ValueType::u32) {
     diagnostics_.error(set.type.location, "sets hold ipv4, ipv6, ipv4net, ipv6net, ifname or "
                                           "port, not '" + set.type.text + "'");
+    poison(set.name);
     return;
   }
   if (*type == ir::ValueType::ipv4 || *type == ir::ValueType::ipv4net) {
@@ -456,6 +483,7 @@ void Checker::declare_set(const ast::SetDecl& set) {
     // Interval sets make one-element updates ~200x slower (nft 1.0.6).
     diagnostics_.error(set.type.location, "a managed set holds single addresses (ipv4 or "
                                           "ipv6), not prefixes: interval sets are slow to update");
+    poison(set.name);
     return;
   }
   ir::Set out{set.name.text, *type, set.managed, false, {}, set.location};
@@ -467,8 +495,19 @@ void Checker::declare_set(const ast::SetDecl& set) {
     if (v.kind == ast::Value::Kind::name) {
       // A parameter or named address is allowed as an element.
       auto it = symbols_.find(v.text);
+      if (it != symbols_.end() && it->second.kind == SymbolKind::poisoned) continue;
       if (it != symbols_.end() && it->second.kind == SymbolKind::param) {
-        text = out_.params[it->second.index].value;
+        const ir::Param& param = out_.params[it->second.index];
+        bool fits = param.type == *type ||
+                    (param.type == ir::ValueType::ipv4 && *type == ir::ValueType::ipv4net) ||
+                    (param.type == ir::ValueType::ipv6 && *type == ir::ValueType::ipv6net);
+        if (!fits) {
+          diagnostics_.error(v.location, "parameter '" + v.text + "' is " +
+                                             ir::type_name(param.type) + ", but set '" +
+                                             set.name.text + "' holds " + ir::type_name(*type));
+          continue;
+        }
+        text = param.value;
       } else if (it != symbols_.end() && it->second.kind == SymbolKind::addr) {
         text = addrs_[it->second.index].prefix.str();
       } else if (it != symbols_.end() && it->second.kind == SymbolKind::iface) {

@@ -85,12 +85,23 @@ std::optional<ir::Rule> Checker::check_rule(const ast::CaptureRule& rule, bool n
   ir::Rule out;
   out.location = rule.location;
   bool ok = true;
+  std::optional<IpFamily> rule_family;
   for (const ast::Match& match : rule.matches) {
-    if (auto checked = check_match(match, hook)) {
-      out.matches.push_back(std::move(*checked));
-    } else {
+    auto checked = check_match(match, hook);
+    if (!checked) {
       ok = false;
+      continue;
     }
+    if (auto* address = std::get_if<ir::AddressMatch>(&*checked)) {
+      if (rule_family && *rule_family != address->family) {
+        diagnostics_.error(match_location(match), "IPv4 and IPv6 addresses in one rule: no packet "
+                                                  "has both");
+        ok = false;
+        continue;
+      }
+      rule_family = address->family;
+    }
+    out.matches.push_back(std::move(*checked));
   }
   bool ended = false;
   for (const ast::Action& action : rule.actions) {
@@ -101,7 +112,7 @@ std::optional<ir::Rule> Checker::check_rule(const ast::CaptureRule& rule, bool n
       ok = false;
       break;
     }
-    if (auto checked = check_action(action, nat, hook, out.matches)) {
+    if (auto checked = check_action(action, nat, hook, out.matches, out.actions)) {
       ended = is_terminal(*checked);
       out.actions.push_back(*checked);
     } else {
@@ -227,12 +238,20 @@ std::optional<ir::Match> Checker::check_match(const ast::Match& match, nft::Hook
   if (!bits) return std::nullopt;
   ir::MarkMatch out{m.conntrack, m.op, bits->value, bits->mask};
   if (m.op == ast::MarkOp::equal || m.op == ast::MarkOp::not_equal) out.mask = 0xffffffff;
+  if (out.mask == 0) {
+    diagnostics_.error(m.value.location,
+                       std::string("testing no bits is ") +
+                           (m.op == ast::MarkOp::has ? "always true" : "never true") +
+                           "; to test for an empty mark write `mark == 0`");
+    return std::nullopt;
+  }
   return out;
 }
 
 std::optional<ir::Action> Checker::check_action(const ast::Action& action, bool nat,
                                                 nft::Hook hook,
-                                                const std::vector<ir::Match>& matches) {
+                                                const std::vector<ir::Match>& matches,
+                                                const std::vector<ir::Action>& earlier) {
   if (auto* a = std::get_if<ast::MarkAction>(&action)) {
     if (nat) {
       diagnostics_.error(a->location, "set marks in a capture block: nat chains see only the "
@@ -241,6 +260,10 @@ std::optional<ir::Action> Checker::check_action(const ast::Action& action, bool 
     }
     auto bits = resolve_mark(a->value);
     if (!bits) return std::nullopt;
+    if (a->op != ast::MarkAssign::set_whole && bits->mask == 0) {
+      diagnostics_.error(a->value.location, "this mark action changes no bit");
+      return std::nullopt;
+    }
     ir::MarkAction out{a->conntrack, a->op, bits->value, bits->mask};
     return out;
   }
@@ -253,13 +276,22 @@ std::optional<ir::Action> Checker::check_action(const ast::Action& action, bool 
     if (!bits) return std::nullopt;
     ir::CtCopy out{a->save, bits->mask, false};
     // The copy is a plain OR when the rule itself tests that the source has
-    // every copied bit set (as every CONNMARK save in the reference does).
+    // every copied bit set (as every CONNMARK save in the reference does) and
+    // no earlier action of the rule has written the source since.
+    bool source_is_ct = !a->save;
     for (const ir::Match& match : matches) {
       auto* m = std::get_if<ir::MarkMatch>(&match);
-      if (m && m->op == ast::MarkOp::has && m->conntrack != a->save &&
+      if (m && m->op == ast::MarkOp::has && m->conntrack == source_is_ct &&
           (m->mask & out.mask) == out.mask && (m->value & out.mask) == out.mask) {
         out.source_bits_set = true;
       }
+    }
+    for (const ir::Action& previous : earlier) {
+      auto* mark = std::get_if<ir::MarkAction>(&previous);
+      auto* copy = std::get_if<ir::CtCopy>(&previous);
+      bool writes_ct = (mark && mark->conntrack) || (copy && copy->save);
+      bool writes_meta = (mark && !mark->conntrack) || (copy && !copy->save);
+      if (source_is_ct ? writes_ct : writes_meta) out.source_bits_set = false;
     }
     return out;
   }
@@ -281,6 +313,16 @@ std::optional<ir::Action> Checker::check_action(const ast::Action& action, bool 
     if (!family_allows(address->family)) {
       require_family(address->family, a->address.location);
       return std::nullopt;
+    }
+    for (const ir::Match& match : matches) {
+      auto* m = std::get_if<ir::AddressMatch>(&match);
+      if (m && m->family != address->family) {
+        diagnostics_.error(a->address.location, std::string("dnat to an ") +
+                                                    family_name(address->family) +
+                                                    " address in a rule that matches " +
+                                                    family_name(m->family) + " addresses");
+        return std::nullopt;
+      }
     }
     ir::Dnat out{*address, std::nullopt};
     bool has_protocol = std::any_of(matches.begin(), matches.end(), [](const ir::Match& m) {

@@ -89,6 +89,12 @@ void Checker::check_rule_decl(const ast::RuleDecl& decl) {
     } else {
       rule.fwmark = mark->value;
       rule.fwmask = mark->mask;
+      if (!decl.fwmask && mark->mask == 0) {
+        diagnostics_.error(decl.fwmark->location,
+                           "fwmark 0 would match every packet; write `fwmark 0/0xffffffff` to match "
+                           "packets without a mark");
+        ok = false;
+      }
       if (decl.fwmask) {
         auto mask = resolve_mark(*decl.fwmask);
         if (!mask) {
@@ -142,7 +148,9 @@ void Checker::check_rule_decl(const ast::RuleDecl& decl) {
   std::vector<IpFamily> families;
   if (family) {
     if (!family_allows(*family)) {
-      require_family(*family, decl.location);
+      diagnostics_.error(decl.location, std::string("an ") + family_name(*family) +
+                                            " rule in table family '" +
+                                            nft::family_name(out_.family) + "'");
       return;
     }
     families.push_back(*family);
@@ -181,7 +189,8 @@ void Checker::check_rule_targets() {
                              });
     if (!found) {
       diagnostics_.error(rule.location, "goto " + std::to_string(rule.goto_priority) +
-                                            ": the policy has no rule with that priority");
+                                            ": the policy has no " + family_name(rule.family) +
+                                            " rule with that priority");
     }
   }
 }

@@ -19,7 +19,9 @@ class Checker {
   ir::Policy run(const ast::Policy& policy);
 
  private:
-  enum class SymbolKind { param, mark, iface, group, addr, set };
+  // `poisoned`: a declaration that had an error. Its name exists, so uses do
+  // not add a second "undefined" error, but nothing resolves to it.
+  enum class SymbolKind { param, mark, iface, group, addr, set, poisoned };
   struct Symbol {
     SymbolKind kind;
     size_t index;  // into the matching vector
@@ -38,6 +40,7 @@ class Checker {
 
   // check.cc: declarations and values
   void declare(const std::string& name, SymbolKind kind, size_t index, const Location& where);
+  void poison(const ast::Name& name) { declare(name.text, SymbolKind::poisoned, 0, name.location); }
   const Symbol* lookup(const ast::Value& name, const char* wanted);
   void declare_param(const ast::Param& param);
   void declare_table(const ast::TableDecl& table);
@@ -68,7 +71,8 @@ class Checker {
   std::optional<ir::Rule> check_rule(const ast::CaptureRule& rule, bool nat, nft::Hook hook);
   std::optional<ir::Match> check_match(const ast::Match& match, nft::Hook hook);
   std::optional<ir::Action> check_action(const ast::Action& action, bool nat, nft::Hook hook,
-                                         const std::vector<ir::Match>& matches);
+                                         const std::vector<ir::Match>& matches,
+                                         const std::vector<ir::Action>& earlier);
   void check_reachability();
 
   // check_routing.cc

@@ -71,7 +71,14 @@ std::string render(const Diagnostic& diagnostic) {
   std::string out;
   if (loc.file) out += loc.str() + ": ";
   out += severity_name(diagnostic.severity);
-  out += ": " + diagnostic.message + "\n";
+  out += ": ";
+  // Messages quote user text (names, strings): never pass control bytes to
+  // a terminal.
+  for (char c : diagnostic.message) {
+    auto byte = static_cast<unsigned char>(c);
+    out += (byte < 0x20 && c != '\t') || byte == 0x7f ? '?' : c;
+  }
+  out += "\n";
   if (loc.known()) {
     int caret_column = 0;
     std::string line = printable_line(loc.file->line(loc.line), loc.column, &caret_column);
@@ -106,7 +113,8 @@ std::string Diagnostics::render() const {
   std::string out;
   for (const Diagnostic* d : sorted) out += ztc::render(*d);
   if (dropped_ > 0) {
-    out += "error: " + std::to_string(dropped_) + " more errors not shown\n";
+    out += "error: " + std::to_string(dropped_) + (dropped_ == 1 ? " more error" : " more errors") +
+           " not shown\n";
   }
   return out;
 }

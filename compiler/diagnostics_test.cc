@@ -174,7 +174,7 @@ BOOST_AUTO_TEST_CASE(exactly_the_cap_has_no_trailer) {
   BOOST_TEST(out.find("not shown") == std::string::npos);
   Diagnostics e;
   out = numbered_errors(101, e);
-  BOOST_TEST(out.find("error: 1 more errors not shown\n") != std::string::npos);
+  BOOST_TEST(out.find("error: 1 more error not shown\n") != std::string::npos);
 }
 
 BOOST_AUTO_TEST_CASE(warnings_do_not_count_toward_the_cap) {

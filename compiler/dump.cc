@@ -119,7 +119,10 @@ std::string ast_action(const ast::Action& action) {
           [](const ast::VerdictAction& a) { return std::string(verdict(a.verdict)); },
           [](const ast::NoNatAction&) { return std::string("no nat"); },
           [](const ast::DnatAction& a) {
-            return "dnat to " + value(a.address) + (a.port ? ":" + value(*a.port) : "");
+            // [addr]:port, as written, keeps an IPv6 address apart from its port.
+            bool bracket = a.port && a.address.kind == ast::Value::Kind::ipv6;
+            std::string address = bracket ? "[" + value(a.address) + "]" : value(a.address);
+            return "dnat to " + address + (a.port ? ":" + value(*a.port) : "");
           },
           [](const ast::CounterAction&) { return std::string("counter"); },
       },
@@ -279,7 +282,9 @@ std::string ir_action(const ir::Action& action) {
           [](const ir::Verdict& a) { return std::string(verdict(a.verdict)); },
           [](const ir::NoNat&) { return std::string("no nat"); },
           [](const ir::Dnat& a) {
-            return "dnat to " + a.address.str() + (a.port ? ":" + std::to_string(*a.port) : "");
+            bool bracket = a.port && a.address.family == IpFamily::v6;
+            std::string address = bracket ? "[" + a.address.str() + "]" : a.address.str();
+            return "dnat to " + address + (a.port ? ":" + std::to_string(*a.port) : "");
           },
           [](const ir::Counter&) { return std::string("counter"); },
       },

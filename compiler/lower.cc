@@ -152,7 +152,8 @@ class Lowerer {
     std::map<size_t, std::string> chain_of;
     for (size_t d : distinct) {
       nft::Chain target;
-      target.name = out.name + "_iif_" + std::to_string(rules[d].location.line);
+      target.name = out.name + "_iif_" + std::to_string(rules[d].location.line) + "_" +
+                    std::to_string(rules[d].location.column);
       target.comment = "actions of the rule at " + rules[d].location.str();
       target.location = rules[d].location;
       ir::Rule body = rules[d];
@@ -233,7 +234,9 @@ class Lowerer {
                                                  nft::symbol(family_name(family))});
       }
       std::vector<nft::Statement> actions;
-      for (const ir::Action& action : rule.actions) lower_action(action, family, actions);
+      for (const ir::Action& action : rule.actions) {
+        lower_action(action, family, rule.location, actions);
+      }
       append_actions(rule, std::move(actions), out_rule, out);
     }
   }
@@ -356,7 +359,8 @@ class Lowerer {
     out.push_back(nft::Match{left, op(negated), nft::integer(m.value, true)});
   }
 
-  void lower_action(const ir::Action& action, IpFamily family, std::vector<nft::Statement>& out) {
+  void lower_action(const ir::Action& action, IpFamily family, const Location& location,
+                    std::vector<nft::Statement>& out) {
     if (auto* a = std::get_if<ir::MarkAction>(&action)) {
       Field target = a->conntrack ? Field::ct_mark : Field::meta_mark;
       ExprPtr value;
@@ -377,7 +381,7 @@ class Lowerer {
       if (a->source_bits_set) {
         out.push_back(nft::Mangle{to, nft::bit_or(nft::field(to), a->mask)});
       } else {
-        out.push_back(nft::Verdict{nft::VerdictKind::jump, copy_chain(*a)});
+        out.push_back(nft::Verdict{nft::VerdictKind::jump, copy_chain(*a, location)});
       }
       return;
     }
@@ -410,22 +414,27 @@ class Lowerer {
 
   // nft 1.0.6 cannot compute (ct & ~M) | (mark & M) in one expression: copy
   // bit by bit, each bit set or cleared exactly, all other bits untouched.
-  std::string copy_chain(const ir::CtCopy& copy) {
+  // The chain is shared by every rule that copies the same bits; it carries
+  // the location of the first, so a kernel error in it points at the policy.
+  std::string copy_chain(const ir::CtCopy& copy, const Location& first_use) {
     std::string name = std::string(copy.save ? "ct_save_" : "ct_restore_") + hex_suffix(copy.mask);
     if (!copy_chains_.insert(name).second) return name;
     Field from = copy.save ? Field::meta_mark : Field::ct_mark;
     Field to = copy.save ? Field::ct_mark : Field::meta_mark;
     nft::Chain chain;
     chain.name = name;
+    chain.location = first_use;
     chain.comment = std::string("exact ") + (copy.save ? "save" : "restore") + " of bits 0x" +
                     hex_suffix(copy.mask) + (copy.save ? " into the ct mark" : " from the ct mark");
     for (uint32_t bit = 1; bit != 0; bit <<= 1) {
       if ((copy.mask & bit) == 0) continue;
       nft::Rule set_bit;
+      set_bit.location = first_use;
       set_bit.statements.push_back(
           nft::Match{nft::bit_and(nft::field(from), bit), nft::MatchOp::eq, nft::integer(bit, true)});
       set_bit.statements.push_back(nft::Mangle{to, nft::bit_or(nft::field(to), bit)});
       nft::Rule clear_bit;
+      clear_bit.location = first_use;
       clear_bit.statements.push_back(
           nft::Match{nft::bit_and(nft::field(from), bit), nft::MatchOp::eq, nft::integer(0, true)});
       clear_bit.statements.push_back(nft::Mangle{to, nft::bit_and(nft::field(to), ~bit)});

@@ -6,6 +6,7 @@
 #include "ZtcLexer.h"
 #include "ZtcParser.h"
 #include "antlr4-runtime.h"
+#include "compiler/bulk_lists.h"
 #include "compiler/transformer.h"
 
 namespace ztc {
@@ -126,28 +127,64 @@ class SyntaxErrorListener : public antlr4::BaseErrorListener {
   int count_ = 0;
 };
 
-}  // namespace
+// Every recorded list is the element list of a set statement in `tree`.
+bool claimed_by_set_statements(g::ZtcParser::PolicyContext* tree, const BulkLists& bulk) {
+  size_t claimed = 0;
+  for (auto* statement : tree->statement()) {
+    auto* set = statement->setStmt();
+    if (set == nullptr || set->LBRACE() == nullptr) continue;
+    claimed += bulk.lists.count(set->LBRACE()->getSymbol()->getStartIndex());
+  }
+  return claimed == bulk.lists.size();
+}
 
-ast::Policy parse_source(const SourceFilePtr& file, Diagnostics& diagnostics) {
-  antlr4::ANTLRInputStream input(lexer_input(file->text()));
-  g::ZtcLexer lexer(&input);
-  lexer.removeErrorListeners();  // UNKNOWN catches every byte: the lexer never fails
-  antlr4::CommonTokenStream tokens(&lexer);
-  g::ZtcParser parser(&tokens);
-  parser.removeErrorListeners();
+// The lexer, token stream and parser of one attempt (the tree lives in the parser).
+struct ParseRun {
+  explicit ParseRun(const std::string& text)
+      : input(text), lexer(&input), tokens(&lexer), parser(&tokens) {
+    lexer.removeErrorListeners();  // UNKNOWN catches every byte: the lexer never fails
+    parser.removeErrorListeners();
+  }
+
+  // SLL prediction, giving up at the first error: nullptr then.
+  g::ZtcParser::PolicyContext* fast() {
+    parser.getInterpreter<antlr4::atn::ParserATNSimulator>()->setPredictionMode(
+        antlr4::atn::PredictionMode::SLL);
+    parser.setErrorHandler(std::make_shared<antlr4::BailErrorStrategy>());
+    try {
+      return parser.policy();
+    } catch (const antlr4::ParseCancellationException&) {
+      return nullptr;
+    }
+  }
+
+  antlr4::ANTLRInputStream input;
+  g::ZtcLexer lexer;
+  antlr4::CommonTokenStream tokens;
+  g::ZtcParser parser;
+};
+
+ast::Policy parse(const SourceFilePtr& file, Diagnostics& diagnostics, bool bulk_lists) {
+  std::string input = lexer_input(file->text());
+  BulkLists bulk;
+  if (bulk_lists) bulk = take_bulk_lists(input);
+  if (!bulk.lists.empty()) {
+    ParseRun run(input);
+    g::ZtcParser::PolicyContext* tree = run.fast();
+    if (tree != nullptr && claimed_by_set_statements(tree, bulk)) {
+      Transformer transformer(file, diagnostics, &bulk);
+      return transformer.policy(tree);
+    }
+    input = lexer_input(file->text());  // ANTLR reads everything, as without lists
+  }
 
   // Fast path: SLL prediction, giving up at the first error; a policy that
   // fails it is parsed again with full LL and recovery, to report every error.
-  parser.getInterpreter<antlr4::atn::ParserATNSimulator>()->setPredictionMode(
-      antlr4::atn::PredictionMode::SLL);
-  parser.setErrorHandler(std::make_shared<antlr4::BailErrorStrategy>());
-  g::ZtcParser::PolicyContext* tree = nullptr;
-  try {
-    tree = parser.policy();
-  } catch (const antlr4::ParseCancellationException&) {
-    tree = nullptr;
-  }
+  ParseRun run(input);
+  g::ZtcParser::PolicyContext* tree = run.fast();
   if (tree == nullptr) {
+    antlr4::CommonTokenStream& tokens = run.tokens;
+    g::ZtcParser& parser = run.parser;
     tokens.seek(0);
     parser.reset();
     parser.getInterpreter<antlr4::atn::ParserATNSimulator>()->setPredictionMode(
@@ -163,6 +200,16 @@ ast::Policy parse_source(const SourceFilePtr& file, Diagnostics& diagnostics) {
   }
   Transformer transformer(file, diagnostics);
   return transformer.policy(tree);
+}
+
+}  // namespace
+
+ast::Policy parse_source(const SourceFilePtr& file, Diagnostics& diagnostics) {
+  return parse(file, diagnostics, /*bulk_lists=*/true);
+}
+
+ast::Policy parse_source_antlr_only(const SourceFilePtr& file, Diagnostics& diagnostics) {
+  return parse(file, diagnostics, /*bulk_lists=*/false);
 }
 
 }  // namespace ztc

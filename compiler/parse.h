@@ -12,4 +12,8 @@ namespace ztc {
 
 ast::Policy parse_source(const SourceFilePtr& file, Diagnostics& diagnostics);
 
+// The same with every token through ANTLR. parse_source reads large set element
+// lists itself (see parse.cc); the tests compare the two.
+ast::Policy parse_source_antlr_only(const SourceFilePtr& file, Diagnostics& diagnostics);
+
 }  // namespace ztc

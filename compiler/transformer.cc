@@ -49,16 +49,25 @@ ast::Value Transformer::number(antlr4::Token* digits) {
 }
 
 ast::Value Transformer::string_literal(antlr4::Token* token) const {
+  size_t begin = token->getStartIndex();
+  size_t end = token->getStopIndex();
+  if (bulk_ != nullptr) {
+    begin = bulk_->file_offset(begin);
+    end = bulk_->file_offset(end);
+  }
+  return string_literal(begin, end, at(token));
+}
+
+ast::Value Transformer::string_literal(size_t open_quote, size_t close_quote,
+                                       Location location) const {
   ast::Value out;
   out.kind = ast::Value::Kind::string;
-  out.location = at(token);
+  out.location = std::move(location);
   // Take the bytes from the original source: the lexer saw a copy with
   // non-ASCII bytes masked (see parse.cc).
   const std::string& text = file_->text();
-  size_t begin = token->getStartIndex() + 1;
-  size_t end = token->getStopIndex();  // the closing quote
-  for (size_t i = begin; i < end && i < text.size(); ++i) {
-    if (text[i] == '\\' && i + 1 < end) ++i;
+  for (size_t i = open_quote + 1; i < close_quote && i < text.size(); ++i) {
+    if (text[i] == '\\' && i + 1 < close_quote) ++i;
     out.text += text[i];
   }
   return out;
@@ -77,6 +86,16 @@ ast::Value Transformer::token_value(antlr4::Token* token) {
              : token->getType() == g::ZtcLexer::IPV6_LITERAL ? ast::Value::Kind::ipv6
                                                               : ast::Value::Kind::name;
   return out;
+}
+
+ast::Value Transformer::token_value(const BulkToken& bulk) {
+  Location location{file_, bulk.line, bulk.column + 1};
+  if (bulk.type == g::ZtcLexer::STRING) return string_literal(bulk.start, bulk.stop, location);
+  // The other kinds only need the token's text and position.
+  antlr4::CommonToken token(bulk.type, file_->text().substr(bulk.start, bulk.stop - bulk.start + 1));
+  token.setLine(bulk.line);
+  token.setCharPositionInLine(bulk.column);
+  return token_value(&token);
 }
 
 ast::Value Transformer::value(g::ZtcParser::ValueContext* ctx) {

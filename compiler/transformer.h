@@ -7,6 +7,7 @@
 
 #include "ZtcParser.h"
 #include "compiler/ast.h"
+#include "compiler/bulk_lists.h"
 #include "compiler/diagnostics.h"
 #include "compiler/source.h"
 
@@ -16,8 +17,8 @@ namespace g = ztc::grammar;
 
 class Transformer {
  public:
-  Transformer(SourceFilePtr file, Diagnostics& diagnostics)
-      : file_(std::move(file)), diagnostics_(diagnostics) {}
+  Transformer(SourceFilePtr file, Diagnostics& diagnostics, const BulkLists* bulk = nullptr)
+      : file_(std::move(file)), diagnostics_(diagnostics), bulk_(bulk) {}
 
   ast::Policy policy(g::ZtcParser::PolicyContext* ctx);
 
@@ -33,9 +34,12 @@ class Transformer {
     return string_literal(quoted->getSymbol());
   }
   ast::Value string_literal(antlr4::Token* quoted) const;
+  // The string whose quotes are at these file offsets.
+  ast::Value string_literal(size_t open_quote, size_t close_quote, Location location) const;
   ast::Value number(antlr4::Token* digits);
   // A value given as one token (STRING, NUMBER, address or name).
   ast::Value token_value(antlr4::Token* token);
+  ast::Value token_value(const BulkToken& token);
   ast::Value iface(g::ZtcParser::IfaceContext* ctx);
   ast::MarkExpr mark_expr(g::ZtcParser::MarkExprContext* ctx);
   ast::PortRange port_range(g::ZtcParser::PortRangeContext* ctx);
@@ -66,6 +70,7 @@ class Transformer {
 
   SourceFilePtr file_;
   Diagnostics& diagnostics_;
+  const BulkLists* bulk_;
 };
 
 }  // namespace ztc

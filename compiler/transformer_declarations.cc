@@ -79,6 +79,17 @@ ast::SetDecl Transformer::set(g::ZtcParser::SetStmtContext* ctx) {
     if (element->comment) e.comment = string_literal(element->comment).text;
     out.elements.push_back(std::move(e));
   }
+  if (bulk_ != nullptr && ctx->LBRACE() != nullptr) {
+    auto found = bulk_->lists.find(ctx->LBRACE()->getSymbol()->getStartIndex());
+    if (found != bulk_->lists.end()) {
+      out.elements.reserve(out.elements.size() + found->second.size());
+      for (const BulkElement& element : found->second) {
+        ast::SetElement e{token_value(element.member), std::nullopt};
+        if (element.comment) e.comment = token_value(*element.comment).text;
+        out.elements.push_back(std::move(e));
+      }
+    }
+  }
   out.location = at(ctx);
   return out;
 }

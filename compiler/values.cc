@@ -51,7 +51,7 @@ std::optional<std::string> canonical_value(ir::ValueType type, const std::string
         return std::nullopt;
       }
       if (!prefix->is_network()) {
-        *error = "has bits set beyond its prefix length";
+        *error = "host bits set beyond the prefix length";
         return std::nullopt;
       }
       return prefix->str();

@@ -75,6 +75,23 @@ int run_cli(int argc, const char* const* argv, std::ostream& out, std::ostream& 
   CLI::App* status_cmd = app.add_subcommand("status", "what ztc owns on this node");
   add_node_options(status_cmd, status_options);
 
+  // CLI11 says only "A subcommand is required" for `ztc frobnicate`: name it.
+  auto is_command = [&](const std::string& word) {
+    for (const CLI::App* command : app.get_subcommands({})) {
+      if (command->get_name() == word) return true;
+    }
+    return false;
+  };
+  if (argc > 1) {
+    std::string first = argv[1];
+    bool global_flag = first == "-h" || first == "--help" || first == "--help-all" ||
+                       first == "--version";
+    if (first[0] != '-' ? !is_command(first) : !global_flag) {
+      err << "ztc: error: unknown " << (first[0] == '-' ? "option" : "command") << " '" << first
+          << "'\nRun 'ztc --help' for usage.\n";
+      return kExitUsage;
+    }
+  }
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp&) {

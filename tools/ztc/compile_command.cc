@@ -1,4 +1,6 @@
+#include <cerrno>
 #include <chrono>
+#include <cstring>
 #include <cstdio>
 #include <fstream>
 #include <iostream>
@@ -51,10 +53,12 @@ int run_compile(const CompileOptions& options, std::ostream& out, std::ostream& 
     out << text;
     return kExitOk;
   }
+  errno = 0;
   std::ofstream file(options.output, std::ios::binary | std::ios::trunc);
   file << text;
   if (!file.flush()) {
-    err << "ztc: error: cannot write '" << options.output << "'\n";
+    err << "ztc: error: cannot write '" << options.output << "'"
+        << (errno != 0 ? std::string(": ") + std::strerror(errno) : std::string()) << "\n";
     return kExitFailure;
   }
   return kExitOk;
