@@ -73,10 +73,18 @@ std::string render(const Diagnostic& diagnostic) {
   out += severity_name(diagnostic.severity);
   out += ": ";
   // Messages quote user text (names, strings): never pass control bytes to
-  // a terminal.
-  for (char c : diagnostic.message) {
+  // a terminal. A kernel's multi-line reason continues indented.
+  std::string_view message = diagnostic.message;
+  while (!message.empty() && (message.back() == '\n' || message.back() == ' ')) {
+    message.remove_suffix(1);
+  }
+  for (char c : message) {
     auto byte = static_cast<unsigned char>(c);
-    out += (byte < 0x20 && c != '\t') || byte == 0x7f ? '?' : c;
+    if (c == '\n') {
+      out += "\n    ";
+    } else {
+      out += (byte < 0x20 && c != '\t') || byte == 0x7f ? '?' : c;
+    }
   }
   out += "\n";
   if (loc.known()) {
