@@ -164,7 +164,7 @@ BulkToken next_list_token(Cursor& cursor) {
   BulkToken token;
   token.start = cursor.pos();
   token.line = cursor.line();
-  token.column = cursor.column() + 1;
+  token.column = cursor.column();
   if (cursor.done()) return token;
   char c = cursor.peek();
   if (c == ',' || c == '}') {
