@@ -214,7 +214,10 @@ ApplyReport load(const nft::Table& compiled, const route::Plan& plan, Kernels ke
   report.nft_committed = true;
 
   // 3. Routing. The reconciler undoes its own writes on failure; the nft
-  //    tables are then put back as they were.
+  //    tables are then put back as they were. The check's diff (one line per
+  //    member route) is freed first: two of them at once are the peak memory
+  //    of a load at 100k pods.
+  check = route::ReconcileResult{};
   report.routing = route::reconcile(kernels.routing, plan, member_routes, false);
   if (!report.routing.ok) {
     report.diagnostics.append(report.routing.diagnostics);
