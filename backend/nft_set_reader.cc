@@ -1,0 +1,567 @@
+#include "backend/nft_set_reader.h"
+
+#include <arpa/inet.h>
+#include <linux/netfilter/nf_tables.h>
+#include <linux/netfilter/nfnetlink.h>
+#include <netlink/attr.h>
+#include <netlink/errno.h>
+#include <netlink/msg.h>
+#include <netlink/netlink.h>
+#include <netlink/socket.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <functional>
+
+#include "compiler/ip_address.h"
+
+namespace ztc::nft {
+namespace {
+
+// nft's datatype ids (src/datatype.h: TYPE_IPADDR ...), what NFTA_SET_KEY_TYPE holds.
+constexpr uint32_t kTypeIpv4 = 7;
+constexpr uint32_t kTypeIpv6 = 8;
+constexpr uint32_t kTypeService = 13;
+constexpr uint32_t kTypeIfname = 41;
+constexpr size_t kIfnameSize = 16;  // IFNAMSIZ: nft stores interface names padded to it
+
+// linux/netfilter.h's NFPROTO_* (that header clashes with netinet/in.h).
+uint8_t nfproto(Family family) {
+  switch (family) {
+    case Family::ip: return 2;    // NFPROTO_IPV4
+    case Family::ip6: return 10;  // NFPROTO_IPV6
+    case Family::inet: return 1;  // NFPROTO_INET
+  }
+  return 2;
+}
+
+std::string set_key(Family family, const std::string& table, const std::string& set) {
+  return std::string(family_name(family)) + " " + table + " " + set;
+}
+
+// Userdata is a list of TLVs: type (u8), length (u8), value. Comments (type 0
+// for tables and for set elements) carry a trailing NUL.
+std::string udata_comment(const nlattr* attr) {
+  if (!attr) return "";
+  const auto* data = static_cast<const unsigned char*>(nla_data(attr));
+  size_t size = static_cast<size_t>(nla_len(attr));
+  for (size_t at = 0; at + 2 <= size;) {
+    unsigned type = data[at];
+    size_t length = data[at + 1];
+    if (at + 2 + length > size) break;
+    if (type == 0) {
+      std::string text(reinterpret_cast<const char*>(data + at + 2), length);
+      while (!text.empty() && text.back() == '\0') text.pop_back();
+      return text;
+    }
+    at += 2 + length;
+  }
+  return "";
+}
+
+uint32_t be32(const nlattr* attr) { return attr ? ntohl(nla_get_u32(const_cast<nlattr*>(attr))) : 0; }
+
+struct MsgDeleter {
+  void operator()(nl_msg* msg) const { nlmsg_free(msg); }
+};
+using MsgPtr = std::unique_ptr<nl_msg, MsgDeleter>;
+
+MsgPtr new_request(int type, int flags, Family family) {
+  MsgPtr msg(nlmsg_alloc_simple((NFNL_SUBSYS_NFTABLES << 8) | type, flags));
+  if (!msg) return nullptr;
+  nfgenmsg header{};
+  header.nfgen_family = nfproto(family);
+  header.version = NFNETLINK_V0;
+  header.res_id = htons(0);
+  if (nlmsg_append(msg.get(), &header, sizeof header, NLMSG_ALIGNTO) < 0) return nullptr;
+  return msg;
+}
+
+// One request and its answers: every reply message goes to `on_message`;
+// the kernel's errno (ENOENT for a missing table, set or element) to `kernel_error`.
+struct Exchange {
+  std::function<void(nlmsghdr*)> on_message;
+  int kernel_error = 0;
+  bool done = false;
+};
+
+int on_valid(nl_msg* msg, void* arg) {
+  auto* exchange = static_cast<Exchange*>(arg);
+  if (exchange->on_message) exchange->on_message(nlmsg_hdr(msg));
+  return NL_OK;
+}
+
+int on_error(sockaddr_nl*, nlmsgerr* err, void* arg) {
+  auto* exchange = static_cast<Exchange*>(arg);
+  exchange->kernel_error = -err->error;
+  exchange->done = true;
+  return NL_STOP;
+}
+
+int on_done(nl_msg*, void* arg) {
+  static_cast<Exchange*>(arg)->done = true;
+  return NL_STOP;
+}
+
+// Sends `msg` and reads until the ack (or the end of a dump). The netlink
+// error code of the receive (e.g. -NLE_DUMP_INTR) goes to *receive_error.
+ReadError transact(nl_sock* sock, nl_msg* msg, Exchange* exchange, int* receive_error) {
+  *receive_error = 0;
+  int rc = nl_send_auto(sock, msg);
+  if (rc < 0) return std::string("netlink: ") + nl_geterror(rc);
+  nl_cb* base = nl_socket_get_cb(sock);
+  nl_cb* cb = nl_cb_clone(base);
+  nl_cb_put(base);
+  if (!cb) return std::string("netlink: out of memory");
+  nl_cb_set(cb, NL_CB_VALID, NL_CB_CUSTOM, on_valid, exchange);
+  nl_cb_set(cb, NL_CB_ACK, NL_CB_CUSTOM, on_done, exchange);
+  nl_cb_set(cb, NL_CB_FINISH, NL_CB_CUSTOM, on_done, exchange);
+  nl_cb_err(cb, NL_CB_CUSTOM, on_error, exchange);
+  // Bounded: every round reads at least one message or fails.
+  for (int round = 0; !exchange->done && round < 1000000; ++round) {
+    rc = nl_recvmsgs(sock, cb);
+    if (rc < 0) break;
+  }
+  nl_cb_put(cb);
+  if (rc < 0 && !exchange->done) {
+    *receive_error = rc;
+    return std::string("netlink: ") + nl_geterror(rc);
+  }
+  return std::nullopt;
+}
+
+// The members in one NFT_MSG_NEWSETELEM message.
+void parse_elements(nlmsghdr* header, uint32_t key_type, std::vector<Element>* out) {
+  nlattr* list[NFTA_SET_ELEM_LIST_MAX + 1] = {};
+  if (nlmsg_parse(header, sizeof(nfgenmsg), list, NFTA_SET_ELEM_LIST_MAX, nullptr) < 0) return;
+  if (!list[NFTA_SET_ELEM_LIST_ELEMENTS]) return;
+  nlattr* item = nullptr;
+  int remaining = 0;
+  nla_for_each_nested(item, list[NFTA_SET_ELEM_LIST_ELEMENTS], remaining) {
+    nlattr* elem[NFTA_SET_ELEM_MAX + 1] = {};
+    if (nla_parse_nested(elem, NFTA_SET_ELEM_MAX, item, nullptr) < 0) continue;
+    if (!elem[NFTA_SET_ELEM_KEY]) continue;
+    if (be32(elem[NFTA_SET_ELEM_FLAGS]) & NFT_SET_ELEM_INTERVAL_END) continue;
+    nlattr* data[NFTA_DATA_MAX + 1] = {};
+    if (nla_parse_nested(data, NFTA_DATA_MAX, elem[NFTA_SET_ELEM_KEY], nullptr) < 0) continue;
+    if (!data[NFTA_DATA_VALUE]) continue;
+    std::string bytes(static_cast<const char*>(nla_data(data[NFTA_DATA_VALUE])),
+                      static_cast<size_t>(nla_len(data[NFTA_DATA_VALUE])));
+    Element element;
+    std::optional<std::string> value = decode_key(key_type, bytes);
+    if (value) {
+      element.value = *value;
+    } else {  // a type ztc does not read: show the bytes
+      static const char* hex = "0123456789abcdef";
+      element.value = "0x";
+      for (unsigned char c : bytes) {
+        element.value += hex[c >> 4];
+        element.value += hex[c & 15];
+      }
+    }
+    element.comment = udata_comment(elem[NFTA_SET_ELEM_USERDATA]);
+    out->push_back(std::move(element));
+  }
+}
+
+std::string errno_text(int error) { return std::strerror(error); }
+
+}  // namespace
+
+// ---------------------------------------------------------------------------
+// Keys
+
+std::string key_type_name(uint32_t key_type) {
+  switch (key_type) {
+    case kTypeIpv4: return "ipv4_addr";
+    case kTypeIpv6: return "ipv6_addr";
+    case kTypeService: return "inet_service";
+    case kTypeIfname: return "ifname";
+  }
+  return "type " + std::to_string(key_type);
+}
+
+std::optional<std::string> encode_key(uint32_t key_type, uint32_t key_length,
+                                      const std::string& value) {
+  switch (key_type) {
+    case kTypeIpv4:
+    case kTypeIpv6: {
+      std::optional<IpPrefix> address = parse_ip_prefix(value);
+      IpFamily family = key_type == kTypeIpv4 ? IpFamily::v4 : IpFamily::v6;
+      if (!address || address->family != family || !address->is_host()) return std::nullopt;
+      size_t size = family == IpFamily::v4 ? 4 : 16;
+      if (key_length != size) return std::nullopt;
+      return std::string(reinterpret_cast<const char*>(address->bytes.data()), size);
+    }
+    case kTypeService: {
+      if (value.empty() || value.size() > 5 || key_length != 2) return std::nullopt;
+      unsigned number = 0;
+      for (char c : value) {
+        if (c < '0' || c > '9') return std::nullopt;
+        number = number * 10 + static_cast<unsigned>(c - '0');
+      }
+      if (number > 65535) return std::nullopt;
+      std::string bytes(2, '\0');
+      bytes[0] = static_cast<char>(number >> 8);
+      bytes[1] = static_cast<char>(number & 0xff);
+      return bytes;
+    }
+    case kTypeIfname: {
+      if (value.size() < 3 || value.front() != '"' || value.back() != '"') return std::nullopt;
+      std::string name = value.substr(1, value.size() - 2);
+      if (name.size() >= kIfnameSize || key_length != kIfnameSize) return std::nullopt;
+      name.resize(kIfnameSize, '\0');
+      return name;
+    }
+  }
+  return std::nullopt;
+}
+
+std::optional<std::string> decode_key(uint32_t key_type, const std::string& bytes) {
+  switch (key_type) {
+    case kTypeIpv4:
+    case kTypeIpv6: {
+      size_t size = key_type == kTypeIpv4 ? 4 : 16;
+      if (bytes.size() != size) return std::nullopt;
+      IpPrefix address;
+      address.family = key_type == kTypeIpv4 ? IpFamily::v4 : IpFamily::v6;
+      address.length = address.max_length();
+      std::memcpy(address.bytes.data(), bytes.data(), size);
+      return address.address_str();
+    }
+    case kTypeService: {
+      if (bytes.size() != 2) return std::nullopt;
+      auto high = static_cast<unsigned char>(bytes[0]), low = static_cast<unsigned char>(bytes[1]);
+      return std::to_string(high * 256u + low);
+    }
+    case kTypeIfname: {
+      std::string name(bytes.c_str(), strnlen(bytes.data(), bytes.size()));
+      return "\"" + name + "\"";
+    }
+  }
+  return std::nullopt;
+}
+
+// ---------------------------------------------------------------------------
+// NetlinkSetReader
+
+std::unique_ptr<NetlinkSetReader> NetlinkSetReader::open(std::string* error) {
+  nl_sock* sock = nl_socket_alloc();
+  if (!sock) {
+    *error = "netlink: cannot allocate a socket";
+    return nullptr;
+  }
+  int rc = nl_connect(sock, NETLINK_NETFILTER);
+  if (rc < 0) {
+    *error = std::string("netlink: cannot connect to nfnetlink: ") + nl_geterror(rc);
+    nl_socket_free(sock);
+    return nullptr;
+  }
+  // Dump messages can exceed the default buffer: read each one's size first.
+  nl_socket_enable_msg_peek(sock);
+  nl_socket_set_msg_buf_size(sock, 32768);
+  return std::unique_ptr<NetlinkSetReader>(new NetlinkSetReader(sock));
+}
+
+NetlinkSetReader::~NetlinkSetReader() { nl_socket_free(sock_); }
+
+ReadError NetlinkSetReader::describe(Family family, const std::string& table,
+                                     const std::string& set, SetDescription* out) {
+  *out = SetDescription{};
+  int receive_error = 0;
+  {
+    MsgPtr msg = new_request(NFT_MSG_GETTABLE, NLM_F_REQUEST, family);
+    if (!msg || nla_put_string(msg.get(), NFTA_TABLE_NAME, table.c_str()) < 0) {
+      return std::string("netlink: cannot build a request");
+    }
+    Exchange exchange;
+    exchange.on_message = [&](nlmsghdr* header) {
+      nlattr* tb[NFTA_TABLE_MAX + 1] = {};
+      if (nlmsg_parse(header, sizeof(nfgenmsg), tb, NFTA_TABLE_MAX, nullptr) < 0) return;
+      out->table_exists = true;
+      out->table_comment = udata_comment(tb[NFTA_TABLE_USERDATA]);
+    };
+    ++requests_;
+    if (ReadError error = transact(sock_, msg.get(), &exchange, &receive_error)) return error;
+    if (exchange.kernel_error == ENOENT) return std::nullopt;
+    if (exchange.kernel_error) return "cannot read table: " + errno_text(exchange.kernel_error);
+  }
+  MsgPtr msg = new_request(NFT_MSG_GETSET, NLM_F_REQUEST, family);
+  if (!msg || nla_put_string(msg.get(), NFTA_SET_TABLE, table.c_str()) < 0 ||
+      nla_put_string(msg.get(), NFTA_SET_NAME, set.c_str()) < 0) {
+    return std::string("netlink: cannot build a request");
+  }
+  KeyFormat format;
+  Exchange exchange;
+  exchange.on_message = [&](nlmsghdr* header) {
+    nlattr* tb[NFTA_SET_MAX + 1] = {};
+    if (nlmsg_parse(header, sizeof(nfgenmsg), tb, NFTA_SET_MAX, nullptr) < 0) return;
+    out->set_exists = true;
+    out->flags = be32(tb[NFTA_SET_FLAGS]);
+    format.type = be32(tb[NFTA_SET_KEY_TYPE]);
+    format.length = be32(tb[NFTA_SET_KEY_LEN]);
+    out->type = key_type_name(format.type);
+  };
+  ++requests_;
+  if (ReadError error = transact(sock_, msg.get(), &exchange, &receive_error)) return error;
+  if (exchange.kernel_error == ENOENT) return std::nullopt;
+  if (exchange.kernel_error) return "cannot read set: " + errno_text(exchange.kernel_error);
+  if (out->set_exists) formats_[set_key(family, table, set)] = format;
+  return std::nullopt;
+}
+
+ReadError NetlinkSetReader::key_format(Family family, const std::string& table,
+                                       const std::string& set, KeyFormat* format) {
+  auto cached = formats_.find(set_key(family, table, set));
+  if (cached == formats_.end()) {
+    SetDescription description;
+    if (ReadError error = describe(family, table, set, &description)) return error;
+    if (!description.set_exists) {
+      return std::string(description.table_exists ? "no such set" : "no such table");
+    }
+    cached = formats_.find(set_key(family, table, set));
+    if (cached == formats_.end()) return std::string("no such set");
+  }
+  *format = cached->second;
+  return std::nullopt;
+}
+
+ReadError NetlinkSetReader::find(Family family, const std::string& table, const std::string& set,
+                                 const std::vector<std::string>& values,
+                                 std::vector<std::optional<Element>>* found) {
+  found->assign(values.size(), std::nullopt);
+  KeyFormat format;
+  if (ReadError error = key_format(family, table, set, &format)) return error;
+  for (size_t i = 0; i < values.size(); ++i) {
+    std::optional<std::string> key = encode_key(format.type, format.length, values[i]);
+    if (!key) continue;  // not of the set's type: cannot be a member
+    MsgPtr msg = new_request(NFT_MSG_GETSETELEM, NLM_F_REQUEST, family);
+    if (!msg || nla_put_string(msg.get(), NFTA_SET_ELEM_LIST_TABLE, table.c_str()) < 0 ||
+        nla_put_string(msg.get(), NFTA_SET_ELEM_LIST_SET, set.c_str()) < 0) {
+      return std::string("netlink: cannot build a request");
+    }
+    nlattr* elements = nla_nest_start(msg.get(), NFTA_SET_ELEM_LIST_ELEMENTS);
+    nlattr* element = nla_nest_start(msg.get(), NFTA_LIST_ELEM);
+    nlattr* key_attr = nla_nest_start(msg.get(), NFTA_SET_ELEM_KEY);
+    if (!elements || !element || !key_attr ||
+        nla_put(msg.get(), NFTA_DATA_VALUE, static_cast<int>(key->size()), key->data()) < 0) {
+      return std::string("netlink: cannot build a request");
+    }
+    nla_nest_end(msg.get(), key_attr);
+    nla_nest_end(msg.get(), element);
+    nla_nest_end(msg.get(), elements);
+    std::vector<Element> members;
+    Exchange exchange;
+    exchange.on_message = [&](nlmsghdr* header) { parse_elements(header, format.type, &members); };
+    int receive_error = 0;
+    ++requests_;
+    if (ReadError error = transact(sock_, msg.get(), &exchange, &receive_error)) return error;
+    if (exchange.kernel_error == ENOENT) continue;
+    if (exchange.kernel_error) {
+      return "cannot look up " + values[i] + ": " + errno_text(exchange.kernel_error);
+    }
+    if (!members.empty()) (*found)[i] = std::move(members.front());
+  }
+  return std::nullopt;
+}
+
+ReadError NetlinkSetReader::list(Family family, const std::string& table, const std::string& set,
+                                 std::vector<Element>* members) {
+  KeyFormat format;
+  if (ReadError error = key_format(family, table, set, &format)) return error;
+  // A dump interrupted by a concurrent change is retried from the start.
+  for (int attempt = 0; attempt < 5; ++attempt) {
+    std::vector<Element> dumped;
+    MsgPtr msg = new_request(NFT_MSG_GETSETELEM, NLM_F_REQUEST | NLM_F_DUMP, family);
+    if (!msg || nla_put_string(msg.get(), NFTA_SET_ELEM_LIST_TABLE, table.c_str()) < 0 ||
+        nla_put_string(msg.get(), NFTA_SET_ELEM_LIST_SET, set.c_str()) < 0) {
+      return std::string("netlink: cannot build a request");
+    }
+    Exchange exchange;
+    exchange.on_message = [&](nlmsghdr* header) { parse_elements(header, format.type, &dumped); };
+    int receive_error = 0;
+    ++requests_;
+    ReadError error = transact(sock_, msg.get(), &exchange, &receive_error);
+    if (receive_error == -NLE_DUMP_INTR) continue;
+    if (error) return error;
+    if (exchange.kernel_error) {
+      return "cannot list set " + set + ": " + errno_text(exchange.kernel_error);
+    }
+    members->insert(members->end(), std::make_move_iterator(dumped.begin()),
+                    std::make_move_iterator(dumped.end()));
+    return std::nullopt;
+  }
+  return std::string("cannot list set " + set + ": the dump kept being interrupted by other changes");
+}
+
+// ---------------------------------------------------------------------------
+// FakeSetKernel
+
+namespace {
+
+// `add element ip t s { 10.0.0.1 comment "x", 10.0.0.2 }`, one command per line.
+struct ElementCommand {
+  bool add = false;
+  std::string key;  // "ip t s"
+  std::vector<Element> elements;
+};
+
+// Words, commas and braces; a double-quoted string is one word, quotes kept.
+std::vector<std::string> tokens(const std::string& line) {
+  std::vector<std::string> out;
+  size_t at = 0;
+  while (at < line.size()) {
+    char c = line[at];
+    if (c == ' ' || c == '\t') {
+      ++at;
+    } else if (c == ',' || c == '{' || c == '}') {
+      out.emplace_back(1, c);
+      ++at;
+    } else if (c == '"') {
+      size_t end = line.find('"', at + 1);
+      if (end == std::string::npos) end = line.size() - 1;
+      out.push_back(line.substr(at, end - at + 1));
+      at = end + 1;
+    } else {
+      size_t end = line.find_first_of(" \t,{}\"", at);
+      if (end == std::string::npos) end = line.size();
+      out.push_back(line.substr(at, end - at));
+      at = end;
+    }
+  }
+  return out;
+}
+
+std::optional<ElementCommand> parse_element_command(const std::string& line) {
+  std::vector<std::string> words = tokens(line);
+  if (words.size() < 7 || (words[0] != "add" && words[0] != "delete") || words[1] != "element" ||
+      words[5] != "{" || words.back() != "}") {
+    return std::nullopt;
+  }
+  ElementCommand command;
+  command.add = words[0] == "add";
+  command.key = words[2] + " " + words[3] + " " + words[4];
+  for (size_t i = 6; i + 1 < words.size();) {
+    Element element;
+    element.value = words[i++];
+    if (i + 1 < words.size() && words[i] == "comment") {
+      std::string quoted = words[i + 1];
+      if (quoted.size() >= 2 && quoted.front() == '"') element.comment = quoted.substr(1, quoted.size() - 2);
+      i += 2;
+    }
+    command.elements.push_back(std::move(element));
+    if (i + 1 < words.size() && words[i] == ",") ++i;
+  }
+  return command;
+}
+
+}  // namespace
+
+ApplyResult FakeSetKernel::run(const std::string& buffer, bool dry_run) {
+  ApplyResult result = FakeNftKernel::run(buffer, dry_run);
+  if (!result.success) return result;
+  // Apply every element command to a copy: a buffer is one transaction.
+  std::map<std::string, FakeSet> after = sets_;
+  bool touched = false;
+  size_t begin = 0;
+  while (begin < buffer.size()) {
+    size_t end = buffer.find('\n', begin);
+    if (end == std::string::npos) end = buffer.size();
+    std::string line = buffer.substr(begin, end - begin);
+    begin = end + 1;
+    std::optional<ElementCommand> command = parse_element_command(line);
+    if (!command) continue;
+    auto set = after.find(command->key);
+    auto fail = [&](const std::string& why) {
+      if (!dry_run) committed.pop_back();
+      ApplyResult failed;
+      failed.error = "Error: Could not process rule: " + why + "\n" + line + "\n";
+      return failed;
+    };
+    if (set == after.end()) return fail("No such file or directory");
+    touched = true;
+    std::vector<Element>& members = set->second.members;
+    for (const Element& element : command->elements) {
+      auto at = std::find_if(members.begin(), members.end(),
+                             [&](const Element& e) { return e.value == element.value; });
+      if (command->add) {
+        if (at == members.end()) members.push_back(element);
+      } else {
+        if (at == members.end()) return fail("No such file or directory");
+        members.erase(at);
+      }
+    }
+  }
+  if (!dry_run && touched) {
+    sets_ = std::move(after);
+    ++element_writes;
+  }
+  return result;
+}
+
+std::vector<Element> FakeSetKernel::list_set_elements(Family family, const std::string& table,
+                                                      const std::string& set) {
+  const FakeSet* found = this->set(family, table, set);
+  return found ? found->members : std::vector<Element>{};
+}
+
+ReadError FakeSetKernel::describe(Family family, const std::string& table, const std::string& set,
+                                  SetDescription* out) {
+  if (read_error) return read_error;
+  *out = SetDescription{};
+  auto found_table = tables_.find(std::string(family_name(family)) + " " + table);
+  if (found_table == tables_.end()) return std::nullopt;
+  out->table_exists = true;
+  out->table_comment = found_table->second;
+  if (const FakeSet* found = this->set(family, table, set)) {
+    out->set_exists = true;
+    out->type = found->type;
+  }
+  return std::nullopt;
+}
+
+ReadError FakeSetKernel::find(Family family, const std::string& table, const std::string& set,
+                              const std::vector<std::string>& values,
+                              std::vector<std::optional<Element>>* found) {
+  if (read_error) return read_error;
+  const FakeSet* fake = this->set(family, table, set);
+  if (!fake) return std::string("no such set");
+  found->assign(values.size(), std::nullopt);
+  for (size_t i = 0; i < values.size(); ++i) {
+    ++finds;
+    for (const Element& member : fake->members) {
+      if (member.value == values[i]) (*found)[i] = member;
+    }
+  }
+  return std::nullopt;
+}
+
+ReadError FakeSetKernel::list(Family family, const std::string& table, const std::string& set,
+                              std::vector<Element>* members) {
+  if (read_error) return read_error;
+  const FakeSet* fake = this->set(family, table, set);
+  if (!fake) return std::string("no such set");
+  ++lists;
+  members->insert(members->end(), fake->members.begin(), fake->members.end());
+  return std::nullopt;
+}
+
+void FakeSetKernel::add_table(Family family, const std::string& table, std::string comment) {
+  tables_[std::string(family_name(family)) + " " + table] = std::move(comment);
+}
+
+FakeSetKernel::FakeSet& FakeSetKernel::add_set(Family family, const std::string& table,
+                                               const std::string& set, std::string type) {
+  FakeSet& fake = sets_[set_key(family, table, set)];
+  fake.type = std::move(type);
+  return fake;
+}
+
+const FakeSetKernel::FakeSet* FakeSetKernel::set(Family family, const std::string& table,
+                                                 const std::string& set) const {
+  auto found = sets_.find(set_key(family, table, set));
+  return found == sets_.end() ? nullptr : &found->second;
+}
+
+}  // namespace ztc::nft
