@@ -1,0 +1,610 @@
+#include "backend/enroll.h"
+
+#include <algorithm>
+#include <map>
+#include <memory>
+#include <tuple>
+#include <unordered_map>
+#include <utility>
+
+#include "backend/nft_text.h"
+#include "compiler/ip_address.h"
+#include "compiler/values.h"
+
+namespace ztc {
+namespace {
+
+std::optional<ir::ValueType> element_type(const std::string& nft_type) {
+  if (nft_type == "ipv4_addr") return ir::ValueType::ipv4;
+  if (nft_type == "ipv6_addr") return ir::ValueType::ipv6;
+  if (nft_type == "ifname") return ir::ValueType::ifname;
+  if (nft_type == "inet_service") return ir::ValueType::port;
+  return std::nullopt;
+}
+
+std::string table_text(const nft::Table& table) {
+  return std::string(nft::family_name(table.family)) + " " + table.name;
+}
+
+bool starts_with(const std::string& text, const char* prefix) {
+  return text.rfind(prefix, 0) == 0;
+}
+
+// The kernel's set is the policy's: the table is loaded, is ztc's, holds the
+// set, with the same key type.
+bool check_kernel_set(const SetTarget& target, nft::SetReader& reader, Diagnostics& diagnostics) {
+  const nft::Table& table = *target.table;
+  const nft::Set& set = *target.set;
+  nft::SetDescription kernel;
+  if (nft::ReadError error = reader.describe(table.family, table.name, set.name, &kernel)) {
+    diagnostics.error(Location{}, "cannot read set '" + set.name + "' of table " +
+                                      table_text(table) + ": " + *error);
+    return false;
+  }
+  if (!kernel.table_exists) {
+    diagnostics.error(Location{}, "table " + table_text(table) +
+                                      " is not loaded: run `ztc load` with this policy first");
+    return false;
+  }
+  if (kernel.table_comment != nft::kOwnerComment) {
+    diagnostics.error(Location{}, "table " + table_text(table) +
+                                      " was not loaded by ztc (it lacks the comment \"" +
+                                      nft::kOwnerComment + "\"); not changing it");
+    return false;
+  }
+  if (!kernel.set_exists) {
+    diagnostics.error(set.location, "set '" + set.name + "' is not in the loaded table " +
+                                        table_text(table) +
+                                        ": the policy changed since it was loaded; run `ztc load`");
+    return false;
+  }
+  if (kernel.type != set.type) {
+    diagnostics.error(set.location, "set '" + set.name + "' holds " + kernel.type +
+                                        " in the kernel but the policy says " + set.type +
+                                        ": run `ztc load` with this policy first");
+    return false;
+  }
+  return true;
+}
+
+// The member (or nullopt) for each value: one lookup each for a few values,
+// one listing for many.
+bool current_members(const SetTarget& target, const std::vector<std::string>& values,
+                     nft::SetReader& reader, std::vector<std::optional<nft::Element>>* found,
+                     Diagnostics& diagnostics) {
+  const nft::Table& table = *target.table;
+  const std::string& set = target.set->name;
+  nft::ReadError error;
+  if (values.size() <= kLookupLimit) {
+    error = reader.find(table.family, table.name, set, values, found);
+  } else {
+    std::vector<nft::Element> members;
+    error = reader.list(table.family, table.name, set, &members);
+    std::unordered_map<std::string, nft::Element> by_value;
+    by_value.reserve(members.size());
+    for (nft::Element& member : members) {
+      std::string value = member.value;
+      by_value.emplace(std::move(value), std::move(member));
+    }
+    found->assign(values.size(), std::nullopt);
+    for (size_t i = 0; i < values.size(); ++i) {
+      auto at = by_value.find(values[i]);
+      if (at != by_value.end()) (*found)[i] = at->second;
+    }
+  }
+  if (error) {
+    diagnostics.error(Location{}, "cannot read set '" + set + "': " + *error);
+    return false;
+  }
+  return true;
+}
+
+std::vector<route::Route> routes_for(const SetTarget& target, const std::string& value) {
+  std::vector<route::Route> out;
+  if (target.derived.empty()) return out;
+  std::optional<IpPrefix> member = parse_ip_prefix(value);
+  if (!member) return out;
+  for (const route::DerivedRoutes& derived : target.derived) {
+    if (derived.route.family == member->family) out.push_back(route::derive_route(derived, *member));
+  }
+  return out;
+}
+
+route::Change route_change(route::Change::Kind kind, const route::Route& route) {
+  route::Change change;
+  change.kind = kind;
+  change.subject = route;
+  change.location = route.location;
+  return change;
+}
+
+std::string action_text(const route::Change& change) {
+  switch (change.kind) {
+    case route::Change::Kind::add_route: return "add " + route::describe(change.route());
+    case route::Change::Kind::replace_route: return "replace " + route::describe(change.route());
+    case route::Change::Kind::delete_route: return "delete " + route::describe(change.route());
+    default: return "change routing";
+  }
+}
+
+// A route key as the kernel keeps one route per key.
+using RouteKey = std::tuple<IpFamily, uint32_t, IpPrefix, uint32_t>;
+RouteKey key_of(const route::Route& route) {
+  return {route.family, route.table, route.destination, route::effective_metric(route)};
+}
+
+// The ztc routes in the kernel, listed once when first needed.
+class RouteIndex {
+ public:
+  explicit RouteIndex(route::RoutingKernel& kernel) : kernel_(kernel) {}
+  // nullptr when there is no ztc route with that key; error on a failed listing.
+  const route::Route* find(const route::Route& route, route::KernelError* error) {
+    if (!loaded_) {
+      std::vector<route::Route> routes;
+      if (route::KernelError e = kernel_.list_routes(&routes)) {
+        *error = e;
+        return nullptr;
+      }
+      for (route::Route& r : routes) {
+        RouteKey key = key_of(r);
+        by_key_.emplace(std::move(key), std::move(r));
+      }
+      loaded_ = true;
+    }
+    auto at = by_key_.find(key_of(route));
+    return at == by_key_.end() ? nullptr : &at->second;
+  }
+
+ private:
+  route::RoutingKernel& kernel_;
+  bool loaded_ = false;
+  std::map<RouteKey, route::Route> by_key_;
+};
+
+// The element transaction and the route changes that go with it.
+struct Work {
+  std::vector<nft::Element> remove;  // `delete element`: removals, old versions of recommented
+  std::vector<nft::Element> add;     // `add element`: additions, new versions of recommented
+  std::vector<route::Change> routes;
+};
+
+// Runs route changes in order. "File exists" for a route ztc already has is
+// success (or, when ztc's route there differs, a replace); "No such process"
+// on delete means it is already gone. On any other failure, undoes what was
+// done and returns false.
+bool run_routes(route::RoutingKernel& kernel, const std::vector<route::Change>& changes,
+                RouteIndex& index, EnrollResult* result) {
+  std::vector<route::Change> applied;
+  applied.reserve(changes.size());
+  for (const route::Change& change : changes) {
+    route::Change done = change;
+    ++result->routing_writes;
+    route::KernelError error;
+    switch (change.kind) {
+      case route::Change::Kind::add_route: error = kernel.add_route(change.route()); break;
+      case route::Change::Kind::replace_route: error = kernel.replace_route(change.route()); break;
+      case route::Change::Kind::delete_route: error = kernel.delete_route(change.route()); break;
+      default: error = std::string("unsupported change");
+    }
+    if (error && change.kind == route::Change::Kind::add_route &&
+        starts_with(*error, "File exists")) {
+      route::KernelError list_error;
+      const route::Route* existing = index.find(change.route(), &list_error);
+      if (existing && route::same_route(*existing, change.route())) continue;  // already there
+      if (existing) {  // ztc's, stale: replace it in place
+        ++result->routing_writes;
+        done.kind = route::Change::Kind::replace_route;
+        done.replaced = std::make_shared<const route::Route>(*existing);
+        error = kernel.replace_route(change.route());
+      } else if (!list_error) {
+        *error += " (a route to " + change.route().destination.str() + " in table " +
+                  std::to_string(change.route().table) + " exists that ztc does not own)";
+      }
+    }
+    if (error && change.kind == route::Change::Kind::delete_route &&
+        starts_with(*error, "No such process")) {
+      continue;  // already gone
+    }
+    if (error) {
+      result->diagnostics.error(change.location, "cannot " + action_text(change) + ": " + *error);
+      result->routing_writes += static_cast<int>(applied.size());
+      Diagnostics undo = route::undo(kernel, applied);
+      result->diagnostics.append(undo);
+      if (undo.has_errors()) {
+        result->diagnostics.note(change.location, "some route changes could not be rolled back");
+      }
+      return false;
+    }
+    if (done.kind == route::Change::Kind::replace_route) {
+      result->routes.push_back({'-', route::describe(*done.replaced), Location{}});
+      result->routes.push_back({'+', route::describe(done.route()), done.location});
+    } else {
+      char sign = done.kind == route::Change::Kind::delete_route ? '-' : '+';
+      result->routes.push_back({sign, route::describe(done.route()), done.location});
+    }
+    applied.push_back(std::move(done));
+  }
+  return true;
+}
+
+// The element transaction, then the routes; on a route failure the routes are
+// rolled back and the transaction reverted.
+void commit(const SetTarget& target, Work work, Kernels kernels, EnrollResult* result) {
+  const nft::Table& table = *target.table;
+  const nft::Set& set = *target.set;
+  std::string buffer = nft::emit_set_elements_command(table, set, work.remove, false) +
+                       nft::emit_set_elements_command(table, set, work.add, true);
+  if (!buffer.empty()) {
+    ++result->nft_transactions;
+    nft::ApplyResult applied = kernels.nft.run(buffer, /*dry_run=*/false);
+    if (!applied.success) {
+      std::string reason = applied.error;
+      while (!reason.empty() && reason.back() == '\n') reason.pop_back();
+      result->diagnostics.error(Location{}, "nft: " + reason);
+      result->diagnostics.note(Location{}, "the set was left as it was");
+      return;
+    }
+    result->nft_buffer = buffer;
+  }
+  RouteIndex index(kernels.routing);
+  if (!run_routes(kernels.routing, work.routes, index, result)) {
+    result->routes.clear();
+    if (buffer.empty()) return;
+    std::string revert = nft::emit_set_elements_command(table, set, work.add, false) +
+                         nft::emit_set_elements_command(table, set, work.remove, true);
+    ++result->nft_transactions;
+    nft::ApplyResult reverted = kernels.nft.run(revert, /*dry_run=*/false);
+    if (reverted.success) {
+      result->diagnostics.note(Location{}, "the set and its routes were left as they were");
+    } else {
+      result->diagnostics.error(Location{}, "could not revert the set: nft: " + reverted.error);
+    }
+    result->nft_buffer.clear();
+    return;
+  }
+  result->ok = true;
+}
+
+// Sort order for listings: addresses numerically, ports as numbers, names as text.
+bool member_less(const nft::Element& a, const nft::Element& b) {
+  std::optional<IpPrefix> pa = parse_ip_prefix(a.value), pb = parse_ip_prefix(b.value);
+  if (pa && pb) return *pa < *pb;
+  bool na = !a.value.empty() && std::all_of(a.value.begin(), a.value.end(), ::isdigit);
+  bool nb = !b.value.empty() && std::all_of(b.value.begin(), b.value.end(), ::isdigit);
+  if (na && nb && a.value.size() != b.value.size()) return a.value.size() < b.value.size();
+  return a.value < b.value;
+}
+
+// What the command was asked, checked: the set's elements, or nullopt.
+std::optional<std::vector<nft::Element>> checked(const SetTarget& target,
+                                                 const std::vector<MemberInput>& input,
+                                                 EnrollResult* result) {
+  std::vector<nft::Element> elements = check_members(target, input, result->diagnostics);
+  if (result->diagnostics.has_errors()) {
+    result->diagnostics.note(Location{}, "nothing was changed");
+    return std::nullopt;
+  }
+  return elements;
+}
+
+std::vector<std::string> values_of(const std::vector<nft::Element>& elements) {
+  std::vector<std::string> values;
+  values.reserve(elements.size());
+  for (const nft::Element& e : elements) values.push_back(e.value);
+  return values;
+}
+
+}  // namespace
+
+std::optional<SetTarget> find_managed_set(const nft::Table& table, const route::Plan& plan,
+                                          const std::string& name, Diagnostics& diagnostics) {
+  const nft::Set* found = nullptr;
+  std::string managed;
+  for (const nft::Set& set : table.sets) {
+    if (set.name == name) found = &set;
+    if (set.managed) managed += (managed.empty() ? "" : ", ") + set.name;
+  }
+  if (!found) {
+    diagnostics.error(Location{}, "the policy has no set '" + name + "' (managed sets: " +
+                                      (managed.empty() ? "none" : managed) + ")");
+    return std::nullopt;
+  }
+  if (!found->managed) {
+    diagnostics.error(found->location, "set '" + name +
+                                           "' is not managed: only sets declared `managed` "
+                                           "change at run time (managed sets: " +
+                                           (managed.empty() ? "none" : managed) + ")");
+    return std::nullopt;
+  }
+  if (!element_type(found->type)) {
+    diagnostics.error(found->location, "set '" + name + "' holds " + found->type +
+                                           ", which `ztc set` cannot change");
+    return std::nullopt;
+  }
+  SetTarget target;
+  target.table = &table;
+  target.set = found;
+  for (const route::DerivedRoutes& derived : plan.derived) {
+    if (derived.set == name) target.derived.push_back(derived);
+  }
+  return target;
+}
+
+std::vector<nft::Element> check_members(const SetTarget& target,
+                                        const std::vector<MemberInput>& input,
+                                        Diagnostics& diagnostics) {
+  const nft::Set& set = *target.set;
+  std::optional<ir::ValueType> type = element_type(set.type);
+  std::vector<nft::Element> out;
+  if (!type) {
+    diagnostics.error(set.location, "set '" + set.name + "' holds " + set.type +
+                                        ", which `ztc set` cannot change");
+    return out;
+  }
+  out.reserve(input.size());
+  std::unordered_map<std::string, size_t> seen;
+  seen.reserve(input.size());
+  for (const MemberInput& member : input) {
+    std::string error;
+    std::optional<std::string> canonical = canonical_value(*type, member.value, &error);
+    if (!canonical) {
+      diagnostics.error(member.location, "element '" + member.value + "' of set '" + set.name +
+                                             "' (" + ir::type_name(*type) + "): " + error);
+      continue;
+    }
+    if (*type == ir::ValueType::ifname) *canonical = "\"" + *canonical + "\"";
+    std::string comment = member.comment.value_or("");
+    if (!valid_comment(comment)) {
+      diagnostics.error(member.location, "comment of element '" + member.value +
+                                             "' must be at most 128 printable characters "
+                                             "without '\"'");
+      continue;
+    }
+    auto [at, inserted] = seen.emplace(*canonical, out.size());
+    if (inserted) {
+      out.push_back(nft::Element{*canonical, comment});
+      continue;
+    }
+    nft::Element& first = out[at->second];
+    if (first.comment.empty()) {
+      first.comment = comment;
+    } else if (!comment.empty() && comment != first.comment) {
+      diagnostics.error(member.location, "element '" + *canonical + "' is given twice, with "
+                                             "comments \"" + first.comment + "\" and \"" +
+                                             comment + "\"");
+    }
+  }
+  return out;
+}
+
+EnrollResult add_members(const SetTarget& target, const std::vector<MemberInput>& members,
+                         Kernels kernels, nft::SetReader& reader) {
+  EnrollResult result;
+  std::optional<std::vector<nft::Element>> wanted = checked(target, members, &result);
+  if (!wanted || !check_kernel_set(target, reader, result.diagnostics)) return result;
+  std::vector<std::optional<nft::Element>> present;
+  if (!current_members(target, values_of(*wanted), reader, &present, result.diagnostics)) {
+    return result;
+  }
+  Work work;
+  for (size_t i = 0; i < wanted->size(); ++i) {
+    const nft::Element& element = (*wanted)[i];
+    if (!present[i]) {
+      work.add.push_back(element);
+      result.added.push_back(element);
+      for (const route::Route& r : routes_for(target, element.value)) {
+        work.routes.push_back(route_change(route::Change::Kind::add_route, r));
+      }
+    } else if (!element.comment.empty() && element.comment != present[i]->comment) {
+      // nft keeps the old comment on `add`: delete and add in one transaction.
+      work.remove.push_back(*present[i]);
+      work.add.push_back(element);
+      result.recommented.push_back(element);
+    } else {
+      ++result.unchanged;
+    }
+  }
+  if (!result.changed()) {
+    result.ok = true;
+    return result;
+  }
+  commit(target, std::move(work), kernels, &result);
+  if (!result.ok) result.added.clear(), result.recommented.clear();
+  return result;
+}
+
+EnrollResult remove_members(const SetTarget& target, const std::vector<MemberInput>& members,
+                            Kernels kernels, nft::SetReader& reader) {
+  EnrollResult result;
+  std::optional<std::vector<nft::Element>> wanted = checked(target, members, &result);
+  if (!wanted || !check_kernel_set(target, reader, result.diagnostics)) return result;
+  std::vector<std::optional<nft::Element>> present;
+  if (!current_members(target, values_of(*wanted), reader, &present, result.diagnostics)) {
+    return result;
+  }
+  Work work;
+  for (size_t i = 0; i < wanted->size(); ++i) {
+    if (!present[i]) {
+      ++result.unchanged;
+      continue;
+    }
+    work.remove.push_back(*present[i]);
+    result.removed.push_back(*present[i]);
+    for (const route::Route& r : routes_for(target, present[i]->value)) {
+      work.routes.push_back(route_change(route::Change::Kind::delete_route, r));
+    }
+  }
+  if (!result.changed()) {
+    result.ok = true;
+    return result;
+  }
+  commit(target, std::move(work), kernels, &result);
+  if (!result.ok) result.removed.clear();
+  return result;
+}
+
+EnrollResult sync_members(const SetTarget& target, const std::vector<MemberInput>& members,
+                          Kernels kernels, nft::SetReader& reader) {
+  EnrollResult result;
+  std::optional<std::vector<nft::Element>> wanted = checked(target, members, &result);
+  if (!wanted || !check_kernel_set(target, reader, result.diagnostics)) return result;
+  const nft::Table& table = *target.table;
+  std::vector<nft::Element> current;
+  if (nft::ReadError error = reader.list(table.family, table.name, target.set->name, &current)) {
+    result.diagnostics.error(Location{}, "cannot list set '" + target.set->name + "': " + *error);
+    return result;
+  }
+  std::unordered_map<std::string, const nft::Element*> now;
+  now.reserve(current.size());
+  for (const nft::Element& e : current) now.emplace(e.value, &e);
+  std::unordered_map<std::string, bool> desired;
+  desired.reserve(wanted->size());
+  for (const nft::Element& e : *wanted) desired.emplace(e.value, true);
+
+  Work work;
+  std::vector<const nft::Element*> gone;
+  for (const nft::Element& element : *wanted) {
+    auto at = now.find(element.value);
+    if (at == now.end()) {
+      work.add.push_back(element);
+      result.added.push_back(element);
+    } else if (at->second->comment != element.comment) {
+      work.remove.push_back(*at->second);
+      work.add.push_back(element);
+      result.recommented.push_back(element);
+    } else {
+      ++result.unchanged;
+    }
+  }
+  for (const nft::Element& e : current) {
+    if (!desired.count(e.value)) {
+      work.remove.push_back(e);
+      result.removed.push_back(e);
+      gone.push_back(&e);
+    }
+  }
+
+  // Routes: every desired member's, checked against the kernel (this repairs
+  // routes that went missing); removed members' routes go.
+  if (!target.derived.empty()) {
+    RouteIndex index(kernels.routing);
+    route::KernelError error;
+    auto listing_failed = [&] {
+      result.diagnostics.error(Location{}, "cannot list routes: " + *error);
+      return result;
+    };
+    std::vector<route::Change> deletes;
+    for (const nft::Element& element : *wanted) {
+      for (const route::Route& r : routes_for(target, element.value)) {
+        const route::Route* existing = index.find(r, &error);
+        if (error) return listing_failed();
+        if (!existing) {
+          work.routes.push_back(route_change(route::Change::Kind::add_route, r));
+        } else if (!route::same_route(*existing, r)) {
+          route::Change change = route_change(route::Change::Kind::replace_route, r);
+          change.replaced = std::make_shared<const route::Route>(*existing);
+          work.routes.push_back(std::move(change));
+        }
+      }
+    }
+    for (const nft::Element* element : gone) {
+      for (const route::Route& r : routes_for(target, element->value)) {
+        const route::Route* existing = index.find(r, &error);
+        if (error) return listing_failed();
+        if (existing && route::same_route(*existing, r)) {
+          deletes.push_back(route_change(route::Change::Kind::delete_route, r));
+        }
+      }
+    }
+    for (route::Change& change : deletes) work.routes.push_back(std::move(change));
+  }
+  if (!result.changed() && work.routes.empty()) {
+    result.ok = true;
+    return result;
+  }
+  commit(target, std::move(work), kernels, &result);
+  if (!result.ok) result.added.clear(), result.removed.clear(), result.recommented.clear();
+  return result;
+}
+
+std::optional<std::vector<nft::Element>> list_members(const SetTarget& target,
+                                                      nft::SetReader& reader,
+                                                      Diagnostics& diagnostics) {
+  if (!check_kernel_set(target, reader, diagnostics)) return std::nullopt;
+  std::vector<nft::Element> members;
+  const nft::Table& table = *target.table;
+  if (nft::ReadError error = reader.list(table.family, table.name, target.set->name, &members)) {
+    diagnostics.error(Location{}, "cannot list set '" + target.set->name + "': " + *error);
+    return std::nullopt;
+  }
+  std::sort(members.begin(), members.end(), member_less);
+  return members;
+}
+
+std::string member_line(const nft::Element& element) {
+  if (element.comment.empty()) return element.value;
+  return element.value + " comment \"" + element.comment + "\"";
+}
+
+std::vector<MemberInput> parse_member_lines(const SourceFilePtr& file, Diagnostics& diagnostics) {
+  std::vector<MemberInput> out;
+  const std::string& text = file->text();
+  int number = 0;
+  size_t begin = 0;
+  while (begin < text.size()) {
+    size_t end = text.find('\n', begin);
+    if (end == std::string::npos) end = text.size();
+    std::string_view line(text.data() + begin, end - begin);
+    begin = end + 1;
+    ++number;
+    // Words: a double-quoted string is one word (quotes removed); `#` outside
+    // quotes ends the line.
+    struct Word {
+      std::string text;
+      int column;
+    };
+    std::vector<Word> words;
+    bool unterminated = false;
+    for (size_t at = 0; at < line.size();) {
+      char c = line[at];
+      if (c == '#') break;
+      if (c == ' ' || c == '\t' || c == '\r') {
+        ++at;
+        continue;
+      }
+      int column = static_cast<int>(at) + 1;
+      if (c == '"') {
+        size_t close = line.find('"', at + 1);
+        if (close == std::string_view::npos) {
+          unterminated = true;
+          words.push_back({std::string(line.substr(at + 1)), column});
+          break;
+        }
+        words.push_back({std::string(line.substr(at + 1, close - at - 1)), column});
+        at = close + 1;
+        continue;
+      }
+      size_t stop = line.find_first_of(" \t\r#\"", at);
+      if (stop == std::string_view::npos) stop = line.size();
+      words.push_back({std::string(line.substr(at, stop - at)), column});
+      at = stop;
+    }
+    if (words.empty()) continue;
+    Location where{file, number, words[0].column};
+    if (unterminated) {
+      diagnostics.error(Location{file, number, words.back().column}, "unterminated string");
+      continue;
+    }
+    if (words.size() == 1) {
+      out.push_back({words[0].text, std::nullopt, where});
+    } else if (words.size() == 3 && words[1].text == "comment") {
+      out.push_back({words[0].text, words[2].text, where});
+    } else {
+      diagnostics.error(Location{file, number, words[1].column},
+                        "expected ELEMENT or ELEMENT comment \"TEXT\"");
+    }
+  }
+  return out;
+}
+
+}  // namespace ztc
