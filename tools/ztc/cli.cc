@@ -1,9 +1,11 @@
 #include "tools/ztc/cli.h"
 
 #include <CLI/CLI.hpp>
+#include <memory>
 #include <ostream>
 
 #include "tools/ztc/commands.h"
+#include "tools/ztc/set_commands.h"
 
 namespace ztc {
 namespace {
@@ -75,6 +77,54 @@ int run_cli(int argc, const char* const* argv, std::ostream& out, std::ostream& 
   CLI::App* status_cmd = app.add_subcommand("status", "what ztc owns on this node");
   add_node_options(status_cmd, status_options);
 
+  // ztc set add|del|list|sync FILE SET ...: see tools/ztc/set_commands.h.
+  CLI::App* set_cmd = app.add_subcommand(
+      "set", "change the members of a managed set and their derived routes, without a reload");
+  set_cmd->require_subcommand(1);
+  struct SetCommand {
+    CLI::App* command;
+    SetOptions options;
+    std::vector<std::string> defines;
+    int (*run)(const SetOptions&, std::ostream&, std::ostream&);
+  };
+  std::vector<std::unique_ptr<SetCommand>> set_commands;
+  auto add_set_command = [&](const char* name, const char* help, const char* elements_help,
+                             int (*run)(const SetOptions&, std::ostream&, std::ostream&)) {
+    auto command = std::make_unique<SetCommand>();
+    command->run = run;
+    command->command = set_cmd->add_subcommand(name, help);
+    add_policy_options(command->command, command->options.policy, command->defines);
+    command->command->add_option("SET", command->options.set, "a managed set of the policy")
+        ->required();
+    if (elements_help) {
+      command->command->add_option("ELEMENT", command->options.elements, elements_help)
+          ->required();
+    }
+    add_node_options(command->command, command->options.node);
+    set_commands.push_back(std::move(command));
+    return set_commands.back().get();
+  };
+  const char* element_words =
+      "elements; each may be followed by `comment TEXT` (10.244.1.5 comment pod-uid)";
+  add_set_command("add", "enrol elements: set element and its routes, or nothing on failure",
+                  element_words, run_set_add);
+  add_set_command("del", "remove elements and their routes (absent ones are skipped)",
+                  element_words, run_set_del);
+  add_set_command("list", "print the members, one per line, in the --from format", nullptr,
+                  run_set_list);
+  SetCommand* sync = add_set_command(
+      "sync", "make the members exactly those of a file (an agent's re-sync)", nullptr,
+      run_set_sync);
+  sync->command
+      ->add_option("--from", sync->options.from,
+                   "members, one `ELEMENT [comment \"TEXT\"]` a line (# comments); - for stdin")
+      ->required();
+  for (auto& command : set_commands) {
+    if (command->run == run_set_list) continue;
+    command->command->add_flag("-v,--verbose", command->options.verbose,
+                               "print each element and route changed");
+  }
+
   // CLI11 says only "A subcommand is required" for `ztc frobnicate`: name it.
   auto is_command = [&](const std::string& word) {
     for (const CLI::App* command : app.get_subcommands({})) {
@@ -134,6 +184,14 @@ int run_cli(int argc, const char* const* argv, std::ostream& out, std::ostream& 
     return apply.run(*apply.options, out, err);
   }
   if (status_cmd->parsed()) return run_status(status_options, out, err);
+  for (auto& command : set_commands) {
+    if (!command->command->parsed()) continue;
+    if (!parse_overrides(command->defines, &command->options.policy.overrides, &error)) {
+      err << "ztc: error: " << error << "\n";
+      return kExitUsage;
+    }
+    return command->run(command->options, out, err);
+  }
   return kExitUsage;
 }
 

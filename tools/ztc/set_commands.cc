@@ -1,0 +1,233 @@
+// ztc set add / del / list / sync.
+#include "tools/ztc/set_commands.h"
+
+#include <fstream>
+#include <iostream>
+#include <memory>
+#include <ostream>
+#include <sstream>
+
+#include "backend/apply_lock.h"
+#include "backend/nft_set_reader.h"
+#include "tools/ztc/node_access.h"
+#include "tools/ztc/policy_input.h"
+
+namespace ztc {
+namespace {
+
+constexpr size_t kMaxMemberFileBytes = size_t{256} << 20;
+
+// Diagnostics with no policy or file position are the command's own: they
+// read `ztc: error: ...` like the CLI's other messages.
+void print_diagnostics(const Diagnostics& diagnostics, std::ostream& err) {
+  for (const Diagnostic& d : diagnostics.all()) {
+    if (!d.location.file) err << "ztc: ";
+    err << render(d);
+  }
+}
+
+// What every `set` command does first: compile, find the set, open the node,
+// lock the table, open the set reader.
+struct Prepared {
+  CompiledPolicy compiled;
+  SetTarget target;
+  NodeAccess node;
+  std::unique_ptr<ApplyLock> lock;
+  std::unique_ptr<nft::NetlinkSetReader> reader;
+};
+
+std::unique_ptr<Prepared> prepare(const SetOptions& options, const std::string& command,
+                                  const std::vector<MemberInput>* members, std::ostream& err) {
+  auto prepared = std::make_unique<Prepared>();
+  Diagnostics diagnostics;
+  auto compiled = compile_from_options(options.policy, diagnostics);
+  if (!compiled) {
+    print_diagnostics(diagnostics, err);
+    return nullptr;
+  }
+  prepared->compiled = std::move(*compiled);
+  auto target = find_managed_set(prepared->compiled.table, prepared->compiled.routing,
+                                 options.set, diagnostics);
+  // Bad elements are reported before anything else is opened or locked.
+  if (target && members) check_members(*target, *members, diagnostics);
+  print_diagnostics(diagnostics, err);
+  if (!target || diagnostics.has_errors()) return nullptr;
+  prepared->target = std::move(*target);
+
+  std::string error;
+  auto node = open_node(options.node, command, &error);
+  if (!node) {
+    err << "ztc: error: " << error << "\n";
+    return nullptr;
+  }
+  prepared->node = std::move(*node);
+  const nft::Table& table = prepared->compiled.table;
+  prepared->lock = std::make_unique<ApplyLock>(table.family, table.name,
+                                               options.node.lock_timeout_ms);
+  if (!prepared->lock->ok()) {
+    err << "ztc: error: " << prepared->lock->error() << "\n";
+    return nullptr;
+  }
+  prepared->reader = nft::NetlinkSetReader::open(&error);
+  if (!prepared->reader) {
+    err << "ztc: error: " << error << "\n";
+    return nullptr;
+  }
+  return prepared;
+}
+
+std::string plural(size_t count, const char* one, const char* many) {
+  return std::to_string(count) + " " + (count == 1 ? one : many);
+}
+
+// `unchanged`: what the elements left alone are ("already members").
+void print_result(const std::string& set, const EnrollResult& result, const char* unchanged,
+                  bool verbose, std::ostream& out) {
+  size_t routes_added = 0, routes_removed = 0;
+  for (const route::DiffLine& line : result.routes) (line.sign == '+' ? routes_added : routes_removed)++;
+  out << "set " << set << ": ";
+  std::vector<std::string> parts;
+  if (!result.added.empty()) parts.push_back(std::to_string(result.added.size()) + " added");
+  if (!result.removed.empty()) parts.push_back(std::to_string(result.removed.size()) + " removed");
+  if (!result.recommented.empty()) {
+    parts.push_back(plural(result.recommented.size(), "comment", "comments") + " changed");
+  }
+  if (result.unchanged > 0) parts.push_back(std::to_string(result.unchanged) + " " + unchanged);
+  if (parts.empty()) parts.push_back("nothing to change");
+  for (size_t i = 0; i < parts.size(); ++i) out << (i ? ", " : "") << parts[i];
+  if (routes_added || routes_removed) {
+    out << "; routes: ";
+    if (routes_added) out << routes_added << " added";
+    if (routes_added && routes_removed) out << ", ";
+    if (routes_removed) out << routes_removed << " removed";
+  }
+  out << "\n";
+  if (!verbose) return;
+  for (const nft::Element& e : result.added) out << "+ " << member_line(e) << "\n";
+  for (const nft::Element& e : result.recommented) out << "~ " << member_line(e) << "\n";
+  for (const nft::Element& e : result.removed) out << "- " << member_line(e) << "\n";
+  for (const route::DiffLine& line : result.routes) out << line.sign << " " << line.text << "\n";
+}
+
+using Operation = EnrollResult (*)(const SetTarget&, const std::vector<MemberInput>&, Kernels,
+                                   nft::SetReader&);
+
+int change_members(const SetOptions& options, const std::string& command,
+                   const std::vector<MemberInput>& members, Operation operation,
+                   const char* unchanged, std::ostream& out, std::ostream& err) {
+  auto prepared = prepare(options, command, &members, err);
+  if (!prepared) return kExitFailure;
+  Kernels kernels{*prepared->node.nft, *prepared->node.routing};
+  EnrollResult result = operation(prepared->target, members, kernels, *prepared->reader);
+  print_diagnostics(result.diagnostics, err);
+  if (!result.ok) return kExitFailure;
+  print_result(options.set, result, unchanged, options.verbose, out);
+  return kExitOk;
+}
+
+bool read_member_file(const std::string& path, std::string* text, std::string* error) {
+  std::istream* in = &std::cin;
+  std::ifstream file;
+  if (path != "-") {
+    file.open(path, std::ios::binary);
+    if (!file) {
+      *error = "cannot read " + path;
+      return false;
+    }
+    in = &file;
+  }
+  char buffer[1 << 16];
+  while (in->read(buffer, sizeof buffer) || in->gcount() > 0) {
+    text->append(buffer, static_cast<size_t>(in->gcount()));
+    if (text->size() > kMaxMemberFileBytes) {
+      *error = (path == "-" ? std::string("<stdin>") : path) + ": too large (the limit is " +
+               std::to_string(kMaxMemberFileBytes >> 20) + " MiB)";
+      return false;
+    }
+  }
+  if (in->bad()) {
+    *error = "cannot read " + path;
+    return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+bool parse_element_words(const std::vector<std::string>& words, std::vector<MemberInput>* members,
+                         std::string* error) {
+  for (size_t i = 0; i < words.size(); ++i) {
+    if (words[i] != "comment") {
+      members->push_back({words[i], std::nullopt, Location{}});
+      continue;
+    }
+    if (members->empty() || members->back().comment) {
+      *error = "`comment` must follow an element: ELEMENT comment TEXT";
+      return false;
+    }
+    if (i + 1 >= words.size()) {
+      *error = "`comment` after '" + members->back().value + "' needs its text: ELEMENT comment TEXT";
+      return false;
+    }
+    members->back().comment = words[++i];
+  }
+  return true;
+}
+
+int run_set_add(const SetOptions& options, std::ostream& out, std::ostream& err) {
+  std::vector<MemberInput> members;
+  std::string error;
+  if (!parse_element_words(options.elements, &members, &error)) {
+    err << "ztc: error: " << error << "\n";
+    return kExitUsage;
+  }
+  return change_members(options, "set add", members, add_members, "already members", out,
+                        err);
+}
+
+int run_set_del(const SetOptions& options, std::ostream& out, std::ostream& err) {
+  std::vector<MemberInput> members;
+  std::string error;
+  if (!parse_element_words(options.elements, &members, &error)) {
+    err << "ztc: error: " << error << "\n";
+    return kExitUsage;
+  }
+  return change_members(options, "set del", members, remove_members, "not members", out,
+                        err);
+}
+
+int run_set_sync(const SetOptions& options, std::ostream& out, std::ostream& err) {
+  if (options.from == "-" && options.policy.file == "-") {
+    err << "ztc: error: the policy and --from cannot both be read from stdin\n";
+    return kExitUsage;
+  }
+  std::string text, error;
+  if (!read_member_file(options.from, &text, &error)) {
+    err << "ztc: error: " << error << "\n";
+    return kExitFailure;
+  }
+  auto file = std::make_shared<SourceFile>(options.from == "-" ? "<stdin>" : options.from,
+                                           std::move(text));
+  Diagnostics diagnostics;
+  std::vector<MemberInput> members = parse_member_lines(file, diagnostics);
+  if (diagnostics.has_errors()) {
+    print_diagnostics(diagnostics, err);
+    return kExitFailure;
+  }
+  return change_members(options, "set sync", members, sync_members, "unchanged", out, err);
+}
+
+int run_set_list(const SetOptions& options, std::ostream& out, std::ostream& err) {
+  auto prepared = prepare(options, "set list", nullptr, err);
+  if (!prepared) return kExitFailure;
+  Diagnostics diagnostics;
+  auto members = list_members(prepared->target, *prepared->reader, diagnostics);
+  print_diagnostics(diagnostics, err);
+  if (!members) return kExitFailure;
+  std::string text;
+  for (const nft::Element& member : *members) text += member_line(member) + "\n";
+  out << text;
+  return kExitOk;
+}
+
+}  // namespace ztc
