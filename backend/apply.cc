@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <set>
 #include <sstream>
+#include <string_view>
 
 #include "backend/nft_text.h"
 
@@ -61,14 +62,18 @@ bool read_tables_before(nft::NftKernel& kernel, nft::Family family, const std::s
                         TablesBefore* out, std::string* error) {
   std::optional<std::vector<LiveTable>> tables = live_tables(kernel, error);
   if (!tables) return false;
-  out->target = kernel.list_table(family, name, /*json=*/false);
-  out->target_exists = out->target.has_value();
   for (LiveTable& table : *tables) {
     if (table.family == family && table.name == name) {
       out->target_exists = true;
+      out->target = std::move(table.listing);  // listed once: it may hold 100k members
       continue;
     }
     if (table.managed) out->others.push_back(std::move(table));
+  }
+  if (!out->target_exists) {
+    // Not enumerated (a kernel that cannot say, or the table came since): ask for it.
+    out->target = kernel.list_table(family, name, /*json=*/false);
+    out->target_exists = out->target.has_value();
   }
   if (out->target_exists && !out->target) {
     *error = "table " + table_ref(family, name) +
@@ -100,27 +105,43 @@ bool managed_by_ztc(const std::string& listing) {
 }
 
 std::optional<std::vector<LiveTable>> live_tables(nft::NftKernel& kernel, std::string* error) {
+  // One `list ruleset`, split per table: nft 1.0.6 fetches every set's
+  // elements for any listing (even `list tables`: ~1 s with 100k members),
+  // so one listing for all tables costs what one for a single table does.
   // A check-mode run: it lists all the same and can change nothing.
-  nft::ApplyResult listed = kernel.run("list tables", /*dry_run=*/true);
+  nft::ApplyResult listed = kernel.run("list ruleset", /*dry_run=*/true);
   if (!listed.success) {
-    if (error) *error = "cannot list the nft tables: " + listed.error;
+    if (error) *error = "cannot list the nft ruleset: " + listed.error;
     return std::nullopt;
   }
   std::vector<LiveTable> tables;
-  std::istringstream lines(listed.output);
-  for (std::string line; std::getline(lines, line);) {
-    std::istringstream words(line);
-    std::string keyword, family_text, name;
-    if (!(words >> keyword >> family_text >> name) || keyword != "table") continue;
-    std::optional<nft::Family> family = family_from_name(family_text);
-    if (!family) continue;  // arp, bridge, netdev: never ztc's
-    LiveTable table;
-    table.family = *family;
-    table.name = name;
-    table.listing = kernel.list_table(*family, name, /*json=*/false);
-    table.managed = table.listing && managed_by_ztc(*table.listing);
-    tables.push_back(std::move(table));
+  bool keep = false;  // inside an ip, ip6 or inet table
+  size_t begin = 0;
+  const std::string& text = listed.output;
+  while (begin < text.size()) {
+    size_t end = text.find('\n', begin);
+    end = end == std::string::npos ? text.size() : end + 1;
+    std::string_view line(text.data() + begin, end - begin);
+    if (line.substr(0, 6) == "table ") {
+      // "table FAMILY NAME {"
+      std::istringstream words{std::string(line)};
+      std::string keyword, family_text, name;
+      words >> keyword >> family_text >> name;
+      std::optional<nft::Family> family = family_from_name(family_text);
+      keep = family.has_value();  // arp, bridge, netdev: never ztc's
+      if (keep) {
+        LiveTable table;
+        table.family = *family;
+        table.name = name;
+        table.listing = std::string();
+        tables.push_back(std::move(table));
+      }
+    }
+    if (keep) *tables.back().listing += line;
+    if (line == "}\n" || line == "}") keep = false;
+    begin = end;
   }
+  for (LiveTable& table : tables) table.managed = managed_by_ztc(*table.listing);
   return tables;
 }
 

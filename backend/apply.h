@@ -66,8 +66,8 @@ std::vector<route::Route> derived_routes(const route::Plan& plan, const nft::Tab
 // comment (one tab in), not a chain's, rule's or element's.
 bool managed_by_ztc(const std::string& listing);
 
-// A table in the kernel: "ip ztunnel", its stateless listing (nullopt when it
-// cannot be listed) and whether ztc manages it.
+// A table in the kernel: "ip ztunnel", its listing (with counters: good to
+// restore it from, not to compare) and whether ztc manages it.
 struct LiveTable {
   nft::Family family = nft::Family::ip;
   std::string name;
@@ -76,8 +76,8 @@ struct LiveTable {
   std::string ref() const;  // "ip ztunnel"
 };
 
-// Every ip, ip6 and inet table of the namespace (`list tables`, then each
-// listed). nullopt with `error` when the kernel cannot be asked.
+// Every ip, ip6 and inet table of the namespace, from one `list ruleset`.
+// nullopt with `error` when the kernel cannot be asked.
 std::optional<std::vector<LiveTable>> live_tables(nft::NftKernel& kernel, std::string* error);
 
 }  // namespace ztc

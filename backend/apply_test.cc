@@ -104,11 +104,11 @@ struct Node {
     return out;
   }
 
-  // The buffers run, with "dry " before check-mode ones; `list tables` left out.
+  // The buffers run, with "dry " before check-mode ones; `list ruleset` left out.
   std::vector<std::string> nft_runs() const {
     std::vector<std::string> out;
     for (const auto& call : nft.calls) {
-      if (call.buffer == "list tables") {
+      if (call.buffer == "list ruleset") {
         BOOST_TEST(call.dry_run);  // a read, never a commit
         continue;
       }
@@ -249,7 +249,7 @@ BOOST_AUTO_TEST_CASE(a_failed_restore_is_reported_not_hidden) {
   node.loaded(v1);
   CompiledPolicy v2 = compile(policy_v2());
   node.routing.fail_write(2, "Network is unreachable");
-  // Runs: list tables (1), the transaction (2), the restore (3).
+  // Runs: list ruleset (1), the transaction (2), the restore (3).
   node.nft.fail_call(3, "Error: Could not process rule: Device or resource busy\n");
   ApplyReport report = load(v2.table, v2.routing, node.kernels, false);
   BOOST_TEST(!report.ok);
@@ -382,6 +382,105 @@ BOOST_AUTO_TEST_CASE(owner_comment_is_the_tables_own) {
   BOOST_TEST(!managed_by_ztc("table ip z {\n\tset s {\n\t\ttype ipv4_addr\n\t\telements = { "
                              "10.0.0.1 comment \"managed by ztc\" }\n\t}\n}\n"));
   BOOST_TEST(!managed_by_ztc(""));
+}
+
+// A fake kernel whose `list ruleset` prints a node with several tables.
+struct RulesetKernel : nft::FakeNftKernel {
+  std::string ruleset;
+  nft::ApplyResult run(const std::string& buffer, bool dry_run) override {
+    nft::ApplyResult result = FakeNftKernel::run(buffer, dry_run);
+    if (buffer == "list ruleset" && result.success) result.output = ruleset;
+    return result;
+  }
+};
+
+const char* const kOldZtcTable =
+    "table inet old {\n"
+    "\tcomment \"managed by ztc\"\n"
+    "\tchain c {\n"
+    "\t\tcounter packets 3 bytes 180\n"
+    "\t}\n"
+    "}\n";
+
+const char* const kRuleset =
+    "table ip kube-proxy {\n"
+    "\tchain nat-prerouting {\n"
+    "\t\ttype nat hook prerouting priority dstnat; policy accept;\n"
+    "\t\tcomment \"managed by ztc\"\n"  // a chain's comment: not a claim on the table
+    "\t}\n"
+    "}\n"
+    "table netdev ztunnel {\n"
+    "\tcomment \"managed by ztc\"\n"
+    "}\n"
+    "table ip ztunnel {\n"
+    "\tcomment \"managed by ztc\"\n"
+    "\tset pods {\n"
+    "\t\ttype ipv4_addr\n"
+    "\t}\n"
+    "}\n";
+
+BOOST_AUTO_TEST_CASE(live_tables_reads_one_ruleset_listing) {
+  RulesetKernel kernel;
+  kernel.ruleset = std::string(kRuleset) + kOldZtcTable;
+  std::string error;
+  std::optional<std::vector<LiveTable>> tables = live_tables(kernel, &error);
+  BOOST_TEST_REQUIRE(tables.has_value(), error);
+  BOOST_TEST_REQUIRE(tables->size() == 3u);  // the netdev table is never ztc's
+  BOOST_TEST((*tables)[0].ref() == "ip kube-proxy");
+  BOOST_TEST(!(*tables)[0].managed);
+  BOOST_TEST((*tables)[1].ref() == "ip ztunnel");
+  BOOST_TEST((*tables)[1].managed);
+  BOOST_TEST((*tables)[1].listing.value_or("") == std::string(kRuleset).substr(std::string(kRuleset).find("table ip ztunnel")));
+  BOOST_TEST((*tables)[2].ref() == "inet old");
+  BOOST_TEST((*tables)[2].managed);
+  BOOST_TEST((*tables)[2].listing.value_or("") == kOldZtcTable);
+  BOOST_TEST_REQUIRE(kernel.calls.size() == 1u);
+  BOOST_TEST(kernel.calls[0].dry_run);
+
+  kernel.fail_always("Error: cache initialization failed: Operation not permitted\n");
+  BOOST_TEST(!live_tables(kernel, &error).has_value());
+  BOOST_TEST(error == "cannot list the nft ruleset: Error: cache initialization failed: "
+                      "Operation not permitted\n");
+}
+
+BOOST_AUTO_TEST_CASE(load_removes_other_ztc_tables_in_its_transaction_and_restores_them) {
+  RulesetKernel nft;
+  nft.ruleset = std::string(kRuleset) + kOldZtcTable;
+  route::FakeRoutingKernel routing;
+  routing.add_device("istioin");
+  routing.add_device("istioout");
+  routing.set_sysctl("net.ipv4.conf.istioin.rp_filter", "1");
+  Kernels kernels{nft, routing};
+  CompiledPolicy v1 = compile(kPolicyV1);
+  std::string buffer = nft::emit_text(v1.table).text + "delete table inet old\n";
+
+  routing.fail_write(2, "Operation not permitted");
+  ApplyReport failed = load(v1.table, v1.routing, kernels, false);
+  BOOST_TEST(!failed.ok);
+  BOOST_TEST(failed.node_unchanged);
+  BOOST_TEST(failed.tables_removed.empty());
+  BOOST_TEST_REQUIRE(nft.calls.size() == 3u);
+  BOOST_TEST(nft.calls[1].buffer == buffer);
+  std::string ztunnel_listing = std::string(kRuleset).substr(std::string(kRuleset).find("table ip ztunnel"));
+  BOOST_TEST(nft.calls[2].buffer == "table ip ztunnel {}\ndelete table ip ztunnel\n" + ztunnel_listing +
+                                        "table inet old {}\ndelete table inet old\n" + kOldZtcTable);
+  BOOST_TEST(failed.diagnostics.render().find(
+                 "note: the previous nft table was restored (and the other ztc tables put back); "
+                 "nothing changed\n") != std::string::npos,
+             failed.diagnostics.render());
+
+  nft.calls.clear();
+  ApplyReport report = load(v1.table, v1.routing, kernels, false);
+  BOOST_TEST_REQUIRE(report.ok, report.diagnostics.render());
+  BOOST_TEST(report.nft_buffer == buffer);
+  BOOST_TEST(report.tables_removed == std::vector<std::string>{"inet old"},
+             boost::test_tools::per_element());
+
+  // Unload: every ztc table, none of the others.
+  nft.calls.clear();
+  ApplyReport unloaded = unload(nft::Family::ip, "ztunnel", kernels, false);
+  BOOST_TEST_REQUIRE(unloaded.ok, unloaded.diagnostics.render());
+  BOOST_TEST(unloaded.nft_buffer == "delete table ip ztunnel\ndelete table inet old\n");
 }
 
 BOOST_AUTO_TEST_CASE(unload_removes_the_table_and_ztc_routing_only) {

@@ -36,8 +36,9 @@ DiffReport diff(const nft::Table& compiled, const route::Plan& plan, Kernels ker
       report.stray_tables.push_back(other.ref());
     }
   }
+  // Stateless, like the policy's side: counters would make every diff noisy.
+  std::optional<std::string> live = kernels.nft.list_table(compiled.family, compiled.name, false);
   nft::Table table = with_live_members(compiled, kernels.nft);
-  std::optional<std::string> live = kernels.nft.list_table(table.family, table.name, false);
   if (!live) {
     report.table_missing = true;
   } else {
