@@ -5,17 +5,11 @@
 #include <cstring>
 
 #include "compiler/checker.h"
+#include "compiler/overloaded.h"
 #include "compiler/values.h"
 
 namespace ztc {
 namespace {
-
-template <class... Ts>
-struct Overloaded : Ts... {
-  using Ts::operator()...;
-};
-template <class... Ts>
-Overloaded(Ts...) -> Overloaded<Ts...>;
 
 const char* kind_name(ast::Value::Kind kind) {
   switch (kind) {

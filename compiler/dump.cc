@@ -2,15 +2,10 @@
 
 #include <sstream>
 
+#include "compiler/overloaded.h"
+
 namespace ztc {
 namespace {
-
-template <class... Ts>
-struct Overloaded : Ts... {
-  using Ts::operator()...;
-};
-template <class... Ts>
-Overloaded(Ts...) -> Overloaded<Ts...>;
 
 std::string pos(const Location& location) {
   return std::to_string(location.line) + ":" + std::to_string(location.column);

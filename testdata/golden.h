@@ -6,6 +6,8 @@
 
 #include <string>
 
+#include "compiler/load.h"
+
 namespace ztc::testing {
 
 // Absolute path of a file in the source tree.
@@ -16,5 +18,17 @@ std::string source_path(const std::string& relative);
 std::string compare_golden(const std::string& relative_path, const std::string& actual);
 
 std::string read_file(const std::string& path);
+
+// Reads paths relative to the source tree, so diagnostics name
+// "testdata/bad/x.zt" whatever the build directory.
+class SourceTreeFileSystem : public FileSystem {
+ public:
+  bool read(const std::string& path, std::string* contents, std::string* error) override {
+    return disk_.read(path[0] == '/' ? path : source_path(path), contents, error);
+  }
+
+ private:
+  RealFileSystem disk_;
+};
 
 }  // namespace ztc::testing

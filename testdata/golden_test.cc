@@ -21,17 +21,7 @@ namespace {
 using testing::compare_golden;
 using testing::source_path;
 
-// Reads paths relative to the source tree, so diagnostics name
-// "testdata/bad/x.zt" whatever the build directory.
-class SourceTreeFileSystem : public FileSystem {
- public:
-  bool read(const std::string& path, std::string* contents, std::string* error) override {
-    return disk_.read(path[0] == '/' ? path : source_path(path), contents, error);
-  }
-
- private:
-  RealFileSystem disk_;
-};
+using testing::SourceTreeFileSystem;
 
 std::vector<std::string> policies_in(const std::string& relative_dir) {
   std::vector<std::string> names;

@@ -33,16 +33,7 @@ namespace {
 using testing::compare_golden;
 using testing::source_path;
 
-// Paths relative to the source tree, whatever the build directory.
-class SourceTreeFileSystem : public FileSystem {
- public:
-  bool read(const std::string& path, std::string* contents, std::string* error) override {
-    return disk_.read(path[0] == '/' ? path : source_path(path), contents, error);
-  }
-
- private:
-  RealFileSystem disk_;
-};
+using testing::SourceTreeFileSystem;
 
 // Files handed to nft and ip inside the namespace; removed at the end.
 class ScratchFiles {
