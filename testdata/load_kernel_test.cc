@@ -631,6 +631,17 @@ BOOST_AUTO_TEST_CASE(without_privilege_one_line_naming_cap_net_admin,
       }
     }
   }
+  if (run_command("command -v capsh").exit_code == 0) {
+    // CAP_NET_ADMIN alone is not enough to enter another namespace.
+    TempDir scratch;
+    std::string err_file = scratch.path() + "/stderr";
+    std::string inner = shell_quote(kZtc) + " load " + shell_quote(policy) + " --netns " +
+                        shell_quote(node.name()) + " 2>" + shell_quote(err_file);
+    CommandResult result = run_command("capsh --drop=cap_sys_admin -- -c " + shell_quote(inner));
+    BOOST_TEST(result.exit_code == 1);
+    BOOST_TEST(read_file(err_file) ==
+               "ztc: error: ztc load --netns needs CAP_SYS_ADMIN (run it as root)\n");
+  }
   BOOST_TEST(node.snapshot() == before);
 }
 
