@@ -20,8 +20,22 @@ bool IpPrefix::is_network() const {
 }
 
 std::string IpPrefix::address_str() const {
+  if (family == IpFamily::v4) {
+    // By hand: glibc's inet_ntop formats IPv4 with sprintf, a third of the
+    // checker's time for a set of 100k addresses.
+    char buf[16];
+    char* out = buf;
+    for (int i = 0; i < 4; ++i) {
+      unsigned octet = bytes[i];
+      if (i > 0) *out++ = '.';
+      if (octet >= 100) *out++ = static_cast<char>('0' + octet / 100);
+      if (octet >= 10) *out++ = static_cast<char>('0' + octet / 10 % 10);
+      *out++ = static_cast<char>('0' + octet % 10);
+    }
+    return std::string(buf, out);
+  }
   char buf[INET6_ADDRSTRLEN] = {};
-  inet_ntop(family == IpFamily::v4 ? AF_INET : AF_INET6, bytes.data(), buf, sizeof buf);
+  inet_ntop(AF_INET6, bytes.data(), buf, sizeof buf);
   return buf;
 }
 

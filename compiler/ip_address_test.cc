@@ -2,6 +2,8 @@
 // way nft and iproute2 print them, so dumps compare), and is_network.
 #include "compiler/ip_address.h"
 
+#include <arpa/inet.h>
+
 #include <boost/test/unit_test.hpp>
 #include <string>
 #include <vector>
@@ -145,6 +147,23 @@ BOOST_AUTO_TEST_CASE(equality_and_order) {
   BOOST_TEST((p("9.0.0.0") < p("10.0.0.0")));
   BOOST_TEST((p("10.0.0.0/8") < p("10.0.0.0/16")));
   BOOST_TEST(!(p("10.0.0.1") < p("10.0.0.1")));
+}
+
+BOOST_AUTO_TEST_CASE(ipv4_text_is_inet_ntops) {
+  // address_str formats IPv4 by hand: every octet value in every position.
+  for (int position = 0; position < 4; ++position) {
+    for (int value = 0; value < 256; ++value) {
+      IpPrefix prefix;
+      prefix.family = IpFamily::v4;
+      prefix.length = 32;
+      prefix.bytes[position] = static_cast<uint8_t>(value);
+      prefix.bytes[3 - position] = static_cast<uint8_t>(255 - value);
+      char expected[INET_ADDRSTRLEN] = {};
+      inet_ntop(AF_INET, prefix.bytes.data(), expected, sizeof expected);
+      BOOST_TEST(prefix.address_str() == expected);
+    }
+  }
+  BOOST_TEST(parse_ip_prefix("10.128.0.0/9")->str() == "10.128.0.0/9");
 }
 
 BOOST_AUTO_TEST_CASE(family_names) {
