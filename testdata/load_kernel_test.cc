@@ -556,6 +556,36 @@ BOOST_AUTO_TEST_CASE(managed_set_members_survive_reloads, *boost::unit_test::lab
   BOOST_TEST(diff.out == kNoDifferences);
 }
 
+BOOST_AUTO_TEST_CASE(dual_stack_reload_is_idempotent_in_both_families,
+                     *boost::unit_test::label("kernel")) {
+  const std::string policy = std::string(ZTC_SOURCE_DIR) + "/examples/dual-stack.zt";
+  Node node;
+  node.must("ip addr add fd00:126::1/64 dev istioin nodad && "
+            "ip addr add fd00:127::1/64 dev istioout nodad && "
+            "ip addr add fd00:10:244:1::1/64 dev veth1ae58883 nodad");
+  require_ok(node.ztc("load " + shell_quote(policy)), "load");
+  node.must("nft add element inet ztunnel pods '{ 10.244.1.5 }' && "
+            "nft add element inet ztunnel pods6 '{ fd00:10:244:1::5 comment \"uid-5\" }'");
+  Run members = node.ztc("load " + shell_quote(policy));
+  require_ok(members, "load with members");
+  BOOST_TEST(members.out ==
+             "loaded table inet ztunnel (2 members kept); routing: 2 changes\n"
+             "+ -4 route 10.244.1.5 via 192.168.126.2 dev istioin src 10.244.1.1 table 100\n"
+             "+ -6 route fd00:10:244:1::5 via fd00:126::2 dev istioin src fd00:10:244:1::1 table 100\n");
+  Snapshot loaded = node.snapshot();
+  Run again = node.ztc("load " + shell_quote(policy));
+  require_ok(again, "re-load");
+  BOOST_TEST(again.out == "loaded table inet ztunnel (2 members kept); routing: 0 changes\n");
+  BOOST_TEST(node.snapshot() == loaded);
+  Run diff = node.ztc("diff " + shell_quote(policy));
+  BOOST_TEST(diff.exit_code == 0);
+  BOOST_TEST(diff.out == kNoDifferences);
+  require_ok(node.ztc("unload " + shell_quote(policy)), "unload");
+  BOOST_TEST(node.must("nft list ruleset") == "");
+  BOOST_TEST(node.ztc_rules() == "");
+  BOOST_TEST(node.ztc_routes() == "");
+}
+
 BOOST_AUTO_TEST_CASE(dry_run_changes_nothing_and_prints_the_plan,
                      *boost::unit_test::label("kernel")) {
   TempDir dir;
