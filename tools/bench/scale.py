@@ -67,6 +67,7 @@ POLICY_TEMPLATE = os.path.join(REPO, "examples", "ambient-node.zt")
 PARAMS = {"ztunnel_veth": T.ZT_VETH, "ztunnel_ip": T.ZT, "host_ip": T.HOST}
 FILLER_BASE = ipaddress.IPv4Address("10.128.0.1")  # filler pods: 10.128.0.1, 10.128.0.2, ...
 ONE_MORE_POD = "10.255.255.1"                      # the pod `set add` enrols
+ONE_MORE_POD_RT = "10.255.255.2"                   # ... with the policy without initial members
 UDP_PORT = 5201
 TIME = "/usr/bin/time"  # GNU time (Debian package `time`): peak RSS of the measured command
 NSENTER = "/usr/bin/nsenter"
@@ -225,6 +226,10 @@ class Inputs:
         self.policy = self.path("policy.zt")
         with open(self.policy, "w") as f:
             f.write(generate_policy(self.pods, self.veths))
+        # The same policy without initial members, as on a node whose agent enrols pods at run time.
+        self.runtime_policy = self.path("policy-runtime.zt")
+        with open(self.runtime_policy, "w") as f:
+            f.write(generate_policy([], self.veths))
         self.nft = self.path("ztc.nft")
         self.routes = self.path("ztc.routes")
         measured([ztc, "compile", self.policy] + defines() + ["--emit", "nft", "-o", self.nft])
@@ -317,8 +322,8 @@ def ztc_has(ztc, sub):
 
 def bench_size(opts, inp, log):
     """Rounds of compile / ztc load / reload / set add / floor / reference, order rotated."""
-    r = {"compile": [], "stages": [], "load": [], "reload": [], "setadd": [], "floor": [],
-         "reference": [], "notes": []}
+    r = {"compile": [], "stages": [], "load": [], "reload": [], "setadd": [], "setadd_rt": [],
+         "floor": [], "reference": [], "notes": []}
     have_set = ztc_has(opts.ztc, "set")
     methods = ["compile", "ztc", "floor"] + ([] if opts.skip_reference else ["reference"])
     for rnd in range(opts.runs):
@@ -347,6 +352,14 @@ def bench_size(opts, inp, log):
                         m, _, _ = measured([opts.ztc, "set", "add", inp.policy, "pods", ONE_MORE_POD]
                                            + defines() + ["--netns", ns])
                         r["setadd"].append(m)
+                        m, _, _ = measured([opts.ztc, "set", "add", inp.runtime_policy, "pods",
+                                            ONE_MORE_POD_RT] + defines() + ["--netns", ns])
+                        r["setadd_rt"].append(m)
+                        if rnd == 0:
+                            members, routes = count_installed(ns)
+                            if members != inp.n + 2 or routes != inp.n + 3:
+                                raise BenchError(f"after 2 x set add: {members} members, {routes} "
+                                                 f"routes in table 100")
                 elif method == "floor":
                     r["floor"].append(run_floor(inp, ns))
                 else:
@@ -486,7 +499,7 @@ def summarize(size_results):
             return med([m.rss for m in r[k]]) / 1024
 
         row = {"n": n}
-        for k in ("compile", "load", "reload", "setadd", "floor", "reference"):
+        for k in ("compile", "load", "reload", "setadd", "setadd_rt", "floor", "reference"):
             row[k] = {"cpu": cpu(k), "wall": wall(k), "rss_mb": rss(k), "runs": len(r[k])}
         for st in ("parse", "check", "lower", "emit"):
             row.setdefault("stages_ms", {})[st] = med([s.get(st, float("nan")) for s in r["stages"]])
@@ -508,25 +521,26 @@ def print_report(mach, rows, packets, out):
         "RSS: peak MB.")
     out("")
     out("| pods | compile cpu/wall | compile RSS | ztc load cpu/wall | load RSS | floor cpu/wall | "
-        "reference cpu/wall | reload cpu/wall | set add cpu/wall |")
-    out("|---:|---|---:|---|---:|---|---|---|---|")
+        "reference cpu/wall | reload cpu/wall | set add cpu/wall | set add, run-time policy |")
+    out("|---:|---|---:|---|---:|---|---|---|---|---|")
     for r in rows:
         def cw(k):
             return f"{fmt_s(r[k]['cpu'])} / {fmt_s(r[k]['wall'])}"
         out(f"| {r['n']} | {cw('compile')} | {r['compile']['rss_mb']:.0f} | {cw('load')} | "
             f"{r['load']['rss_mb']:.0f} | {cw('floor')} | {cw('reference')} | {cw('reload')} | "
-            f"{cw('setadd')} |")
+            f"{cw('setadd')} | {cw('setadd_rt')} |")
     out("")
     out("| pods | ztc/floor cpu (wall) | ztc/reference cpu (wall) | compile/load cpu (wall) | "
-        "set add/reload cpu (wall) | compile stages parse/check/lower/emit ms (wall) |")
-    out("|---:|---|---|---|---|---|")
+        "set add/reload cpu (wall) | set add, run-time policy/reload | "
+        "compile stages parse/check/lower/emit ms (wall) |")
+    out("|---:|---|---|---|---|---|---|")
     for r in rows:
         def rr(a, b):
             return (f"{ratio(r[a]['cpu'], r[b]['cpu']):.2f} "
                     f"({ratio(r[a]['wall'], r[b]['wall']):.2f})")
         st = r["stages_ms"]
         out(f"| {r['n']} | {rr('load', 'floor')} | {rr('load', 'reference')} | "
-            f"{rr('compile', 'load')} | {rr('setadd', 'reload')} | "
+            f"{rr('compile', 'load')} | {rr('setadd', 'reload')} | {rr('setadd_rt', 'reload')} | "
             f"{st['parse']:.0f}/{st['check']:.0f}/{st['lower']:.0f}/{st['emit']:.0f} |")
     for r in rows:
         for note in r["notes"]:
