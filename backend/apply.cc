@@ -145,16 +145,37 @@ std::optional<std::vector<LiveTable>> live_tables(nft::NftKernel& kernel, std::s
   return tables;
 }
 
-nft::Table with_live_members(const nft::Table& table, nft::NftKernel& kernel, size_t* carried) {
+std::optional<nft::Table> with_live_members(const nft::Table& table, const Kernels& kernels,
+                                            size_t* carried, std::string* error) {
   nft::Table out = table;
   size_t count = 0;
   for (nft::Set& set : out.sets) {
     if (!set.managed) continue;
+    std::vector<nft::Element> live;
+    if (kernels.sets) {
+      nft::SetDescription description;
+      nft::ReadError failed =
+          kernels.sets->describe(table.family, table.name, set.name, &description);
+      if (!failed && description.set_exists) {
+        if (description.type.rfind("type ", 0) == 0) {
+          // A key type the reader does not decode: libnftables can.
+          live = kernels.nft.list_set_elements(table.family, table.name, set.name);
+        } else {
+          failed = kernels.sets->list(table.family, table.name, set.name, &live);
+        }
+      }
+      if (failed) {
+        if (error) *error = "cannot read the members of set '" + set.name + "': " + *failed;
+        return std::nullopt;
+      }
+    } else {
+      live = kernels.nft.list_set_elements(table.family, table.name, set.name);
+    }
     std::set<std::string> present;
     for (const nft::Element& e : set.elements) present.insert(e.value);
-    for (nft::Element& live : kernel.list_set_elements(table.family, table.name, set.name)) {
-      if (present.insert(live.value).second) {
-        set.elements.push_back(std::move(live));
+    for (nft::Element& member : live) {
+      if (present.insert(member.value).second) {
+        set.elements.push_back(std::move(member));
         ++count;
       }
     }
@@ -195,7 +216,13 @@ ApplyReport load(const nft::Table& compiled, const route::Plan& plan, Kernels ke
                                  nft::kOwnerComment + "\"); refusing to replace it");
     return report;
   }
-  nft::Table table = with_live_members(compiled, kernels.nft, &report.members_carried);
+  std::optional<nft::Table> merged =
+      with_live_members(compiled, kernels, &report.members_carried, &error);
+  if (!merged) {
+    report.diagnostics.error(compiled.location, error);
+    return report;
+  }
+  nft::Table table = std::move(*merged);
   std::vector<route::Route> member_routes = derived_routes(plan, table);
 
   // 1. Routing checked against the kernel (devices exist, no collisions)
@@ -216,12 +243,13 @@ ApplyReport load(const nft::Table& compiled, const route::Plan& plan, Kernels ke
     report.nft_buffer += "delete table " + other.ref() + "\n";
     report.tables_removed.push_back(other.ref());
   }
-  line_origin.resize(static_cast<size_t>(std::count(report.nft_buffer.begin(),
-                                                    report.nft_buffer.end(), '\n')) + 1,
-                     compiled.location);
+  line_origin.resize(
+      static_cast<size_t>(std::count(report.nft_buffer.begin(), report.nft_buffer.end(), '\n')) + 1,
+      compiled.location);
   nft::ApplyResult nft_result = kernels.nft.run(report.nft_buffer, dry_run);
   if (!nft_result.success) {
-    report.diagnostics.append(nft::map_nft_errors(nft_result.error, report.nft_buffer, line_origin));
+    report.diagnostics.append(
+        nft::map_nft_errors(nft_result.error, report.nft_buffer, line_origin));
     if (!report.diagnostics.has_errors()) {
       report.diagnostics.error(compiled.location, "nft: " + nft_result.error);
     }
@@ -250,12 +278,13 @@ ApplyReport load(const nft::Table& compiled, const route::Plan& plan, Kernels ke
     nft::ApplyResult restored = restore_tables(kernels.nft, saved);
     bool routing_undone = report.routing.applied.empty();
     if (restored.success) {
-      std::string what = before.target ? "the previous nft table was restored"
-                                       : "the new nft table was removed";
+      std::string what =
+          before.target ? "the previous nft table was restored" : "the new nft table was removed";
       if (!before.others.empty()) what += " (and the other ztc tables put back)";
       report.diagnostics.note(where, what + (routing_undone ? "; nothing changed" : ""));
     } else {
-      report.diagnostics.error(where, "could not restore the previous nft table: " + restored.error);
+      report.diagnostics.error(where,
+                               "could not restore the previous nft table: " + restored.error);
     }
     report.node_unchanged = restored.success && routing_undone;
     report.nft_committed = false;
@@ -277,10 +306,11 @@ ApplyReport unload(nft::Family family, const std::string& name, Kernels kernels,
   std::vector<Saved> saved;
   if (before.target_managed) saved.push_back({family, name, before.target});
   if (before.target_exists && !before.target_managed) {
-    report.diagnostics.warning(Location{}, "table " + table_ref(family, name) +
-                                               " is not managed by ztc; left in place");
+    report.diagnostics.warning(
+        Location{}, "table " + table_ref(family, name) + " is not managed by ztc; left in place");
   }
-  for (const LiveTable& other : before.others) saved.push_back({other.family, other.name, other.listing});
+  for (const LiveTable& other : before.others)
+    saved.push_back({other.family, other.name, other.listing});
   for (const Saved& table : saved) {
     report.nft_buffer += "delete table " + table_ref(table.family, table.name) + "\n";
     report.tables_removed.push_back(table_ref(table.family, table.name));

@@ -19,6 +19,7 @@
 
 #include "backend/nft_applier.h"
 #include "backend/nft_model.h"
+#include "backend/nft_set_reader.h"
 #include "backend/routing_kernel.h"
 #include "backend/routing_plan.h"
 #include "backend/routing_reconciler.h"
@@ -29,6 +30,10 @@ namespace ztc {
 struct Kernels {
   nft::NftKernel& nft;
   route::RoutingKernel& routing;
+  // Reads managed-set members straight from nfnetlink (milliseconds for 100k,
+  // where libnftables 1.0.6 takes over a second). Without one, members are
+  // listed through `nft`.
+  nft::SetReader* sets = nullptr;
 };
 
 struct ApplyReport {
@@ -37,10 +42,10 @@ struct ApplyReport {
   // written was rolled back); false when a rollback itself failed.
   bool node_unchanged = true;
   Diagnostics diagnostics;
-  std::string nft_buffer;                // what was (or would be) committed
+  std::string nft_buffer;  // what was (or would be) committed
   bool nft_committed = false;
-  route::ReconcileResult routing;        // routing changes made (or, dry run, planned)
-  size_t members_carried = 0;            // live managed-set members kept by a load
+  route::ReconcileResult routing;  // routing changes made (or, dry run, planned)
+  size_t members_carried = 0;      // live managed-set members kept by a load
   // Tables removed (or, dry run, to be removed): "ip ztunnel". For a load,
   // other ztc tables than the policy's.
   std::vector<std::string> tables_removed;
@@ -55,9 +60,10 @@ ApplyReport load(const nft::Table& table, const route::Plan& plan, Kernels kerne
 ApplyReport unload(nft::Family family, const std::string& table, Kernels kernels, bool dry_run);
 
 // The table with the live members of its managed sets merged in (declared
-// elements first, then live ones not declared).
-nft::Table with_live_members(const nft::Table& table, nft::NftKernel& kernel,
-                             size_t* carried = nullptr);
+// elements first, then live ones not declared). nullopt with `error` when the
+// members cannot be read: a load must stop then, or it would un-enrol them.
+std::optional<nft::Table> with_live_members(const nft::Table& table, const Kernels& kernels,
+                                            size_t* carried, std::string* error);
 
 // Routes derived from the members of managed sets in `table`.
 std::vector<route::Route> derived_routes(const route::Plan& plan, const nft::Table& table);

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "backend/diff.h"
+#include "backend/nft_set_reader.h"
 #include "backend/nft_text.h"
 #include "backend/routing_fake.h"
 #include "compiler/compile.h"
@@ -16,25 +17,25 @@ namespace {
 
 // Version 1 of a small policy; line numbers matter for the diagnostics below.
 const char* const kPolicyV1 =
-    "table ip ztunnel\n"                                          // 1
-    "mark skip     = 0x200\n"                                     // 2
-    "mark outbound = 0x100\n"                                     // 3
-    "iface tunnel_in  = \"istioin\"\n"                            // 4
-    "iface tunnel_out = \"istioout\"\n"                           // 5
-    "set pods: ipv4 managed\n"                                    // 6
-    "capture prerouting {\n"                                      // 7
-    "  iif tunnel_in => mark |= skip, return\n"                   // 8
-    "  tcp saddr @pods => mark |= outbound\n"                     // 9
-    "}\n"                                                         // 10
-    "rule 100 fwmark skip goto main\n"                            // 11
-    "rule 101 fwmark outbound lookup 101\n"                       // 12
-    "route 101 {\n"                                               // 13
-    "  default via 192.168.127.2 dev tunnel_out\n"                // 14
-    "}\n"                                                         // 15
-    "route 100 for pods {\n"                                      // 16
+    "table ip ztunnel\n"                                         // 1
+    "mark skip     = 0x200\n"                                    // 2
+    "mark outbound = 0x100\n"                                    // 3
+    "iface tunnel_in  = \"istioin\"\n"                           // 4
+    "iface tunnel_out = \"istioout\"\n"                          // 5
+    "set pods: ipv4 managed\n"                                   // 6
+    "capture prerouting {\n"                                     // 7
+    "  iif tunnel_in => mark |= skip, return\n"                  // 8
+    "  tcp saddr @pods => mark |= outbound\n"                    // 9
+    "}\n"                                                        // 10
+    "rule 100 fwmark skip goto main\n"                           // 11
+    "rule 101 fwmark outbound lookup 101\n"                      // 12
+    "route 101 {\n"                                              // 13
+    "  default via 192.168.127.2 dev tunnel_out\n"               // 14
+    "}\n"                                                        // 15
+    "route 100 for pods {\n"                                     // 16
     "  member via 192.168.126.2 dev tunnel_in src 10.244.1.1\n"  // 17
-    "}\n"                                                         // 18
-    "sysctl tunnel_in { rp_filter = 0 }\n";                       // 19
+    "}\n"                                                        // 18
+    "sysctl tunnel_in { rp_filter = 0 }\n";                      // 19
 
 // Version 2: another gateway (a replace), one more rule and a changed chain.
 std::string policy_v2() {
@@ -45,8 +46,10 @@ std::string policy_v2() {
     text.replace(at, from.size(), to);
   };
   swap("default via 192.168.127.2", "default via 192.168.127.3");
-  swap("rule 101 fwmark outbound lookup 101\n", "rule 101 fwmark outbound lookup 101\nrule 103 lookup 100\n");
-  swap("iif tunnel_in => mark |= skip, return", "iif tunnel_in, tunnel_out => mark |= skip, return");
+  swap("rule 101 fwmark outbound lookup 101\n",
+       "rule 101 fwmark outbound lookup 101\nrule 103 lookup 100\n");
+  swap("iif tunnel_in => mark |= skip, return",
+       "iif tunnel_in, tunnel_out => mark |= skip, return");
   return text;
 }
 
@@ -98,7 +101,8 @@ struct Node {
       out += "proto " + std::to_string(stored.protocol) + " " + route::describe(stored.rule) + "\n";
     }
     for (const auto& stored : routing.all_routes()) {
-      out += "proto " + std::to_string(stored.protocol) + " " + route::describe(stored.route) + "\n";
+      out +=
+          "proto " + std::to_string(stored.protocol) + " " + route::describe(stored.route) + "\n";
     }
     for (const auto& [key, value] : routing.sysctls()) out += key + "=" + value + "\n";
     return out;
@@ -163,12 +167,11 @@ BOOST_AUTO_TEST_CASE(load_on_an_empty_node_is_one_transaction_then_routing) {
   BOOST_TEST(report.nft_committed);
   BOOST_TEST(report.members_carried == 0u);
   BOOST_TEST(report.routing.kernel_writes == 4);
-  BOOST_TEST(node.writes() ==
-                 (std::vector<std::string>{
-                     "sysctl net.ipv4.conf.istioin.rp_filter=0",
-                     "add -4 route default via 192.168.127.2 dev istioout table 101",
-                     "add -4 rule prio 100 fwmark 0x200/0x200 goto 32766",
-                     "add -4 rule prio 101 fwmark 0x100/0x100 lookup 101"}),
+  BOOST_TEST(node.writes() == (std::vector<std::string>{
+                                  "sysctl net.ipv4.conf.istioin.rp_filter=0",
+                                  "add -4 route default via 192.168.127.2 dev istioout table 101",
+                                  "add -4 rule prio 100 fwmark 0x200/0x200 goto 32766",
+                                  "add -4 rule prio 101 fwmark 0x100/0x100 lookup 101"}),
              boost::test_tools::per_element());
   BOOST_TEST(node.routing_state() == kV1Routing);
 }
@@ -204,24 +207,25 @@ BOOST_AUTO_TEST_CASE(routing_failure_after_the_commit_restores_the_previous_tabl
                      nft::emit_text(v2.table).text,
                      "table ip ztunnel {}\ndelete table ip ztunnel\n" + std::string(kLiveListing)}),
              boost::test_tools::per_element());
-  BOOST_TEST(node.writes() ==
-                 (std::vector<std::string>{
-                     "replace -4 route default via 192.168.127.3 dev istioout table 101",
-                     "FAILED add -4 rule prio 103 lookup 100",
-                     "replace -4 route default via 192.168.127.2 dev istioout table 101"}),
-             boost::test_tools::per_element());
+  BOOST_TEST(
+      node.writes() == (std::vector<std::string>{
+                           "replace -4 route default via 192.168.127.3 dev istioout table 101",
+                           "FAILED add -4 rule prio 103 lookup 100",
+                           "replace -4 route default via 192.168.127.2 dev istioout table 101"}),
+      boost::test_tools::per_element());
   BOOST_TEST(report.routing.kernel_writes == 3);
   BOOST_TEST(node.routing_state() == kV1Routing);
-  BOOST_TEST(report.diagnostics.render() ==
-             "policy.zt:13:1: error: cannot add -4 rule prio 103 lookup 100: Network is unreachable\n"
-             "    rule 103 lookup 100\n"
-             "    ^\n"
-             "policy.zt:13:1: note: routing changes made so far were rolled back\n"
-             "    rule 103 lookup 100\n"
-             "    ^\n"
-             "policy.zt:13:1: note: the previous nft table was restored; nothing changed\n"
-             "    rule 103 lookup 100\n"
-             "    ^\n");
+  BOOST_TEST(
+      report.diagnostics.render() ==
+      "policy.zt:13:1: error: cannot add -4 rule prio 103 lookup 100: Network is unreachable\n"
+      "    rule 103 lookup 100\n"
+      "    ^\n"
+      "policy.zt:13:1: note: routing changes made so far were rolled back\n"
+      "    rule 103 lookup 100\n"
+      "    ^\n"
+      "policy.zt:13:1: note: the previous nft table was restored; nothing changed\n"
+      "    rule 103 lookup 100\n"
+      "    ^\n");
 }
 
 BOOST_AUTO_TEST_CASE(routing_failure_on_an_empty_node_removes_the_new_table) {
@@ -239,7 +243,7 @@ BOOST_AUTO_TEST_CASE(routing_failure_on_an_empty_node_removes_the_new_table) {
              std::string(kForeignState) + "net.ipv4.conf.istioin.rp_filter=1\n");
   BOOST_TEST(report.diagnostics.render().find(
                  "policy.zt:11:1: note: the new nft table was removed; nothing changed\n") !=
-             std::string::npos,
+                 std::string::npos,
              report.diagnostics.render());
 }
 
@@ -289,7 +293,8 @@ BOOST_AUTO_TEST_CASE(an_nft_refusal_changes_nothing_and_names_the_policy_line) {
   // The buffer line of the `tcp saddr @pods` rule, as libnftables reports it.
   int line = 0;
   for (size_t i = 0; i < text.line_origin.size(); ++i) {
-    if (text.line_origin[i].known() && text.line_origin[i].line == 9) line = static_cast<int>(i) + 1;
+    if (text.line_origin[i].known() && text.line_origin[i].line == 9)
+      line = static_cast<int>(i) + 1;
   }
   BOOST_TEST_REQUIRE(line > 0);
   node.nft.fail_call(2, "ruleset:" + std::to_string(line) +
@@ -329,6 +334,39 @@ BOOST_AUTO_TEST_CASE(members_are_carried_over_with_their_routes) {
                  state);
     }
   }
+}
+
+BOOST_AUTO_TEST_CASE(members_are_read_through_the_set_reader_and_a_read_error_stops_the_load) {
+  nft::FakeSetKernel nft;
+  nft.add_table(nft::Family::ip, "ztunnel");
+  nft.add_set(nft::Family::ip, "ztunnel", "pods").members = {{"10.244.1.5", "pod-uid-5"}};
+  route::FakeRoutingKernel routing;
+  routing.add_device("istioin");
+  routing.add_device("istioout");
+  routing.set_sysctl("net.ipv4.conf.istioin.rp_filter", "1");
+  Kernels kernels{nft, routing, &nft};
+  CompiledPolicy v1 = compile(kPolicyV1);
+  ApplyReport report = load(v1.table, v1.routing, kernels, false);
+  BOOST_TEST_REQUIRE(report.ok, report.diagnostics.render());
+  BOOST_TEST(report.members_carried == 1u);
+  BOOST_TEST(nft.lists == 1);
+  BOOST_TEST(report.nft_buffer.find("elements = { 10.244.1.5 comment \"pod-uid-5\" }") !=
+             std::string::npos);
+
+  // A member list that cannot be read must not become an empty one.
+  nft.read_error = "Operation not permitted";
+  nft.calls.clear();
+  routing.reset_writes();
+  ApplyReport failed = load(v1.table, v1.routing, kernels, false);
+  BOOST_TEST(!failed.ok);
+  BOOST_TEST(
+      failed.diagnostics.render() ==
+      "policy.zt:1:1: error: cannot read the members of set 'pods': Operation not permitted\n"
+      "    table ip ztunnel\n"
+      "    ^\n");
+  BOOST_TEST_REQUIRE(nft.calls.size() == 1u);  // the ruleset listing only
+  BOOST_TEST(nft.calls[0].buffer == "list ruleset");
+  BOOST_TEST(routing.writes() == 0);
 }
 
 BOOST_AUTO_TEST_CASE(dry_run_asks_the_kernel_and_writes_nothing) {
@@ -378,9 +416,11 @@ BOOST_AUTO_TEST_CASE(owner_comment_is_the_tables_own) {
   BOOST_TEST(managed_by_ztc(kLiveListing));
   BOOST_TEST(managed_by_ztc("table inet z {\n\tcomment \"managed by ztc\"\n}\n"));
   BOOST_TEST(!managed_by_ztc("table ip z {\n\tcomment \"managed by someone\"\n}\n"));
-  BOOST_TEST(!managed_by_ztc("table ip z {\n\tchain c {\n\t\tcomment \"managed by ztc\"\n\t}\n}\n"));
-  BOOST_TEST(!managed_by_ztc("table ip z {\n\tset s {\n\t\ttype ipv4_addr\n\t\telements = { "
-                             "10.0.0.1 comment \"managed by ztc\" }\n\t}\n}\n"));
+  BOOST_TEST(
+      !managed_by_ztc("table ip z {\n\tchain c {\n\t\tcomment \"managed by ztc\"\n\t}\n}\n"));
+  BOOST_TEST(
+      !managed_by_ztc("table ip z {\n\tset s {\n\t\ttype ipv4_addr\n\t\telements = { "
+                      "10.0.0.1 comment \"managed by ztc\" }\n\t}\n}\n"));
   BOOST_TEST(!managed_by_ztc(""));
 }
 
@@ -430,7 +470,8 @@ BOOST_AUTO_TEST_CASE(live_tables_reads_one_ruleset_listing) {
   BOOST_TEST(!(*tables)[0].managed);
   BOOST_TEST((*tables)[1].ref() == "ip ztunnel");
   BOOST_TEST((*tables)[1].managed);
-  BOOST_TEST((*tables)[1].listing.value_or("") == std::string(kRuleset).substr(std::string(kRuleset).find("table ip ztunnel")));
+  BOOST_TEST((*tables)[1].listing.value_or("") ==
+             std::string(kRuleset).substr(std::string(kRuleset).find("table ip ztunnel")));
   BOOST_TEST((*tables)[2].ref() == "inet old");
   BOOST_TEST((*tables)[2].managed);
   BOOST_TEST((*tables)[2].listing.value_or("") == kOldZtcTable);
@@ -439,8 +480,9 @@ BOOST_AUTO_TEST_CASE(live_tables_reads_one_ruleset_listing) {
 
   kernel.fail_always("Error: cache initialization failed: Operation not permitted\n");
   BOOST_TEST(!live_tables(kernel, &error).has_value());
-  BOOST_TEST(error == "cannot list the nft ruleset: Error: cache initialization failed: "
-                      "Operation not permitted\n");
+  BOOST_TEST(error ==
+             "cannot list the nft ruleset: Error: cache initialization failed: "
+             "Operation not permitted\n");
 }
 
 BOOST_AUTO_TEST_CASE(load_removes_other_ztc_tables_in_its_transaction_and_restores_them) {
@@ -461,9 +503,11 @@ BOOST_AUTO_TEST_CASE(load_removes_other_ztc_tables_in_its_transaction_and_restor
   BOOST_TEST(failed.tables_removed.empty());
   BOOST_TEST_REQUIRE(nft.calls.size() == 3u);
   BOOST_TEST(nft.calls[1].buffer == buffer);
-  std::string ztunnel_listing = std::string(kRuleset).substr(std::string(kRuleset).find("table ip ztunnel"));
-  BOOST_TEST(nft.calls[2].buffer == "table ip ztunnel {}\ndelete table ip ztunnel\n" + ztunnel_listing +
-                                        "table inet old {}\ndelete table inet old\n" + kOldZtcTable);
+  std::string ztunnel_listing =
+      std::string(kRuleset).substr(std::string(kRuleset).find("table ip ztunnel"));
+  BOOST_TEST(nft.calls[2].buffer ==
+             "table ip ztunnel {}\ndelete table ip ztunnel\n" + ztunnel_listing +
+                 "table inet old {}\ndelete table inet old\n" + kOldZtcTable);
   BOOST_TEST(failed.diagnostics.render().find(
                  "note: the previous nft table was restored (and the other ztc tables put back); "
                  "nothing changed\n") != std::string::npos,

@@ -38,7 +38,12 @@ DiffReport diff(const nft::Table& compiled, const route::Plan& plan, Kernels ker
   }
   // Stateless, like the policy's side: counters would make every diff noisy.
   std::optional<std::string> live = kernels.nft.list_table(compiled.family, compiled.name, false);
-  nft::Table table = with_live_members(compiled, kernels.nft);
+  std::optional<nft::Table> merged = with_live_members(compiled, kernels, nullptr, &tables_error);
+  if (!merged) {
+    report.diagnostics.error(compiled.location, tables_error);
+    return report;
+  }
+  const nft::Table& table = *merged;
   if (!live) {
     report.table_missing = true;
   } else {

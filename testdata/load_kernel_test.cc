@@ -65,7 +65,8 @@ std::string example_with(std::vector<std::pair<std::string, std::string>> swaps)
   for (const auto& [from, to] : swaps) {
     size_t at = text.find(from);
     BOOST_REQUIRE_MESSAGE(at != std::string::npos, "not in the example: " << from);
-    BOOST_REQUIRE_MESSAGE(text.find(from, at + 1) == std::string::npos, "twice in the example: " << from);
+    BOOST_REQUIRE_MESSAGE(text.find(from, at + 1) == std::string::npos,
+                          "twice in the example: " << from);
     text.replace(at, from.size(), to);
   }
   return text;
@@ -119,14 +120,15 @@ std::ostream& operator<<(std::ostream& out, const Snapshot& s) {
 class Node {
  public:
   Node() : netns_("ztc-load") {
-    must("ip link add istioin type veth peer name pistioin && "
-         "ip link add istioout type veth peer name pistioout && "
-         "ip link add veth1ae58883 type veth peer name eth0z && "
-         "for d in istioin pistioin istioout pistioout veth1ae58883 eth0z; do "
-         "ip link set $d up || exit 1; done && "
-         "ip addr add 192.168.126.1/30 dev istioin && "
-         "ip addr add 192.168.127.1/30 dev istioout && "
-         "ip addr add 10.244.1.1/24 dev veth1ae58883");
+    must(
+        "ip link add istioin type veth peer name pistioin && "
+        "ip link add istioout type veth peer name pistioout && "
+        "ip link add veth1ae58883 type veth peer name eth0z && "
+        "for d in istioin pistioin istioout pistioout veth1ae58883 eth0z; do "
+        "ip link set $d up || exit 1; done && "
+        "ip addr add 192.168.126.1/30 dev istioin && "
+        "ip addr add 192.168.127.1/30 dev istioout && "
+        "ip addr add 10.244.1.1/24 dev veth1ae58883");
   }
 
   const std::string& name() const { return netns_.name(); }
@@ -185,11 +187,13 @@ const char* const kNoDifferences = "no differences\n";
 
 BOOST_AUTO_TEST_SUITE(load_kernel)
 
-BOOST_AUTO_TEST_CASE(load_twice_changes_nothing_the_second_time, *boost::unit_test::label("kernel")) {
+BOOST_AUTO_TEST_CASE(load_twice_changes_nothing_the_second_time,
+                     *boost::unit_test::label("kernel")) {
   Node node;
   auto started = std::chrono::steady_clock::now();
   Run first = node.ztc("load " + shell_quote(kExample));
-  double first_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started).count();
+  double first_ms =
+      std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started).count();
   require_ok(first, "first load");
   BOOST_TEST(first.err == "");
   BOOST_TEST(first_line(first.out) != "loaded table ip ztunnel; routing: 0 changes\n");
@@ -198,7 +202,8 @@ BOOST_AUTO_TEST_CASE(load_twice_changes_nothing_the_second_time, *boost::unit_te
 
   started = std::chrono::steady_clock::now();
   Run second = node.ztc("load " + shell_quote(kExample));
-  double second_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started).count();
+  double second_ms =
+      std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started).count();
   require_ok(second, "second load");
   BOOST_TEST(second.out == "loaded table ip ztunnel; routing: 0 changes\n");
   BOOST_TEST(second.err == "");
@@ -207,8 +212,8 @@ BOOST_AUTO_TEST_CASE(load_twice_changes_nothing_the_second_time, *boost::unit_te
   Run diff = node.ztc("diff " + shell_quote(kExample));
   BOOST_TEST(diff.exit_code == 0);
   BOOST_TEST(diff.out == kNoDifferences);
-  BOOST_TEST_MESSAGE("ztc load of the example (process start to exit): first " << first_ms
-                     << " ms, re-load " << second_ms << " ms");
+  BOOST_TEST_MESSAGE("ztc load of the example (process start to exit): first "
+                     << first_ms << " ms, re-load " << second_ms << " ms");
 }
 
 BOOST_AUTO_TEST_CASE(a_missing_device_fails_at_the_route_and_changes_nothing,
@@ -249,10 +254,10 @@ BOOST_AUTO_TEST_CASE(a_routing_failure_after_the_nft_commit_restores_everything,
                      *boost::unit_test::label("kernel")) {
   TempDir dir;
   // The nft table changes too (another bypass port), so a restore shows.
-  std::string unreachable = dir.write(
-      "unreachable.zt", example_with({{"bypass udp 6081", "bypass udp 6082"},
-                                      {"default via istioout_peer dev tunnel_out",
-                                       "default via 10.99.0.1 dev tunnel_out"}}));
+  std::string unreachable =
+      dir.write("unreachable.zt", example_with({{"bypass udp 6081", "bypass udp 6082"},
+                                                {"default via istioout_peer dev tunnel_out",
+                                                 "default via 10.99.0.1 dev tunnel_out"}}));
   int line = line_of(unreachable, "default via 10.99.0.1");
   std::string at = unreachable + ":" + std::to_string(line) + ":3: ";
   std::string source = "    " + line_text(unreachable, line) + "\n      ^\n";
@@ -313,7 +318,8 @@ BOOST_AUTO_TEST_CASE(foreign_tables_rules_and_routes_are_never_touched,
       "ip route add 10.51.0.0/16 via 192.168.127.2 table 101 && "
       "ip route add default via 192.168.126.2 table 200");
   Snapshot before = node.snapshot();
-  std::string foreign_tables = node.must("nft list table ip kube-proxy; nft list table ip6 ztunnel");
+  std::string foreign_tables =
+      node.must("nft list table ip kube-proxy; nft list table ip6 ztunnel");
   std::string foreign_rules = node.must("ip rule | grep -v 'proto 122'");
   std::string foreign_routes = node.must("ip route show table all | grep -v 'proto 122'");
 
@@ -410,7 +416,8 @@ BOOST_AUTO_TEST_CASE(a_renamed_table_replaces_the_old_one, *boost::unit_test::la
              "- (table ip ztunnel is managed by ztc but not by this policy)\n");
   Run load = node.ztc("load " + shell_quote(renamed));
   require_ok(load, "load of the renamed table");
-  BOOST_TEST(load.out == "loaded table ip ztunnel2; removed table ip ztunnel; routing: 0 changes\n");
+  BOOST_TEST(load.out ==
+             "loaded table ip ztunnel2; removed table ip ztunnel; routing: 0 changes\n");
   BOOST_TEST(node.must("nft list tables") == "table ip ztunnel2\n");
   // Unloading with the old policy still removes what ztc owns.
   Run unload = node.ztc("unload " + shell_quote(kExample));
@@ -519,7 +526,8 @@ BOOST_AUTO_TEST_CASE(a_held_lock_makes_load_wait, *boost::unit_test::label("kern
 
 BOOST_AUTO_TEST_CASE(managed_set_members_survive_reloads, *boost::unit_test::label("kernel")) {
   TempDir dir;
-  std::string changed = dir.write("changed.zt", example_with({{"bypass udp 6081", "bypass udp 6082"}}));
+  std::string changed =
+      dir.write("changed.zt", example_with({{"bypass udp 6081", "bypass udp 6082"}}));
   Node node;
   require_ok(node.ztc("load " + shell_quote(kExample)), "load");
   // Enrolled by hand (what `ztc set add` does to the set).
@@ -560,18 +568,21 @@ BOOST_AUTO_TEST_CASE(dual_stack_reload_is_idempotent_in_both_families,
                      *boost::unit_test::label("kernel")) {
   const std::string policy = std::string(ZTC_SOURCE_DIR) + "/examples/dual-stack.zt";
   Node node;
-  node.must("ip addr add fd00:126::1/64 dev istioin nodad && "
-            "ip addr add fd00:127::1/64 dev istioout nodad && "
-            "ip addr add fd00:10:244:1::1/64 dev veth1ae58883 nodad");
+  node.must(
+      "ip addr add fd00:126::1/64 dev istioin nodad && "
+      "ip addr add fd00:127::1/64 dev istioout nodad && "
+      "ip addr add fd00:10:244:1::1/64 dev veth1ae58883 nodad");
   require_ok(node.ztc("load " + shell_quote(policy)), "load");
-  node.must("nft add element inet ztunnel pods '{ 10.244.1.5 }' && "
-            "nft add element inet ztunnel pods6 '{ fd00:10:244:1::5 comment \"uid-5\" }'");
+  node.must(
+      "nft add element inet ztunnel pods '{ 10.244.1.5 }' && "
+      "nft add element inet ztunnel pods6 '{ fd00:10:244:1::5 comment \"uid-5\" }'");
   Run members = node.ztc("load " + shell_quote(policy));
   require_ok(members, "load with members");
-  BOOST_TEST(members.out ==
-             "loaded table inet ztunnel (2 members kept); routing: 2 changes\n"
-             "+ -4 route 10.244.1.5 via 192.168.126.2 dev istioin src 10.244.1.1 table 100\n"
-             "+ -6 route fd00:10:244:1::5 via fd00:126::2 dev istioin src fd00:10:244:1::1 table 100\n");
+  BOOST_TEST(
+      members.out ==
+      "loaded table inet ztunnel (2 members kept); routing: 2 changes\n"
+      "+ -4 route 10.244.1.5 via 192.168.126.2 dev istioin src 10.244.1.1 table 100\n"
+      "+ -6 route fd00:10:244:1::5 via fd00:126::2 dev istioin src fd00:10:244:1::1 table 100\n");
   Snapshot loaded = node.snapshot();
   Run again = node.ztc("load " + shell_quote(policy));
   require_ok(again, "re-load");
@@ -589,8 +600,9 @@ BOOST_AUTO_TEST_CASE(dual_stack_reload_is_idempotent_in_both_families,
 BOOST_AUTO_TEST_CASE(dry_run_changes_nothing_and_prints_the_plan,
                      *boost::unit_test::label("kernel")) {
   TempDir dir;
-  std::string changed = dir.write("changed.zt", example_with({{"bypass udp 6081", "bypass udp 6082"},
-                                                              {"rule 103 lookup 100", "rule 104 lookup 100"}}));
+  std::string changed =
+      dir.write("changed.zt", example_with({{"bypass udp 6081", "bypass udp 6082"},
+                                            {"rule 103 lookup 100", "rule 104 lookup 100"}}));
   Node node;
   for (const std::string& policy : {kExample, changed}) {
     BOOST_TEST_CONTEXT(policy) {
@@ -601,7 +613,8 @@ BOOST_AUTO_TEST_CASE(dry_run_changes_nothing_and_prints_the_plan,
       BOOST_TEST(node.snapshot() == before);
       // The plan: the nft buffer `ztc compile` prints, then the routing
       // changes, which are exactly what the real load then reports.
-      CommandResult nft = run_command(shell_quote(kZtc) + " compile --emit nft " + shell_quote(policy));
+      CommandResult nft =
+          run_command(shell_quote(kZtc) + " compile --emit nft " + shell_quote(policy));
       BOOST_TEST_REQUIRE(nft.exit_code == 0);
       Run real = node.ztc("load " + shell_quote(policy));
       require_ok(real, "load");
@@ -616,7 +629,8 @@ BOOST_AUTO_TEST_CASE(dry_run_changes_nothing_and_prints_the_plan,
   Run unload_dry = node.ztc("unload --dry-run " + shell_quote(kExample));
   Snapshot loaded = node.snapshot();
   require_ok(unload_dry, "unload dry run");
-  BOOST_TEST(first_line(unload_dry.out) == "would remove table ip ztunnel; routing: 9 entries to remove\n");
+  BOOST_TEST(first_line(unload_dry.out) ==
+             "would remove table ip ztunnel; routing: 9 entries to remove\n");
   BOOST_TEST(node.snapshot() == loaded);
 }
 
@@ -626,8 +640,9 @@ BOOST_AUTO_TEST_CASE(without_privilege_one_line_naming_cap_net_admin,
   std::string policy = dir.write("policy.zt", read_file(kExample));
   std::vector<std::pair<std::string, std::string>> droppers;
   if (run_command("command -v setpriv").exit_code == 0) {
-    droppers.push_back({"setpriv", "setpriv --inh-caps=-all --bounding-set=-all --reuid=65534 "
-                                   "--regid=65534 --clear-groups "});
+    droppers.push_back({"setpriv",
+                        "setpriv --inh-caps=-all --bounding-set=-all --reuid=65534 "
+                        "--regid=65534 --clear-groups "});
   }
   if (run_command("command -v capsh").exit_code == 0) {
     droppers.push_back({"capsh", ""});  // wraps the whole command, below
@@ -642,13 +657,14 @@ BOOST_AUTO_TEST_CASE(without_privilege_one_line_naming_cap_net_admin,
     for (const char* command : {"load", "load --dry-run", "unload", "status"}) {
       BOOST_TEST_CONTEXT(tool << " " << command) {
         std::string verb = std::string(command).substr(0, std::string(command).find(' '));
-        std::string args = std::string(command) + (verb == "status" ? "" : " " + shell_quote(policy));
+        std::string args =
+            std::string(command) + (verb == "status" ? "" : " " + shell_quote(policy));
         Run run;
         if (tool == "capsh") {
           TempDir scratch;
           std::string err_file = scratch.path() + "/stderr";
-          std::string inner = shell_quote(kZtc) + " " + args + " --netns " + shell_quote(node.name()) +
-                              " 2>" + shell_quote(err_file);
+          std::string inner = shell_quote(kZtc) + " " + args + " --netns " +
+                              shell_quote(node.name()) + " 2>" + shell_quote(err_file);
           CommandResult result =
               run_command("capsh --drop=cap_net_admin -- -c " + shell_quote(inner));
           run = {result.exit_code, result.output, read_file(err_file)};
@@ -657,7 +673,8 @@ BOOST_AUTO_TEST_CASE(without_privilege_one_line_naming_cap_net_admin,
         }
         BOOST_TEST(run.exit_code == 1);
         BOOST_TEST(run.out == "");
-        BOOST_TEST(run.err == "ztc: error: ztc " + verb + " needs CAP_NET_ADMIN (run it as root)\n");
+        BOOST_TEST(run.err ==
+                   "ztc: error: ztc " + verb + " needs CAP_NET_ADMIN (run it as root)\n");
       }
     }
   }

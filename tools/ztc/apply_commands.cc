@@ -57,9 +57,9 @@ int run_load(const LoadOptions& options, std::ostream& out, std::ostream& err) {
   int code = kExitFailure;
   auto prepared = prepare(options, "load", err, &code, kExitFailure);
   if (!prepared) return code;
-  Kernels kernels{*prepared->node.nft, *prepared->node.routing};
-  ApplyReport report = load(prepared->compiled.table, prepared->compiled.routing, kernels,
-                            options.dry_run);
+  Kernels kernels{*prepared->node.nft, *prepared->node.routing, prepared->node.sets.get()};
+  ApplyReport report =
+      load(prepared->compiled.table, prepared->compiled.routing, kernels, options.dry_run);
   err << report.diagnostics.render();
   if (!report.ok) {
     err << (report.node_unchanged
@@ -87,7 +87,7 @@ int run_unload(const LoadOptions& options, std::ostream& out, std::ostream& err)
   int code = kExitFailure;
   auto prepared = prepare(options, "unload", err, &code, kExitFailure);
   if (!prepared) return code;
-  Kernels kernels{*prepared->node.nft, *prepared->node.routing};
+  Kernels kernels{*prepared->node.nft, *prepared->node.routing, prepared->node.sets.get()};
   const nft::Table& table = prepared->compiled.table;
   ApplyReport report = unload(table.family, table.name, kernels, options.dry_run);
   err << report.diagnostics.render();
@@ -107,7 +107,8 @@ int run_unload(const LoadOptions& options, std::ostream& out, std::ostream& err)
       separator = ", table ";
     }
   }
-  out << "; routing: " << report.routing.diff.size() << (options.dry_run ? " entries to remove\n" : " entries removed\n");
+  out << "; routing: " << report.routing.diff.size()
+      << (options.dry_run ? " entries to remove\n" : " entries removed\n");
   print_routing_changes(report.routing, out);
   return kExitOk;
 }
@@ -116,7 +117,7 @@ int run_diff(const LoadOptions& options, std::ostream& out, std::ostream& err) {
   int code = kExitUsage;
   auto prepared = prepare(options, "diff", err, &code, kExitUsage);
   if (!prepared) return code;
-  Kernels kernels{*prepared->node.nft, *prepared->node.routing};
+  Kernels kernels{*prepared->node.nft, *prepared->node.routing, prepared->node.sets.get()};
   DiffReport report =
       diff(prepared->compiled.table, prepared->compiled.routing, kernels, nft::canonical_listing);
   err << report.diagnostics.render();
@@ -160,8 +161,7 @@ int run_status(const NodeOptions& options, std::ostream& out, std::ostream& err)
         }
       }
     }
-    out << "table " << live.ref() << ": " << chains << " chains, " << rules
-        << " rules";
+    out << "table " << live.ref() << ": " << chains << " chains, " << rules << " rules";
     for (const std::string& set : sets) out << "; set " << set << " elements";
     out << "\n";
   }

@@ -49,6 +49,11 @@ std::optional<NodeAccess> open_node(const NodeOptions& options, const std::strin
     *error = "cannot open a netlink socket: " + reason;
     return std::nullopt;
   }
+  access.sets = nft::NetlinkSetReader::open(&reason);
+  if (!access.sets) {
+    *error = "cannot open an nfnetlink socket: " + reason;
+    return std::nullopt;
+  }
   return access;
 }
 

@@ -7,6 +7,7 @@
 #include <string>
 
 #include "backend/nft_applier.h"
+#include "backend/nft_set_reader.h"
 #include "backend/routing_kernel.h"
 #include "tools/ztc/commands.h"
 
@@ -15,6 +16,7 @@ namespace ztc {
 struct NodeAccess {
   std::unique_ptr<nft::NftKernel> nft;
   std::unique_ptr<route::RoutingKernel> routing;
+  std::unique_ptr<nft::SetReader> sets;  // managed-set members, read fast
 };
 
 // nullopt with `error` set ("ztc load needs CAP_NET_ADMIN ...").
