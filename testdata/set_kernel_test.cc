@@ -252,17 +252,38 @@ BOOST_AUTO_TEST_CASE(adding_present_and_deleting_absent_members_writes_nothing,
   // reports), and what nft's and netlink's monitors see.
   bool traced = run_command("command -v strace >/dev/null").exit_code == 0;
   if (!traced) BOOST_TEST_MESSAGE("strace is not installed: checking the monitors only");
+  // The monitors append (so the logs can be emptied under them); a probe
+  // before shows they are listening, a marker after that they caught up.
   auto monitored = [&](const std::string& commands) {
-    std::string ns = shell_quote(node.name());
+    std::string ns = "ip netns exec " + shell_quote(node.name()) + " ";
     std::string nft_log = dir.file("nft.log"), route_log = dir.file("route.log");
-    run_command("rm -f " + dir.file("trace"));
-    std::string script =
-        "ip netns exec " + ns + " timeout 20 nft monitor >" + nft_log + " 2>&1 & m1=$!; " +
-        "ip netns exec " + ns + " timeout 20 ip monitor route >" + route_log + " 2>&1 & m2=$!; " +
-        "sleep 0.5; " + commands + " sleep 0.3; kill $m1 $m2; wait";
+    auto signal = [&](const std::string& word, const std::string& address) {
+      return "i=0; while [ $i -lt 100 ]; do " + ns + "nft add table ip " + word + "; " + ns +
+             "nft delete table ip " + word + "; " + ns + "ip route add " + address +
+             " dev lo table 250; " + ns + "ip route del " + address + " dev lo table 250; " +
+             "grep -q " + word + " " + nft_log + " && grep -q " + address + " " + route_log +
+             " && break; sleep 0.1; i=$((i+1)); done; ";
+    };
+    run_command("rm -f " + dir.file("trace") + " " + nft_log + " " + route_log);
+    std::string script = ns + "timeout 60 nft monitor >>" + nft_log + " 2>&1 & m1=$!; " + ns +
+                         "timeout 60 ip monitor route >>" + route_log + " 2>&1 & m2=$!; " +
+                         signal("ztc_probe", "10.255.255.1") + ": >" + nft_log + "; : >" +
+                         route_log + "; " + commands + " " + signal("ztc_marker", "10.255.255.2") +
+                         "kill $m1 $m2; wait";
     CommandResult result = run_command(script);
     BOOST_TEST_MESSAGE(result.output);
-    return std::make_pair(read_file(nft_log) + read_file(route_log), read_file(dir.file("trace")));
+    std::string events;
+    std::istringstream lines(read_file(nft_log) + read_file(route_log));
+    for (std::string line; std::getline(lines, line);) {
+      bool probe_generation = line.rfind("# new generation", 0) == 0 &&
+                              line.size() >= 5 && line.compare(line.size() - 5, 5, "(nft)") == 0;
+      if (line.find("ztc_probe") == std::string::npos &&
+          line.find("ztc_marker") == std::string::npos &&
+          line.find("10.255.255.") == std::string::npos && !probe_generation) {
+        events += line + "\n";
+      }
+    }
+    return std::make_pair(events, read_file(dir.file("trace")));
   };
   std::string set_cmd =
       (traced ? "strace -f -qq -A -e trace=sendmsg,sendto -o " + dir.file("trace") + " " : "") +
@@ -285,6 +306,7 @@ BOOST_AUTO_TEST_CASE(adding_present_and_deleting_absent_members_writes_nothing,
   auto [loud, loud_trace] = monitored(set_cmd + "add" + policy + "10.244.0.7" + netns);
   BOOST_TEST(loud.find("add element ip ztunnel pods { 10.244.0.7 }") != std::string::npos, loud);
   BOOST_TEST(loud.find("10.244.0.7 via 192.168.126.2 dev istioin") != std::string::npos, loud);
+  BOOST_TEST(loud.find("# new generation") != std::string::npos, loud);  // one nft commit
   if (traced) {
     std::vector<std::string> writes = writes_in(loud_trace);
     auto wrote = [&](const char* message) {
