@@ -84,6 +84,27 @@ bool read_tables_before(nft::NftKernel& kernel, nft::Family family, const std::s
   return true;
 }
 
+// The kernel lists a hash set in hash order; addresses in address order (then
+// anything else by text) keep what a load prints the same from run to run.
+void sort_members(std::vector<nft::Element>* members) {
+  struct Keyed {
+    std::optional<IpPrefix> address;
+    nft::Element* element;
+  };
+  std::vector<Keyed> keyed;
+  keyed.reserve(members->size());
+  for (nft::Element& e : *members) keyed.push_back({parse_ip_prefix(e.value), &e});
+  std::sort(keyed.begin(), keyed.end(), [](const Keyed& a, const Keyed& b) {
+    if (a.address && b.address) return *a.address < *b.address;
+    if (a.address || b.address) return a.address.has_value();
+    return a.element->value < b.element->value;
+  });
+  std::vector<nft::Element> sorted;
+  sorted.reserve(members->size());
+  for (Keyed& k : keyed) sorted.push_back(std::move(*k.element));
+  *members = std::move(sorted);
+}
+
 }  // namespace
 
 std::string LiveTable::ref() const { return table_ref(family, name); }
@@ -173,12 +194,14 @@ std::optional<nft::Table> with_live_members(const nft::Table& table, const Kerne
     }
     std::set<std::string> present;
     for (const nft::Element& e : set.elements) present.insert(e.value);
+    std::vector<nft::Element> added;
     for (nft::Element& member : live) {
-      if (present.insert(member.value).second) {
-        set.elements.push_back(std::move(member));
-        ++count;
-      }
+      if (present.insert(member.value).second) added.push_back(std::move(member));
     }
+    sort_members(&added);
+    count += added.size();
+    set.elements.insert(set.elements.end(), std::make_move_iterator(added.begin()),
+                        std::make_move_iterator(added.end()));
   }
   if (carried) *carried = count;
   return out;

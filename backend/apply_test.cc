@@ -339,7 +339,9 @@ BOOST_AUTO_TEST_CASE(members_are_carried_over_with_their_routes) {
 BOOST_AUTO_TEST_CASE(members_are_read_through_the_set_reader_and_a_read_error_stops_the_load) {
   nft::FakeSetKernel nft;
   nft.add_table(nft::Family::ip, "ztunnel");
-  nft.add_set(nft::Family::ip, "ztunnel", "pods").members = {{"10.244.1.5", "pod-uid-5"}};
+  // In hash order, as the kernel lists them.
+  nft.add_set(nft::Family::ip, "ztunnel", "pods").members = {
+      {"10.244.1.10", ""}, {"10.244.1.5", "pod-uid-5"}, {"10.244.1.9", ""}};
   route::FakeRoutingKernel routing;
   routing.add_device("istioin");
   routing.add_device("istioout");
@@ -348,10 +350,12 @@ BOOST_AUTO_TEST_CASE(members_are_read_through_the_set_reader_and_a_read_error_st
   CompiledPolicy v1 = compile(kPolicyV1);
   ApplyReport report = load(v1.table, v1.routing, kernels, false);
   BOOST_TEST_REQUIRE(report.ok, report.diagnostics.render());
-  BOOST_TEST(report.members_carried == 1u);
+  BOOST_TEST(report.members_carried == 3u);
   BOOST_TEST(nft.lists == 1);
-  BOOST_TEST(report.nft_buffer.find("elements = { 10.244.1.5 comment \"pod-uid-5\" }") !=
-             std::string::npos);
+  // In address order, so that what a load prints is the same every time.
+  BOOST_TEST(report.nft_buffer.find("elements = { 10.244.1.5 comment \"pod-uid-5\", 10.244.1.9, "
+                                    "10.244.1.10 }") != std::string::npos,
+             report.nft_buffer);
 
   // A member list that cannot be read must not become an empty one.
   nft.read_error = "Operation not permitted";
