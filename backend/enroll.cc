@@ -26,9 +26,7 @@ std::string table_text(const nft::Table& table) {
   return std::string(nft::family_name(table.family)) + " " + table.name;
 }
 
-bool starts_with(const std::string& text, const char* prefix) {
-  return text.rfind(prefix, 0) == 0;
-}
+bool starts_with(const std::string& text, const char* prefix) { return text.rfind(prefix, 0) == 0; }
 
 // The kernel's set is the policy's: the table is loaded, is ztc's, holds the
 // set, with the same key type.
@@ -105,7 +103,8 @@ std::vector<route::Route> routes_for(const SetTarget& target, const std::string&
   std::optional<IpPrefix> member = parse_ip_prefix(value);
   if (!member) return out;
   for (const route::DerivedRoutes& derived : target.derived) {
-    if (derived.route.family == member->family) out.push_back(route::derive_route(derived, *member));
+    if (derived.route.family == member->family)
+      out.push_back(route::derive_route(derived, *member));
   }
   return out;
 }
@@ -269,8 +268,11 @@ void commit(const SetTarget& target, Work work, Kernels kernels, EnrollResult* r
 bool member_less(const nft::Element& a, const nft::Element& b) {
   std::optional<IpPrefix> pa = parse_ip_prefix(a.value), pb = parse_ip_prefix(b.value);
   if (pa && pb) return *pa < *pb;
-  bool na = !a.value.empty() && std::all_of(a.value.begin(), a.value.end(), ::isdigit);
-  bool nb = !b.value.empty() && std::all_of(b.value.begin(), b.value.end(), ::isdigit);
+  auto digits = [](const std::string& text) {
+    return !text.empty() &&
+           std::all_of(text.begin(), text.end(), [](char c) { return c >= '0' && c <= '9'; });
+  };
+  bool na = digits(a.value), nb = digits(b.value);
   if (na && nb && a.value.size() != b.value.size()) return a.value.size() < b.value.size();
   return a.value < b.value;
 }
@@ -369,9 +371,10 @@ std::vector<nft::Element> check_members(const SetTarget& target,
     if (first.comment.empty()) {
       first.comment = comment;
     } else if (!comment.empty() && comment != first.comment) {
-      diagnostics.error(member.location, "element '" + *canonical + "' is given twice, with "
-                                             "comments \"" + first.comment + "\" and \"" +
-                                             comment + "\"");
+      diagnostics.error(member.location, "element '" + *canonical +
+                                             "' is given twice, with "
+                                             "comments \"" +
+                                             first.comment + "\" and \"" + comment + "\"");
     }
   }
   return out;
@@ -409,7 +412,10 @@ EnrollResult add_members(const SetTarget& target, const std::vector<MemberInput>
     return result;
   }
   commit(target, std::move(work), kernels, &result);
-  if (!result.ok) result.added.clear(), result.recommented.clear();
+  if (!result.ok) {
+    result.added.clear();
+    result.recommented.clear();
+  }
   return result;
 }
 
@@ -439,7 +445,7 @@ EnrollResult remove_members(const SetTarget& target, const std::vector<MemberInp
     return result;
   }
   commit(target, std::move(work), kernels, &result);
-  if (!result.ok) result.removed.clear();
+  if (!result.ok) result.removed.clear();  // nothing was removed in the end
   return result;
 }
 
@@ -523,7 +529,11 @@ EnrollResult sync_members(const SetTarget& target, const std::vector<MemberInput
     return result;
   }
   commit(target, std::move(work), kernels, &result);
-  if (!result.ok) result.added.clear(), result.removed.clear(), result.recommented.clear();
+  if (!result.ok) {
+    result.added.clear();
+    result.removed.clear();
+    result.recommented.clear();
+  }
   return result;
 }
 

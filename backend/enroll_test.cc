@@ -3,8 +3,8 @@
 // failure anywhere leaves the set and its routes as they were.
 #include "backend/enroll.h"
 
-#include <boost/test/unit_test.hpp>
 #include <algorithm>
+#include <boost/test/unit_test.hpp>
 #include <functional>
 #include <string>
 #include <vector>
@@ -17,22 +17,22 @@ namespace {
 
 // Line numbers matter for the diagnostics below.
 const char* const kPolicy =
-    "table ip ztunnel\n"                                          // 1
-    "mark outbound = 0x100\n"                                     // 2
-    "iface tunnel_in = \"istioin\"\n"                             // 3
-    "set pods: ipv4 managed\n"                                    // 4
-    "set dns: ipv4 = { 10.96.0.10 }\n"                            // 5
-    "set ports: port managed\n"                                   // 6
-    "set veths: ifname managed\n"                                 // 7
-    "capture prerouting {\n"                                      // 8
-    "  tcp saddr @pods => mark |= outbound\n"                     // 9
-    "  tcp daddr @dns => mark |= outbound\n"                      // 10
-    "}\n"                                                         // 11
-    "rule 101 fwmark outbound lookup 100\n"                       // 12
-    "route 100 { 10.244.1.2 dev tunnel_in scope link }\n"         // 13
-    "route 100 for pods {\n"                                      // 14
+    "table ip ztunnel\n"                                         // 1
+    "mark outbound = 0x100\n"                                    // 2
+    "iface tunnel_in = \"istioin\"\n"                            // 3
+    "set pods: ipv4 managed\n"                                   // 4
+    "set dns: ipv4 = { 10.96.0.10 }\n"                           // 5
+    "set ports: port managed\n"                                  // 6
+    "set veths: ifname managed\n"                                // 7
+    "capture prerouting {\n"                                     // 8
+    "  tcp saddr @pods => mark |= outbound\n"                    // 9
+    "  tcp daddr @dns => mark |= outbound\n"                     // 10
+    "}\n"                                                        // 11
+    "rule 101 fwmark outbound lookup 100\n"                      // 12
+    "route 100 { 10.244.1.2 dev tunnel_in scope link }\n"        // 13
+    "route 100 for pods {\n"                                     // 14
     "  member via 192.168.126.2 dev tunnel_in src 10.244.1.1\n"  // 15
-    "}\n";                                                        // 16
+    "}\n";                                                       // 16
 
 CompiledPolicy compile(const std::string& text) {
   MemoryFileSystem files;
@@ -178,18 +178,19 @@ BOOST_AUTO_TEST_CASE(only_managed_sets_of_the_policy_are_targets) {
 BOOST_AUTO_TEST_CASE(elements_are_checked_like_the_policy_checks_them) {
   Node node;
   Diagnostics diagnostics;
-  std::vector<nft::Element> good = check_members(
-      node.pods, {with_comment("10.244.0.5", "uid-5"), {"10.244.0.6", std::nullopt, {}},
-                  {"10.244.0.5", std::nullopt, {}}, with_comment("10.244.0.6", "uid-6")},
-      diagnostics);
+  std::vector<nft::Element> good = check_members(node.pods,
+                                                 {with_comment("10.244.0.5", "uid-5"),
+                                                  {"10.244.0.6", std::nullopt, {}},
+                                                  {"10.244.0.5", std::nullopt, {}},
+                                                  with_comment("10.244.0.6", "uid-6")},
+                                                 diagnostics);
   BOOST_TEST(diagnostics.render() == "");
   BOOST_TEST_REQUIRE(good.size() == 2u);  // repeats merged; the comment given once kept
   BOOST_TEST(member_line(good[0]) == "10.244.0.5 comment \"uid-5\"");
   BOOST_TEST(member_line(good[1]) == "10.244.0.6 comment \"uid-6\"");
 
   Diagnostics bad;
-  check_members(node.pods,
-                inputs({"10.0.0.300", "10.1.0.0/16", "fd00::1", "pod", ""}), bad);
+  check_members(node.pods, inputs({"10.0.0.300", "10.1.0.0/16", "fd00::1", "pod", ""}), bad);
   BOOST_TEST(bad.render() ==
              "error: element '10.0.0.300' of set 'pods' (ipv4): not an IPv4 address\n"
              "error: element '10.1.0.0/16' of set 'pods' (ipv4): a prefix where an address is "
@@ -207,7 +208,8 @@ BOOST_AUTO_TEST_CASE(elements_are_checked_like_the_policy_checks_them) {
   BOOST_TEST(quote.error_count() == 1);
 
   Diagnostics other_types;
-  std::vector<nft::Element> port = check_members(node.target("ports"), inputs({"6081"}), other_types);
+  std::vector<nft::Element> port =
+      check_members(node.target("ports"), inputs({"6081"}), other_types);
   std::vector<nft::Element> veth =
       check_members(node.target("veths"), inputs({"veth1"}), other_types);
   check_members(node.target("ports"), inputs({"0", "http"}), other_types);
@@ -226,8 +228,9 @@ BOOST_AUTO_TEST_CASE(adding_a_member_is_one_transaction_then_its_route) {
       add_members(node.pods, {with_comment("10.244.0.5", "uid-5")}, node.kernels, node.nft);
   BOOST_TEST_REQUIRE(result.ok, result.diagnostics.render());
   BOOST_TEST(result.diagnostics.render() == "");
-  BOOST_TEST(node.buffers() == Lines{"add element ip ztunnel pods { 10.244.0.5 comment \"uid-5\" }\n"},
-             per_element());
+  BOOST_TEST(
+      node.buffers() == Lines{"add element ip ztunnel pods { 10.244.0.5 comment \"uid-5\" }\n"},
+      per_element());
   BOOST_TEST(result.nft_transactions == 1);
   BOOST_TEST(node.log() == Lines{"add " + route_text("10.244.0.5")}, per_element());
   BOOST_TEST(node.members() == Lines{"10.244.0.5 comment \"uid-5\""}, per_element());
@@ -237,7 +240,7 @@ BOOST_AUTO_TEST_CASE(adding_a_member_is_one_transaction_then_its_route) {
   BOOST_TEST_REQUIRE(result.routes.size() == 1u);
   BOOST_TEST(result.routes[0].sign == '+');
   BOOST_TEST(result.routes[0].location.line == 15);  // the policy line the route comes from
-  BOOST_TEST(node.nft.finds == 1);  // one lookup, no listing
+  BOOST_TEST(node.nft.finds == 1);                   // one lookup, no listing
   BOOST_TEST(node.nft.lists == 0);
 }
 
@@ -245,10 +248,10 @@ BOOST_AUTO_TEST_CASE(adding_present_members_writes_nothing) {
   Node node;
   node.enrolled({with_comment("10.244.0.5", "uid-5"), {"10.244.0.6", std::nullopt, {}}});
   // Present, with the same comment or none given: nothing to do.
-  EnrollResult result =
-      add_members(node.pods, {with_comment("10.244.0.5", "uid-5"), {"10.244.0.6", {}, {}},
-                              {"10.244.0.5", {}, {}}},
-                  node.kernels, node.nft);
+  EnrollResult result = add_members(
+      node.pods,
+      {with_comment("10.244.0.5", "uid-5"), {"10.244.0.6", {}, {}}, {"10.244.0.5", {}, {}}},
+      node.kernels, node.nft);
   BOOST_TEST_REQUIRE(result.ok, result.diagnostics.render());
   BOOST_TEST(!result.changed());
   BOOST_TEST(result.unchanged == 2u);
@@ -264,9 +267,10 @@ BOOST_AUTO_TEST_CASE(a_new_comment_replaces_the_old_one_in_one_transaction) {
   EnrollResult result =
       add_members(node.pods, {with_comment("10.244.0.5", "new-uid")}, node.kernels, node.nft);
   BOOST_TEST_REQUIRE(result.ok, result.diagnostics.render());
-  BOOST_TEST(node.buffers() == Lines{"delete element ip ztunnel pods { 10.244.0.5 }\n"
-                                     "add element ip ztunnel pods { 10.244.0.5 comment \"new-uid\" }\n"},
-             per_element());
+  BOOST_TEST(
+      node.buffers() == Lines{"delete element ip ztunnel pods { 10.244.0.5 }\n"
+                              "add element ip ztunnel pods { 10.244.0.5 comment \"new-uid\" }\n"},
+      per_element());
   BOOST_TEST(node.routing.writes() == 0);  // the route stays
   BOOST_TEST(node.members() == Lines{"10.244.0.5 comment \"new-uid\""}, per_element());
   BOOST_TEST(result.recommented.size() == 1u);
@@ -274,8 +278,8 @@ BOOST_AUTO_TEST_CASE(a_new_comment_replaces_the_old_one_in_one_transaction) {
 
 BOOST_AUTO_TEST_CASE(bad_elements_are_refused_before_anything_is_read_or_written) {
   Node node;
-  EnrollResult result = add_members(node.pods, inputs({"10.244.0.5", "10.244.0.300"}),
-                                    node.kernels, node.nft);
+  EnrollResult result =
+      add_members(node.pods, inputs({"10.244.0.5", "10.244.0.300"}), node.kernels, node.nft);
   BOOST_TEST(!result.ok);
   BOOST_TEST(result.diagnostics.render() ==
              "error: element '10.244.0.300' of set 'pods' (ipv4): not an IPv4 address\n"
@@ -300,12 +304,13 @@ BOOST_AUTO_TEST_CASE(a_failed_route_undoes_the_routes_added_and_the_elements) {
                  "      member via 192.168.126.2 dev tunnel_in src 10.244.1.1\n"
                  "      ^\n"
                  "note: the set and its routes were left as they were\n");
-  BOOST_TEST(node.buffers() == Lines({"add element ip ztunnel pods { 10.244.0.5, 10.244.0.6 }\n",
-                                      "delete element ip ztunnel pods { 10.244.0.5, 10.244.0.6 }\n"}),
-             per_element());
-  BOOST_TEST(node.log() == Lines({"add " + route_text("10.244.0.5"),
-                                          "FAILED add " + route_text("10.244.0.6"),
-                                          "delete " + route_text("10.244.0.5")}),
+  BOOST_TEST(
+      node.buffers() == Lines({"add element ip ztunnel pods { 10.244.0.5, 10.244.0.6 }\n",
+                               "delete element ip ztunnel pods { 10.244.0.5, 10.244.0.6 }\n"}),
+      per_element());
+  BOOST_TEST(node.log() ==
+                 Lines({"add " + route_text("10.244.0.5"), "FAILED add " + route_text("10.244.0.6"),
+                        "delete " + route_text("10.244.0.5")}),
              per_element());
   BOOST_TEST(node.members() == Lines{"10.244.0.1 comment \"kept\""}, per_element());
   BOOST_TEST(node.routes() == Lines{route_text("10.244.0.1")}, per_element());
@@ -341,10 +346,10 @@ BOOST_AUTO_TEST_CASE(a_route_ztc_already_has_is_kept_and_a_stale_one_replaced) {
       add_members(node.pods, inputs({"10.244.0.5", "10.244.0.6"}), node.kernels, node.nft);
   BOOST_TEST_REQUIRE(result.ok, result.diagnostics.render());
   // The fake logs refusals of its own (File exists) as plain attempts.
-  BOOST_TEST(node.log() == Lines({"add " + route_text("10.244.0.5"),
-                                          "add " + route_text("10.244.0.6"),
-                                          "replace " + route_text("10.244.0.6")}),
-             per_element());
+  BOOST_TEST(
+      node.log() == Lines({"add " + route_text("10.244.0.5"), "add " + route_text("10.244.0.6"),
+                           "replace " + route_text("10.244.0.6")}),
+      per_element());
   BOOST_TEST(node.routes() == Lines({route_text("10.244.0.5"), route_text("10.244.0.6")}),
              per_element());
   BOOST_TEST(node.members() == Lines({"10.244.0.5", "10.244.0.6"}), per_element());
@@ -404,10 +409,9 @@ BOOST_AUTO_TEST_CASE(the_loaded_table_must_be_ztcs_and_hold_the_policys_set) {
       c.setup(nft);
       Kernels kernels{nft, routing};
       for (int op = 0; op < 3; ++op) {
-        EnrollResult result =
-            op == 0   ? add_members(pods, inputs({"10.244.0.5"}), kernels, nft)
-            : op == 1 ? remove_members(pods, inputs({"10.244.0.5"}), kernels, nft)
-                      : sync_members(pods, inputs({"10.244.0.5"}), kernels, nft);
+        EnrollResult result = op == 0   ? add_members(pods, inputs({"10.244.0.5"}), kernels, nft)
+                              : op == 1 ? remove_members(pods, inputs({"10.244.0.5"}), kernels, nft)
+                                        : sync_members(pods, inputs({"10.244.0.5"}), kernels, nft);
         BOOST_TEST(!result.ok);
         BOOST_TEST(result.diagnostics.render() == c.message);
       }
@@ -433,9 +437,9 @@ BOOST_AUTO_TEST_CASE(a_read_failure_is_reported_and_nothing_written) {
 BOOST_AUTO_TEST_CASE(removing_members_takes_their_routes_and_skips_absent_ones) {
   Node node;
   node.enrolled({with_comment("10.244.0.5", "uid-5"), with_comment("10.244.0.6", "uid-6")});
-  EnrollResult result = remove_members(node.pods, {with_comment("10.244.0.5", "ignored"),
-                                                   {"10.244.0.7", {}, {}}},
-                                       node.kernels, node.nft);
+  EnrollResult result =
+      remove_members(node.pods, {with_comment("10.244.0.5", "ignored"), {"10.244.0.7", {}, {}}},
+                     node.kernels, node.nft);
   BOOST_TEST_REQUIRE(result.ok, result.diagnostics.render());
   BOOST_TEST(node.buffers() == Lines{"delete element ip ztunnel pods { 10.244.0.5 }\n"},
              per_element());
@@ -447,8 +451,8 @@ BOOST_AUTO_TEST_CASE(removing_members_takes_their_routes_and_skips_absent_ones) 
   BOOST_TEST(result.unchanged == 1u);
 
   node.forget();
-  EnrollResult absent = remove_members(node.pods, inputs({"10.244.0.5", "10.244.0.7"}),
-                                       node.kernels, node.nft);
+  EnrollResult absent =
+      remove_members(node.pods, inputs({"10.244.0.5", "10.244.0.7"}), node.kernels, node.nft);
   BOOST_TEST_REQUIRE(absent.ok, absent.diagnostics.render());
   BOOST_TEST(!absent.changed());
   BOOST_TEST(node.nft.calls.empty());
@@ -471,8 +475,8 @@ BOOST_AUTO_TEST_CASE(a_failed_route_delete_puts_members_and_routes_back) {
   Node node;
   node.enrolled({with_comment("10.244.0.5", "uid-5"), with_comment("10.244.0.6", "uid-6")});
   node.routing.fail_write(2, "Operation not permitted");
-  EnrollResult result = remove_members(node.pods, inputs({"10.244.0.5", "10.244.0.6"}),
-                                       node.kernels, node.nft);
+  EnrollResult result =
+      remove_members(node.pods, inputs({"10.244.0.5", "10.244.0.6"}), node.kernels, node.nft);
   BOOST_TEST(!result.ok);
   BOOST_TEST(node.buffers() ==
                  Lines({"delete element ip ztunnel pods { 10.244.0.5, 10.244.0.6 }\n",
@@ -480,12 +484,12 @@ BOOST_AUTO_TEST_CASE(a_failed_route_delete_puts_members_and_routes_back) {
                         "comment \"uid-6\" }\n"}),
              per_element());
   BOOST_TEST(node.log() == Lines({"delete " + route_text("10.244.0.5"),
-                                          "FAILED delete " + route_text("10.244.0.6"),
-                                          "add " + route_text("10.244.0.5")}),
+                                  "FAILED delete " + route_text("10.244.0.6"),
+                                  "add " + route_text("10.244.0.5")}),
              per_element());
-  BOOST_TEST(node.members() ==
-                 Lines({"10.244.0.5 comment \"uid-5\"", "10.244.0.6 comment \"uid-6\""}),
-             per_element());
+  BOOST_TEST(
+      node.members() == Lines({"10.244.0.5 comment \"uid-5\"", "10.244.0.6 comment \"uid-6\""}),
+      per_element());
   BOOST_TEST(node.routes().size() == 2u);
   BOOST_TEST(result.removed.empty());
 }
@@ -498,20 +502,19 @@ BOOST_AUTO_TEST_CASE(sync_makes_the_members_exactly_the_list_and_repairs_routes)
   route::Route lost = route::derive_route(node.pods.derived[0], *parse_ip_prefix("10.244.0.2"));
   BOOST_TEST_REQUIRE(!node.routing.delete_route(lost));
   node.forget();
-  EnrollResult result =
-      sync_members(node.pods,
-                   {with_comment("10.244.0.2", "b"), {"10.244.0.3", {}, {}},
-                    with_comment("10.244.0.4", "d")},
-                   node.kernels, node.nft);
+  EnrollResult result = sync_members(
+      node.pods,
+      {with_comment("10.244.0.2", "b"), {"10.244.0.3", {}, {}}, with_comment("10.244.0.4", "d")},
+      node.kernels, node.nft);
   BOOST_TEST_REQUIRE(result.ok, result.diagnostics.render());
   BOOST_TEST(node.buffers() ==
                  Lines{"delete element ip ztunnel pods { 10.244.0.3, 10.244.0.1 }\n"
                        "add element ip ztunnel pods { 10.244.0.3, 10.244.0.4 comment \"d\" }\n"},
              per_element());
-  BOOST_TEST(node.log() == Lines({"add " + route_text("10.244.0.2"),
-                                          "add " + route_text("10.244.0.4"),
-                                          "delete " + route_text("10.244.0.1")}),
-             per_element());
+  BOOST_TEST(
+      node.log() == Lines({"add " + route_text("10.244.0.2"), "add " + route_text("10.244.0.4"),
+                           "delete " + route_text("10.244.0.1")}),
+      per_element());
   BOOST_TEST(node.members() ==
                  Lines({"10.244.0.2 comment \"b\"", "10.244.0.3", "10.244.0.4 comment \"d\""}),
              per_element());
@@ -528,8 +531,8 @@ BOOST_AUTO_TEST_CASE(sync_makes_the_members_exactly_the_list_and_repairs_routes)
 BOOST_AUTO_TEST_CASE(sync_to_the_same_members_writes_nothing) {
   Node node;
   node.enrolled({with_comment("10.244.0.1", "a"), {"10.244.0.2", {}, {}}});
-  EnrollResult result = sync_members(node.pods, {with_comment("10.244.0.1", "a"), {"10.244.0.2", {}, {}}},
-                                     node.kernels, node.nft);
+  EnrollResult result = sync_members(
+      node.pods, {with_comment("10.244.0.1", "a"), {"10.244.0.2", {}, {}}}, node.kernels, node.nft);
   BOOST_TEST_REQUIRE(result.ok, result.diagnostics.render());
   BOOST_TEST(!result.changed());
   BOOST_TEST(result.unchanged == 2u);
@@ -589,8 +592,8 @@ BOOST_AUTO_TEST_CASE(many_elements_are_read_with_one_listing) {
 
 BOOST_AUTO_TEST_CASE(sets_without_derived_routes_change_elements_only) {
   Node node;
-  EnrollResult ports = add_members(node.target("ports"), inputs({"6081", "15008"}), node.kernels,
-                                   node.nft);
+  EnrollResult ports =
+      add_members(node.target("ports"), inputs({"6081", "15008"}), node.kernels, node.nft);
   BOOST_TEST_REQUIRE(ports.ok, ports.diagnostics.render());
   EnrollResult veths = add_members(node.target("veths"), inputs({"veth1"}), node.kernels, node.nft);
   BOOST_TEST_REQUIRE(veths.ok, veths.diagnostics.render());
@@ -619,14 +622,13 @@ BOOST_AUTO_TEST_CASE(listing_is_sorted_by_address) {
 }
 
 BOOST_AUTO_TEST_CASE(member_files_parse_one_element_a_line) {
-  auto file = std::make_shared<SourceFile>(
-      "pods.txt",
-      "# enrolled pods\n"
-      "10.244.0.5 comment \"uid-5\"\n"
-      "\n"
-      "  10.244.0.6   # no comment\n"
-      "10.244.0.7 comment \"has # and spaces\"\n"
-      "10.244.0.8 comment plain-word\r\n");
+  auto file = std::make_shared<SourceFile>("pods.txt",
+                                           "# enrolled pods\n"
+                                           "10.244.0.5 comment \"uid-5\"\n"
+                                           "\n"
+                                           "  10.244.0.6   # no comment\n"
+                                           "10.244.0.7 comment \"has # and spaces\"\n"
+                                           "10.244.0.8 comment plain-word\r\n");
   Diagnostics diagnostics;
   std::vector<MemberInput> members = parse_member_lines(file, diagnostics);
   BOOST_TEST(diagnostics.render() == "");
@@ -669,8 +671,8 @@ BOOST_AUTO_TEST_CASE(the_fake_set_kernel_is_all_or_nothing_like_nft) {
   nft.add_table(nft::Family::ip, "t");
   nft.add_set(nft::Family::ip, "t", "s").members = {{"10.0.0.1", "x"}};
   // Deleting an absent element fails the whole buffer.
-  nft::ApplyResult failed = nft.run(
-      "add element ip t s { 10.0.0.2 }\ndelete element ip t s { 10.0.0.9 }\n", false);
+  nft::ApplyResult failed =
+      nft.run("add element ip t s { 10.0.0.2 }\ndelete element ip t s { 10.0.0.9 }\n", false);
   BOOST_TEST(!failed.success);
   BOOST_TEST(nft.committed.empty());
   BOOST_TEST(nft.set(nft::Family::ip, "t", "s")->members.size() == 1u);

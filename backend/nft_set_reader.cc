@@ -60,7 +60,9 @@ std::string udata_comment(const nlattr* attr) {
   return "";
 }
 
-uint32_t be32(const nlattr* attr) { return attr ? ntohl(nla_get_u32(const_cast<nlattr*>(attr))) : 0; }
+uint32_t be32(const nlattr* attr) {
+  return attr ? ntohl(nla_get_u32(const_cast<nlattr*>(attr))) : 0;
+}
 
 struct MsgDeleter {
   void operator()(nl_msg* msg) const { nlmsg_free(msg); }
@@ -392,7 +394,8 @@ ReadError NetlinkSetReader::list(Family family, const std::string& table, const 
                     std::make_move_iterator(dumped.end()));
     return std::nullopt;
   }
-  return std::string("cannot list set " + set + ": the dump kept being interrupted by other changes");
+  return std::string("cannot list set " + set +
+                     ": the dump kept being interrupted by other changes");
 }
 
 // ---------------------------------------------------------------------------
@@ -447,7 +450,8 @@ std::optional<ElementCommand> parse_element_command(const std::string& line) {
     element.value = words[i++];
     if (i + 1 < words.size() && words[i] == "comment") {
       std::string quoted = words[i + 1];
-      if (quoted.size() >= 2 && quoted.front() == '"') element.comment = quoted.substr(1, quoted.size() - 2);
+      if (quoted.size() >= 2 && quoted.front() == '"')
+        element.comment = quoted.substr(1, quoted.size() - 2);
       i += 2;
     }
     command.elements.push_back(std::move(element));

@@ -128,9 +128,9 @@ class FakeSetKernel : public FakeNftKernel, public SetReader {
   // nullptr when absent.
   const FakeSet* set(Family family, const std::string& table, const std::string& set) const;
 
-  int element_writes = 0;  // committed buffers that changed elements
-  int finds = 0;           // values looked up one by one
-  int lists = 0;           // whole-set listings
+  int element_writes = 0;                 // committed buffers that changed elements
+  int finds = 0;                          // values looked up one by one
+  int lists = 0;                          // whole-set listings
   std::optional<std::string> read_error;  // when set, every read fails with it
 
  private:

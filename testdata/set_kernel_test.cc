@@ -86,14 +86,15 @@ struct Run {
 class Node {
  public:
   Node() : netns_("ztc-set") {
-    must("ip link add istioin type veth peer name pistioin && "
-         "ip link add istioout type veth peer name pistioout && "
-         "ip link add veth1ae58883 type veth peer name eth0z && "
-         "for d in istioin pistioin istioout pistioout veth1ae58883 eth0z; do "
-         "ip link set $d up || exit 1; done && "
-         "ip addr add 192.168.126.1/30 dev istioin && "
-         "ip addr add 192.168.127.1/30 dev istioout && "
-         "ip addr add 10.244.1.1/24 dev veth1ae58883");
+    must(
+        "ip link add istioin type veth peer name pistioin && "
+        "ip link add istioout type veth peer name pistioout && "
+        "ip link add veth1ae58883 type veth peer name eth0z && "
+        "for d in istioin pistioin istioout pistioout veth1ae58883 eth0z; do "
+        "ip link set $d up || exit 1; done && "
+        "ip addr add 192.168.126.1/30 dev istioin && "
+        "ip addr add 192.168.127.1/30 dev istioout && "
+        "ip addr add 10.244.1.1/24 dev veth1ae58883");
   }
 
   const std::string& name() const { return netns_.name(); }
@@ -161,8 +162,7 @@ BOOST_AUTO_TEST_CASE(add_list_del_round_trip_with_routes, *boost::unit_test::lab
   require_ok(add, "set add");
   BOOST_TEST(add.out == "set pods: 2 added; routes: 2 added\n");
   BOOST_TEST(add.err == "");
-  BOOST_TEST(node.table100() ==
-             pod_route("10.244.0.5") + pod_route("10.244.0.6") + kZtunnelRoute);
+  BOOST_TEST(node.table100() == pod_route("10.244.0.5") + pod_route("10.244.0.6") + kZtunnelRoute);
   BOOST_TEST(node.elements().find("10.244.0.5 comment \"pod-uid-5\"") != std::string::npos,
              node.elements());
 
@@ -199,7 +199,8 @@ BOOST_AUTO_TEST_CASE(sync_makes_the_members_those_of_the_file, *boost::unit_test
   BOOST_TEST(sync.out ==
              "set pods: 2 added, 1 removed, 1 comment changed; routes: 2 added, 1 removed\n");
   Run list = node.set("list pods");
-  BOOST_TEST(list.out == "10.244.0.2 comment \"uid 2\"\n10.244.0.3\n10.244.0.4 comment \"uid-4\"\n");
+  BOOST_TEST(list.out ==
+             "10.244.0.2 comment \"uid 2\"\n10.244.0.3\n10.244.0.4 comment \"uid-4\"\n");
   BOOST_TEST(node.table100() == pod_route("10.244.0.2") + pod_route("10.244.0.3") +
                                     pod_route("10.244.0.4") + kZtunnelRoute);
 
@@ -227,10 +228,10 @@ BOOST_AUTO_TEST_CASE(sync_makes_the_members_those_of_the_file, *boost::unit_test
 // prints the types in hex here: NFNL_MSG_BATCH_BEGIN 0x10, NFT_MSG_NEWSETELEM
 // 0xa0c, NFT_MSG_DELSETELEM 0xa0e, RTM_NEWROUTE 0x18, RTM_DELROUTE 0x19,
 // RTM_NEWRULE 0x20, RTM_DELRULE 0x21 (names when it decodes them).
-const char* const kWriteMessages[] = {
-    "nlmsg_type=0x10 ", "nlmsg_type=0xa0c ", "nlmsg_type=0xa0e ", "nlmsg_type=0x18 ",
-    "nlmsg_type=0x19 ", "nlmsg_type=0x20 ",  "nlmsg_type=0x21 ",  "RTM_NEWROUTE",
-    "RTM_DELROUTE",     "RTM_NEWRULE",       "RTM_DELRULE"};
+const char* const kWriteMessages[] = {"nlmsg_type=0x10 ", "nlmsg_type=0xa0c ", "nlmsg_type=0xa0e ",
+                                      "nlmsg_type=0x18 ", "nlmsg_type=0x19 ",  "nlmsg_type=0x20 ",
+                                      "nlmsg_type=0x21 ", "RTM_NEWROUTE",      "RTM_DELROUTE",
+                                      "RTM_NEWRULE",      "RTM_DELRULE"};
 
 std::vector<std::string> writes_in(const std::string& trace) {
   std::vector<std::string> found;
@@ -275,8 +276,8 @@ BOOST_AUTO_TEST_CASE(adding_present_and_deleting_absent_members_writes_nothing,
     std::string events;
     std::istringstream lines(read_file(nft_log) + read_file(route_log));
     for (std::string line; std::getline(lines, line);) {
-      bool probe_generation = line.rfind("# new generation", 0) == 0 &&
-                              line.size() >= 5 && line.compare(line.size() - 5, 5, "(nft)") == 0;
+      bool probe_generation = line.rfind("# new generation", 0) == 0 && line.size() >= 5 &&
+                              line.compare(line.size() - 5, 5, "(nft)") == 0;
       if (line.find("ztc_probe") == std::string::npos &&
           line.find("ztc_marker") == std::string::npos &&
           line.find("10.255.255.") == std::string::npos && !probe_generation) {
@@ -290,10 +291,10 @@ BOOST_AUTO_TEST_CASE(adding_present_and_deleting_absent_members_writes_nothing,
       shell_quote(kZtc) + " set ";
   std::string policy = " " + shell_quote(kExample) + " pods ";
   std::string netns = " --netns " + shell_quote(node.name()) + " >>" + dir.file("out") + " 2>&1;";
-  auto [events, trace] = monitored(set_cmd + "add" + policy + "10.244.0.5 comment uid-5" + netns +
-                                   set_cmd + "add" + policy + "10.244.0.6" + netns +
-                                   set_cmd + "del" + policy + "10.244.0.9" + netns +
-                                   set_cmd + "sync" + policy + "--from " + members + netns);
+  auto [events, trace] =
+      monitored(set_cmd + "add" + policy + "10.244.0.5 comment uid-5" + netns + set_cmd + "add" +
+                policy + "10.244.0.6" + netns + set_cmd + "del" + policy + "10.244.0.9" + netns +
+                set_cmd + "sync" + policy + "--from " + members + netns);
   BOOST_TEST(events == "");
   BOOST_TEST(read_file(dir.file("out")) ==
              "set pods: 1 already members\nset pods: 1 already members\n"
@@ -312,7 +313,7 @@ BOOST_AUTO_TEST_CASE(adding_present_and_deleting_absent_members_writes_nothing,
     auto wrote = [&](const char* message) {
       return std::find(writes.begin(), writes.end(), message) != writes.end();
     };
-    BOOST_TEST(wrote("nlmsg_type=0xa0c "), loud_trace);  // the element
+    BOOST_TEST(wrote("nlmsg_type=0xa0c "), loud_trace);                            // the element
     BOOST_TEST((wrote("nlmsg_type=0x18 ") || wrote("RTM_NEWROUTE")), loud_trace);  // its route
     BOOST_TEST(!wrote("nlmsg_type=0xa0e "), loud_trace);
   }
@@ -357,16 +358,17 @@ BOOST_AUTO_TEST_CASE(members_survive_a_reload_of_the_same_or_a_changed_policy,
   BOOST_TEST(node.table100() == pod_route("10.244.0.5") + pod_route("10.244.0.6") + kZtunnelRoute);
 
   // The member routes lose their `src`: the reload rewrites them, keeps the members.
-  std::string changed = dir.write(
-      "changed.zt", example_with("member via istioin_peer dev tunnel_in src host_ip",
-                                 "member via istioin_peer dev tunnel_in"));
+  std::string changed =
+      dir.write("changed.zt", example_with("member via istioin_peer dev tunnel_in src host_ip",
+                                           "member via istioin_peer dev tunnel_in"));
   Run reload = node.ztc("load " + shell_quote(changed));
   require_ok(reload, "load changed");
   BOOST_TEST(reload.out.find("(2 members kept)") != std::string::npos, reload.out);
   BOOST_TEST(node.set("list pods", changed).out == members);
-  BOOST_TEST(node.table100() == "10.244.0.5 via 192.168.126.2 dev istioin proto 122 \n"
-                                "10.244.0.6 via 192.168.126.2 dev istioin proto 122 \n" +
-                                    std::string(kZtunnelRoute));
+  BOOST_TEST(node.table100() ==
+             "10.244.0.5 via 192.168.126.2 dev istioin proto 122 \n"
+             "10.244.0.6 via 192.168.126.2 dev istioin proto 122 \n" +
+                 std::string(kZtunnelRoute));
   // Enrolment with the changed policy follows its template.
   require_ok(node.set("add pods 10.244.0.7", changed), "set add (changed)");
   BOOST_TEST(node.table100().find("10.244.0.7 via 192.168.126.2 dev istioin proto 122 \n") !=
@@ -397,8 +399,9 @@ BOOST_AUTO_TEST_CASE(mistakes_are_clear_errors_that_change_nothing,
   BOOST_TEST(unknown.exit_code == 1);
   BOOST_TEST(unknown.err == "ztc: error: the policy has no set 'podz' (managed sets: pods)\n");
 
-  std::string fixed = dir.write(
-      "fixed.zt", example_with("set pods: ipv4 managed", "set pods: ipv4 managed\nset dns: ipv4 = { 10.96.0.10 }"));
+  std::string fixed =
+      dir.write("fixed.zt", example_with("set pods: ipv4 managed",
+                                         "set pods: ipv4 managed\nset dns: ipv4 = { 10.96.0.10 }"));
   Run not_managed = node.set("add dns 10.96.0.11", fixed);
   BOOST_TEST(not_managed.exit_code == 1);
   BOOST_TEST(not_managed.err.find("error: set 'dns' is not managed") != std::string::npos,
@@ -452,15 +455,17 @@ BOOST_AUTO_TEST_CASE(many_members_in_one_call, *boost::unit_test::label("kernel"
 
 BOOST_AUTO_TEST_CASE(dual_stack_sets_enrol_each_family, *boost::unit_test::label("kernel")) {
   Node node;
-  node.must("ip addr add fd00:126::1/64 dev istioin nodad && "
-            "ip addr add fd00:127::1/64 dev istioout nodad && "
-            "ip addr add fd00:10:244:1::1/64 dev veth1ae58883 nodad");
+  node.must(
+      "ip addr add fd00:126::1/64 dev istioin nodad && "
+      "ip addr add fd00:127::1/64 dev istioout nodad && "
+      "ip addr add fd00:10:244:1::1/64 dev veth1ae58883 nodad");
   loaded(node, kDualStack);
   require_ok(node.set("add pods6 fd00:10:244::5 comment uid-6", kDualStack), "add pods6");
   require_ok(node.set("add pods 10.244.0.5", kDualStack), "add pods");
-  BOOST_TEST(node.must("ip -6 route show table 100").find(
-                 "fd00:10:244::5 via fd00:126::2 dev istioin proto 122 src fd00:10:244:1::1") !=
-             std::string::npos);
+  BOOST_TEST(
+      node.must("ip -6 route show table 100")
+          .find("fd00:10:244::5 via fd00:126::2 dev istioin proto 122 src fd00:10:244:1::1") !=
+      std::string::npos);
   BOOST_TEST(node.set("list pods6", kDualStack).out == "fd00:10:244::5 comment \"uid-6\"\n");
   Run wrong = node.set("add pods6 10.244.0.6", kDualStack);
   BOOST_TEST(wrong.exit_code == 1);
@@ -499,19 +504,20 @@ BOOST_AUTO_TEST_CASE(a_held_lock_makes_set_add_wait, *boost::unit_test::label("k
   BOOST_TEST(node.elements().find("10.244.0.5") != std::string::npos);
 }
 
-BOOST_AUTO_TEST_CASE(the_netlink_reader_reads_every_managed_type, *boost::unit_test::label("kernel")) {
+BOOST_AUTO_TEST_CASE(the_netlink_reader_reads_every_managed_type,
+                     *boost::unit_test::label("kernel")) {
   Node node;
   TempDir dir;
-  std::string ruleset = dir.write(
-      "sets.nft",
-      "table inet t {\n"
-      "  comment \"managed by ztc\"\n"
-      "  set a4 { type ipv4_addr; elements = { 10.0.0.1 comment \"one\", 10.0.0.2 } }\n"
-      "  set a6 { type ipv6_addr; elements = { fd00::1, 2001:db8::2 comment \"x y\" } }\n"
-      "  set p { type inet_service; elements = { 53, 6081 } }\n"
-      "  set i { type ifname; elements = { \"istioin\", \"veth1ae58883\" } }\n"
-      "  set r { type ipv4_addr; flags interval; elements = { 10.1.0.0/16 } }\n"
-      "}\n");
+  std::string ruleset =
+      dir.write("sets.nft",
+                "table inet t {\n"
+                "  comment \"managed by ztc\"\n"
+                "  set a4 { type ipv4_addr; elements = { 10.0.0.1 comment \"one\", 10.0.0.2 } }\n"
+                "  set a6 { type ipv6_addr; elements = { fd00::1, 2001:db8::2 comment \"x y\" } }\n"
+                "  set p { type inet_service; elements = { 53, 6081 } }\n"
+                "  set i { type ifname; elements = { \"istioin\", \"veth1ae58883\" } }\n"
+                "  set r { type ipv4_addr; flags interval; elements = { 10.1.0.0/16 } }\n"
+                "}\n");
   node.must("nft -f " + shell_quote(ruleset));
   NetnsSwitch in(netns_path(node.name()));
   BOOST_TEST_REQUIRE(in.ok(), in.error());

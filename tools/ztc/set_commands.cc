@@ -46,8 +46,8 @@ std::unique_ptr<Prepared> prepare(const SetOptions& options, const std::string& 
     return nullptr;
   }
   prepared->compiled = std::move(*compiled);
-  auto target = find_managed_set(prepared->compiled.table, prepared->compiled.routing,
-                                 options.set, diagnostics);
+  auto target = find_managed_set(prepared->compiled.table, prepared->compiled.routing, options.set,
+                                 diagnostics);
   // Bad elements are reported before anything else is opened or locked.
   if (target && members) check_members(*target, *members, diagnostics);
   print_diagnostics(diagnostics, err);
@@ -62,8 +62,8 @@ std::unique_ptr<Prepared> prepare(const SetOptions& options, const std::string& 
   }
   prepared->node = std::move(*node);
   const nft::Table& table = prepared->compiled.table;
-  prepared->lock = std::make_unique<ApplyLock>(table.family, table.name,
-                                               options.node.lock_timeout_ms);
+  prepared->lock =
+      std::make_unique<ApplyLock>(table.family, table.name, options.node.lock_timeout_ms);
   if (!prepared->lock->ok()) {
     err << "ztc: error: " << prepared->lock->error() << "\n";
     return nullptr;
@@ -84,7 +84,8 @@ std::string plural(size_t count, const char* one, const char* many) {
 void print_result(const std::string& set, const EnrollResult& result, const char* unchanged,
                   bool verbose, std::ostream& out) {
   size_t routes_added = 0, routes_removed = 0;
-  for (const route::DiffLine& line : result.routes) (line.sign == '+' ? routes_added : routes_removed)++;
+  for (const route::DiffLine& line : result.routes)
+    (line.sign == '+' ? routes_added : routes_removed)++;
   out << "set " << set << ": ";
   std::vector<std::string> parts;
   if (!result.added.empty()) parts.push_back(std::to_string(result.added.size()) + " added");
@@ -166,7 +167,8 @@ bool parse_element_words(const std::vector<std::string>& words, std::vector<Memb
       return false;
     }
     if (i + 1 >= words.size()) {
-      *error = "`comment` after '" + members->back().value + "' needs its text: ELEMENT comment TEXT";
+      *error =
+          "`comment` after '" + members->back().value + "' needs its text: ELEMENT comment TEXT";
       return false;
     }
     members->back().comment = words[++i];
@@ -181,8 +183,7 @@ int run_set_add(const SetOptions& options, std::ostream& out, std::ostream& err)
     err << "ztc: error: " << error << "\n";
     return kExitUsage;
   }
-  return change_members(options, "set add", members, add_members, "already members", out,
-                        err);
+  return change_members(options, "set add", members, add_members, "already members", out, err);
 }
 
 int run_set_del(const SetOptions& options, std::ostream& out, std::ostream& err) {
@@ -192,8 +193,7 @@ int run_set_del(const SetOptions& options, std::ostream& out, std::ostream& err)
     err << "ztc: error: " << error << "\n";
     return kExitUsage;
   }
-  return change_members(options, "set del", members, remove_members, "not members", out,
-                        err);
+  return change_members(options, "set del", members, remove_members, "not members", out, err);
 }
 
 int run_set_sync(const SetOptions& options, std::ostream& out, std::ostream& err) {
@@ -206,8 +206,8 @@ int run_set_sync(const SetOptions& options, std::ostream& out, std::ostream& err
     err << "ztc: error: " << error << "\n";
     return kExitFailure;
   }
-  auto file = std::make_shared<SourceFile>(options.from == "-" ? "<stdin>" : options.from,
-                                           std::move(text));
+  auto file =
+      std::make_shared<SourceFile>(options.from == "-" ? "<stdin>" : options.from, std::move(text));
   Diagnostics diagnostics;
   std::vector<MemberInput> members = parse_member_lines(file, diagnostics);
   if (diagnostics.has_errors()) {

@@ -39,9 +39,8 @@ BOOST_AUTO_TEST_SUITE(set_commands)
 BOOST_AUTO_TEST_CASE(element_words_take_an_optional_comment_each) {
   std::vector<MemberInput> members;
   std::string error;
-  BOOST_TEST(parse_element_words({"10.0.0.1", "comment", "uid 1", "10.0.0.2", "10.0.0.3",
-                                  "comment", "x"},
-                                 &members, &error));
+  BOOST_TEST(parse_element_words(
+      {"10.0.0.1", "comment", "uid 1", "10.0.0.2", "10.0.0.3", "comment", "x"}, &members, &error));
   BOOST_TEST_REQUIRE(members.size() == 3u);
   BOOST_TEST(members[0].comment.value_or("-") == "uid 1");
   BOOST_TEST(!members[1].comment.has_value());
@@ -79,12 +78,13 @@ BOOST_AUTO_TEST_CASE(mistakes_are_reported_before_the_node_is_opened) {
   BOOST_TEST(usage.err ==
              "ztc: error: `comment` after '10.244.0.5' needs its text: ELEMENT comment TEXT\n");
 
-  BOOST_TEST(cli({"set", "add", kExample, "pods"}).exit_code == 2);         // no element
-  BOOST_TEST(cli({"set", "sync", kExample, "pods"}).exit_code == 2);        // no --from
+  BOOST_TEST(cli({"set", "add", kExample, "pods"}).exit_code == 2);   // no element
+  BOOST_TEST(cli({"set", "sync", kExample, "pods"}).exit_code == 2);  // no --from
   BOOST_TEST(cli({"set", "frob", kExample, "pods"}).exit_code == 2);
   CliRun stdin_twice = cli({"set", "sync", "-", "pods", "--from", "-"});
   BOOST_TEST(stdin_twice.exit_code == 2);
-  BOOST_TEST(stdin_twice.err == "ztc: error: the policy and --from cannot both be read from stdin\n");
+  BOOST_TEST(stdin_twice.err ==
+             "ztc: error: the policy and --from cannot both be read from stdin\n");
   CliRun missing = cli({"set", "sync", kExample, "pods", "--from", "/nonexistent/pods.txt"});
   BOOST_TEST(missing.exit_code == 1);
   BOOST_TEST(missing.err == "ztc: error: cannot read /nonexistent/pods.txt\n");
