@@ -626,7 +626,11 @@ std::string describe(const Route& route) {
   if (route.onlink) text += " onlink";
   if (route.scope != Scope::global) text += std::string(" scope ") + scope_name(route.scope);
   if (route.source) text += " src " + route.source->address_str();
-  if (route.metric) text += " metric " + std::to_string(*route.metric);
+  // The kernel's default metric reads back as a number; leave it out so a
+  // route listed from the kernel reads like the policy's.
+  uint32_t metric = effective_metric(route);
+  uint32_t default_metric = route.family == IpFamily::v6 ? 1024 : 0;
+  if (metric != default_metric) text += " metric " + std::to_string(metric);
   text += " table " + std::to_string(route.table);
   return text;
 }
