@@ -483,8 +483,24 @@ void Checker::declare_set(const ast::SetDecl& set) {
   }
   ir::Set out{set.name.text, *type, set.managed, false, {}, set.location};
   out.elements.reserve(set.elements.size());
-  std::unordered_set<std::string> seen;  // a hash: 100k members
+  // Duplicates: open addressing over indices into `seen` (two allocations in
+  // all, not a node per element: a set can hold 100k members).
+  std::vector<std::string> seen;
   seen.reserve(set.elements.size());
+  size_t slot_mask = 15;
+  while (slot_mask < 2 * set.elements.size()) slot_mask = slot_mask * 2 + 1;
+  constexpr uint32_t kFree = UINT32_MAX;
+  std::vector<uint32_t> slots(slot_mask + 1, kFree);
+  auto first_time = [&](const std::string& key) {
+    for (size_t i = std::hash<std::string>{}(key) & slot_mask;; i = (i + 1) & slot_mask) {
+      if (slots[i] == kFree) {
+        slots[i] = static_cast<uint32_t>(seen.size());
+        seen.push_back(key);
+        return true;
+      }
+      if (seen[slots[i]] == key) return false;
+    }
+  };
   for (const ast::SetElement& element : set.elements) {
     const ast::Value& v = element.value;
     std::string text = v.text;
@@ -521,7 +537,7 @@ void Checker::declare_set(const ast::SetDecl& set) {
                                          "' (" + ir::type_name(*type) + "): " + error);
       continue;
     }
-    if (!seen.insert(*canonical).second) {
+    if (!first_time(*canonical)) {
       diagnostics_.error(v.location, "element '" + *canonical + "' is twice in set '" +
                                          set.name.text + "'");
       continue;
