@@ -3,7 +3,6 @@
 // resolution of values shared by the other check_*.cc files.
 #include <algorithm>
 #include <cstring>
-#include <unordered_set>
 
 #include "compiler/checker.h"
 #include "compiler/overloaded.h"
