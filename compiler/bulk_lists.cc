@@ -186,15 +186,16 @@ bool is_list_value(size_t type) {
 }
 
 // Reads `(setElement (COMMA setElement)* COMMA?)? '}'` from just after a '{'.
-// The cursor ends after the '}'; false when the list is not exactly that.
-bool read_element_list(Cursor& cursor, std::vector<BulkElement>& out) {
+// The cursor ends after the '}'; false when the list is not exactly that, or
+// has more than `max` elements.
+bool read_element_list(Cursor& cursor, std::vector<BulkElement>& out, size_t max) {
   enum { kValueOrEnd, kAfterValue, kCommentString, kAfterComment } state = kValueOrEnd;
   for (;;) {
     BulkToken token = next_list_token(cursor);
     switch (state) {
       case kValueOrEnd:
         if (token.type == g::ZtcLexer::RBRACE) return true;
-        if (!is_list_value(token.type)) return false;
+        if (!is_list_value(token.type) || out.size() >= max) return false;
         out.push_back(BulkElement{token, std::nullopt});
         state = kAfterValue;
         break;
@@ -222,9 +223,10 @@ bool read_element_list(Cursor& cursor, std::vector<BulkElement>& out) {
 
 // A rough token walk is enough to find the lists: that each one is a set
 // statement's is checked by ANTLR on the cut text (parse.cc).
-BulkLists take_bulk_lists(std::string& text) {
+BulkLists take_bulk_lists(std::string& text, size_t max_elements) {
   std::vector<std::pair<size_t, size_t>> regions;  // [after '{', at '}')
   std::vector<std::vector<BulkElement>> found;
+  size_t taken = 0;  // elements in `found`
   Cursor cursor(text);
   // The last tokens seen: words, or single punctuation characters.
   std::vector<std::string_view> recent;
@@ -257,7 +259,11 @@ BulkLists take_bulk_lists(std::string& text) {
     if (c != '{' || !matches_set_head()) continue;
     Cursor list = cursor;
     std::vector<BulkElement> elements;
-    if (!read_element_list(list, elements) || elements.size() < kBulkMinElements) continue;
+    if (!read_element_list(list, elements, max_elements - taken) ||
+        elements.size() < kBulkMinElements) {
+      continue;
+    }
+    taken += elements.size();
     regions.emplace_back(cursor.pos(), list.pos() - 1);
     found.push_back(std::move(elements));
     cursor = list;

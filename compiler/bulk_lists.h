@@ -19,6 +19,8 @@
 #include <utility>
 #include <vector>
 
+#include "compiler/parse.h"
+
 namespace ztc {
 
 constexpr size_t kBulkMinElements = 32;
@@ -56,6 +58,9 @@ struct BulkLists {
 // Finds `set NAME : TYPE [managed] = {` followed by a well-formed element list
 // of at least kBulkMinElements in `lexer_text` (the file as the lexer reads
 // it), records each list and cuts it out of `lexer_text`.
-BulkLists take_bulk_lists(std::string& lexer_text);
+// At most `max_elements` in all are read (memory stays bounded whatever the
+// file holds); lists past them are left to ANTLR, which refuses a policy of
+// more tokens than that (parse.h).
+BulkLists take_bulk_lists(std::string& lexer_text, size_t max_elements = kMaxPolicyTokens);
 
 }  // namespace ztc

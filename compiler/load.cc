@@ -79,6 +79,13 @@ class Loader {
                                           std::to_string(kMaxIncludeDepth) + " deep");
       return;
     }
+    if (++files_read_ > kMaxPolicyFiles) {
+      if (files_read_ == kMaxPolicyFiles + 1) {
+        diagnostics_.error(included_at, "cannot include '" + path + "': a policy reads at most " +
+                                            std::to_string(kMaxPolicyFiles) + " files");
+      }
+      return;
+    }
     std::string text;
     std::string error;
     if (!files_.read(path, &text, &error)) {
@@ -89,8 +96,15 @@ class Loader {
       }
       return;
     }
+    bytes_read_ += text.size();
+    if (bytes_read_ > kMaxPolicyBytes) {
+      diagnostics_.error(included_at, "cannot include '" + path +
+                                          "': the policy and its includes are larger than " +
+                                          std::to_string(kMaxPolicyBytes >> 20) + " MiB in all");
+      return;
+    }
     auto file = std::make_shared<const SourceFile>(path, std::move(text));
-    ast::Policy parsed = parse_source(file, diagnostics_);
+    ast::Policy parsed = parse_source(file, diagnostics_, &tokens_left_);
     stack_.push_back(path);
     for (ast::Statement& statement : parsed.statements) {
       if (auto* include = std::get_if<ast::Include>(&statement)) {
@@ -108,6 +122,9 @@ class Loader {
   FileSystem& files_;
   Diagnostics& diagnostics_;
   std::vector<std::string> stack_;
+  int files_read_ = 0;
+  size_t bytes_read_ = 0;
+  size_t tokens_left_ = kMaxPolicyTokens;
 };
 
 }  // namespace

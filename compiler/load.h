@@ -16,6 +16,10 @@ namespace ztc {
 constexpr size_t kMaxPolicyBytes = 64u << 20;
 // Deep enough for any layering of common files; a cycle is reported by name.
 constexpr int kMaxIncludeDepth = 16;
+// An include tree that fans out (each file including the next one twice)
+// would read exponentially many files: a policy reads at most this many files
+// and kMaxPolicyBytes in all, and holds at most kMaxPolicyTokens (parse.h).
+constexpr int kMaxPolicyFiles = 256;
 
 class FileSystem {
  public:

@@ -30,6 +30,44 @@ std::string lexer_input(const std::string& text) {
   return out;
 }
 
+// lexer_input() is ASCII, so ANTLR can read its bytes as they are.
+// ANTLRInputStream would decode them into a UTF-32 copy, growing it as it
+// goes: ~20 bytes of memory per byte of input (1.3 GB for a file at
+// kMaxPolicyBytes), where this stream takes none.
+class AsciiStream : public antlr4::CharStream {
+ public:
+  explicit AsciiStream(const std::string& text) : text_(text) {}
+
+  void consume() override {
+    if (position_ >= text_.size()) throw antlr4::IllegalStateException("cannot consume EOF");
+    ++position_;
+  }
+  size_t LA(ssize_t i) override {
+    if (i == 0) return 0;  // undefined
+    ssize_t at = static_cast<ssize_t>(position_) + (i < 0 ? i : i - 1);
+    if (at < 0 || at >= static_cast<ssize_t>(text_.size())) return antlr4::IntStream::EOF;
+    return static_cast<unsigned char>(text_[static_cast<size_t>(at)]);
+  }
+  ssize_t mark() override { return -1; }
+  void release(ssize_t) override {}
+  size_t index() override { return position_; }
+  void seek(size_t index) override { position_ = std::min(index, text_.size()); }
+  size_t size() override { return text_.size(); }
+  std::string getSourceName() const override { return antlr4::IntStream::UNKNOWN_SOURCE_NAME; }
+  std::string getText(const antlr4::misc::Interval& interval) override {
+    if (interval.a < 0 || interval.b < interval.a) return "";
+    size_t start = static_cast<size_t>(interval.a);
+    if (start >= text_.size()) return "";
+    size_t stop = std::min(static_cast<size_t>(interval.b), text_.size() - 1);
+    return text_.substr(start, stop - start + 1);
+  }
+  std::string toString() const override { return text_; }
+
+ private:
+  const std::string& text_;
+  size_t position_ = 0;
+};
+
 std::string describe_token(antlr4::Token* token, const SourceFile& file) {
   if (token->getType() == antlr4::Token::EOF) return "end of file";
   if (token->getType() == g::ZtcLexer::UNKNOWN) {
@@ -138,10 +176,55 @@ bool claimed_by_set_statements(g::ZtcParser::PolicyContext* tree, const BulkList
   return claimed == bulk.lists.size();
 }
 
+// Ends the input (the parser sees end of file) at the token past `max_tokens`
+// or at one longer than kMaxTokenBytes (parse.h), and says why and where.
+class BoundedLexer : public g::ZtcLexer {
+ public:
+  BoundedLexer(antlr4::CharStream* input, size_t max_tokens)
+      : g::ZtcLexer(input), max_tokens_(max_tokens) {}
+
+  std::unique_ptr<antlr4::Token> nextToken() override {
+    if (refusal_.empty()) {
+      std::unique_ptr<antlr4::Token> next = g::ZtcLexer::nextToken();
+      if (next->getType() == antlr4::Token::EOF) return next;
+      size_t bytes = next->getStopIndex() + 1 - next->getStartIndex();
+      if (bytes > kMaxTokenBytes) {
+        refuse(*next, "a token of " + std::to_string(bytes) + " bytes (the limit is " +
+                          std::to_string(kMaxTokenBytes) + ")");
+      } else if (++count_ > max_tokens_) {
+        refuse(*next, "policy too large: more than " + std::to_string(kMaxPolicyTokens) +
+                          " tokens (with its includes)");
+      } else {
+        return next;
+      }
+    }
+    emitEOF();  // the parser sees the end of the file here
+    return std::move(token);
+  }
+
+  size_t count() const { return count_; }
+  // Empty unless the input was cut short; then why, and where.
+  const std::string& refusal() const { return refusal_; }
+  int line() const { return line_; }
+  int column() const { return column_; }
+
+ private:
+  void refuse(const antlr4::Token& at, std::string why) {
+    refusal_ = std::move(why);
+    line_ = static_cast<int>(at.getLine());
+    column_ = static_cast<int>(at.getCharPositionInLine()) + 1;
+  }
+
+  size_t max_tokens_;
+  size_t count_ = 0;
+  std::string refusal_;
+  int line_ = 0, column_ = 0;
+};
+
 // The lexer, token stream and parser of one attempt (the tree lives in the parser).
 struct ParseRun {
-  explicit ParseRun(const std::string& text)
-      : input(text), lexer(&input), tokens(&lexer), parser(&tokens) {
+  ParseRun(const std::string& text, size_t max_tokens)
+      : input(text), lexer(&input, max_tokens), tokens(&lexer), parser(&tokens) {
     lexer.removeErrorListeners();  // UNKNOWN catches every byte: the lexer never fails
     parser.removeErrorListeners();
   }
@@ -158,20 +241,32 @@ struct ParseRun {
     }
   }
 
-  antlr4::ANTLRInputStream input;
-  g::ZtcLexer lexer;
+  // True (with the error reported) when the lexer refused the input.
+  bool refused(const SourceFilePtr& file, Diagnostics& diagnostics) const {
+    if (lexer.refusal().empty()) return false;
+    diagnostics.error(Location{file, lexer.line(), lexer.column()}, lexer.refusal());
+    return true;
+  }
+
+  AsciiStream input;  // reads the caller's text, which outlives the run
+  BoundedLexer lexer;
   antlr4::CommonTokenStream tokens;
   g::ZtcParser parser;
 };
 
-ast::Policy parse(const SourceFilePtr& file, Diagnostics& diagnostics, bool bulk_lists) {
+ast::Policy parse(const SourceFilePtr& file, Diagnostics& diagnostics, bool bulk_lists,
+                  size_t* tokens_left) {
+  const size_t budget = tokens_left ? *tokens_left : kMaxPolicyTokens;
   std::string input = lexer_input(file->text());
   BulkLists bulk;
-  if (bulk_lists) bulk = take_bulk_lists(input);
+  if (bulk_lists) bulk = take_bulk_lists(input, budget);
   if (!bulk.lists.empty()) {
-    ParseRun run(input);
+    size_t elements = 0;
+    for (const auto& [at, list] : bulk.lists) elements += list.size();
+    ParseRun run(input, budget - elements);
     g::ZtcParser::PolicyContext* tree = run.fast();
-    if (tree != nullptr && claimed_by_set_statements(tree, bulk)) {
+    if (tree != nullptr && run.lexer.refusal().empty() && claimed_by_set_statements(tree, bulk)) {
+      if (tokens_left) *tokens_left = budget - elements - run.lexer.count();
       Transformer transformer(file, diagnostics, &bulk);
       return transformer.policy(tree);
     }
@@ -180,8 +275,10 @@ ast::Policy parse(const SourceFilePtr& file, Diagnostics& diagnostics, bool bulk
 
   // Fast path: SLL prediction, giving up at the first error; a policy that
   // fails it is parsed again with full LL and recovery, to report every error.
-  ParseRun run(input);
+  ParseRun run(input, budget);
   g::ZtcParser::PolicyContext* tree = run.fast();
+  if (tokens_left) *tokens_left = budget - std::min(budget, run.lexer.count());
+  if (run.refused(file, diagnostics)) return {};
   if (tree == nullptr) {
     antlr4::CommonTokenStream& tokens = run.tokens;
     g::ZtcParser& parser = run.parser;
@@ -194,6 +291,8 @@ ast::Policy parse(const SourceFilePtr& file, Diagnostics& diagnostics, bool bulk
     parser.addErrorListener(&listener);
     tree = parser.policy();
     parser.removeErrorListeners();
+    if (tokens_left) *tokens_left = budget - std::min(budget, run.lexer.count());
+    if (run.refused(file, diagnostics)) return {};
     // A tree repaired by error recovery can miss any child: do not build an
     // AST from it. The syntax errors are what the user needs first.
     if (listener.count() > 0) return {};
@@ -204,12 +303,12 @@ ast::Policy parse(const SourceFilePtr& file, Diagnostics& diagnostics, bool bulk
 
 }  // namespace
 
-ast::Policy parse_source(const SourceFilePtr& file, Diagnostics& diagnostics) {
-  return parse(file, diagnostics, /*bulk_lists=*/true);
+ast::Policy parse_source(const SourceFilePtr& file, Diagnostics& diagnostics, size_t* tokens_left) {
+  return parse(file, diagnostics, /*bulk_lists=*/true, tokens_left);
 }
 
 ast::Policy parse_source_antlr_only(const SourceFilePtr& file, Diagnostics& diagnostics) {
-  return parse(file, diagnostics, /*bulk_lists=*/false);
+  return parse(file, diagnostics, /*bulk_lists=*/false, nullptr);
 }
 
 }  // namespace ztc

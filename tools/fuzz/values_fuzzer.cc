@@ -26,7 +26,7 @@ using ztc::ir::ValueType;
 constexpr ValueType kTypes[] = {ValueType::ifname,  ValueType::ipv4,    ValueType::ipv6,
                                 ValueType::ipv4net, ValueType::ipv6net, ValueType::port,
                                 ValueType::u32};
-const char* const kParams[] = {"p_ifname", "p_ipv4", "p_ipv6", "p_ipv4net",
+const char* const kParams[] = {"p_ifname",  "p_ipv4", "p_ipv6", "p_ipv4net",
                                "p_ipv6net", "p_port", "p_u32"};
 
 const char kPolicy[] =
@@ -132,7 +132,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   out += route::emit_batch(compiled->routing);
 
   // 3. Accepted values as managed-set members, as `ztc set add/del` prints them.
-  const char* const nft_types[] = {"ifname",    "ipv4_addr", "ipv6_addr", "ipv4_addr",
+  const char* const nft_types[] = {"ifname",    "ipv4_addr",    "ipv6_addr", "ipv4_addr",
                                    "ipv6_addr", "inet_service", "mark"};
   for (size_t i = 0; i < 7; ++i) {
     if (elements[i].empty()) continue;
