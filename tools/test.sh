@@ -4,6 +4,8 @@
 # tests and the lab need root.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
+# ZTC_SANITIZE=1: the same under ASan/UBSan, in build-asan/ (tools/sanitize.sh).
+if [ "${ZTC_SANITIZE:-0}" = 1 ]; then exec "$root/tools/sanitize.sh" "$@"; fi
 "$root/tools/bootstrap.sh"
 cd "$root/build"
 exec ctest --output-on-failure "$@"
