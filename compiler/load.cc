@@ -13,6 +13,11 @@
 namespace ztc {
 
 bool RealFileSystem::read(const std::string& path, std::string* contents, std::string* error) {
+  // The system would read the name up to the NUL: another file.
+  if (path.find('\0') != std::string::npos) {
+    *error = "a file name cannot hold a NUL byte";
+    return false;
+  }
   struct stat info {};
   if (stat(path.c_str(), &info) != 0) {
     *error = std::strerror(errno);
