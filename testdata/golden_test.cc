@@ -13,7 +13,7 @@
 #include "backend/routing_text.h"
 #include "compiler/compile.h"
 #include "compiler/dump.h"
-#include "testdata/golden.h"
+#include "testsupport/golden.h"
 
 namespace ztc {
 namespace {

@@ -25,7 +25,7 @@
 #include "backend/routing_plan.h"
 #include "backend/routing_text.h"
 #include "compiler/compile.h"
-#include "testdata/golden.h"
+#include "testsupport/golden.h"
 
 namespace ztc {
 namespace {

@@ -33,6 +33,8 @@
 #include <vector>
 
 #include "backend/netns.h"
+#include "testsupport/ambient_node.h"
+#include "testsupport/files.h"
 
 extern char** environ;
 
@@ -45,48 +47,17 @@ using Micros = std::chrono::microseconds;
 const std::string kZtc = ZTC_BINARY;
 const std::string kExample = std::string(ZTC_SOURCE_DIR) + "/examples/ambient-node.zt";
 
-std::string read_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
+using testing::read_file;
+using testing::TempDir;
 
 long env_number(const char* name, long fallback) {
   const char* text = std::getenv(name);
   return text && *text ? std::strtol(text, nullptr, 10) : fallback;
 }
 
-class TempDir {
- public:
-  TempDir() {
-    char pattern[] = "/tmp/ztc-kill-test-XXXXXX";
-    if (!mkdtemp(pattern)) throw std::runtime_error("mkdtemp failed");
-    path_ = pattern;
-  }
-  ~TempDir() { run_command("rm -rf " + shell_quote(path_)); }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  std::string file(const std::string& name) const { return path_ + "/" + name; }
-  std::string write(const std::string& name, const std::string& text) const {
-    std::ofstream(file(name), std::ios::binary | std::ios::trunc) << text;
-    return file(name);
-  }
-
- private:
-  std::string path_;
-};
-
 // The example with each `from` (present exactly once) replaced by `to`.
 std::string example_with(const std::vector<std::pair<std::string, std::string>>& swaps) {
-  std::string text = read_file(kExample);
-  for (const auto& [from, to] : swaps) {
-    size_t at = text.find(from);
-    BOOST_REQUIRE_MESSAGE(at != std::string::npos, "not in the example: " << from);
-    BOOST_REQUIRE_MESSAGE(text.find(from, at + 1) == std::string::npos, "twice: " << from);
-    text.replace(at, from.size(), to);
-  }
-  return text;
+  return testing::replaced_once(read_file(kExample), swaps);
 }
 
 // What ztc owns on the node, as the standard tools list it.
@@ -100,27 +71,10 @@ std::ostream& operator<<(std::ostream& out, const State& s) {
   return out << "--- nft\n" << s.nft << "--- routing\n" << s.routing;
 }
 
-// An ambient node in a throwaway namespace, as in load_kernel_test.cc.
-class Node {
+// The ambient node, with what a kill may leave half done.
+class Node : public testing::AmbientNode {
  public:
-  Node() : netns_("ztc-kill") {
-    must(
-        "ip link add istioin type veth peer name pistioin && "
-        "ip link add istioout type veth peer name pistioout && "
-        "ip link add veth1ae58883 type veth peer name eth0z && "
-        "for d in istioin pistioin istioout pistioout veth1ae58883 eth0z; do "
-        "ip link set $d up || exit 1; done && "
-        "ip addr add 192.168.126.1/30 dev istioin && "
-        "ip addr add 192.168.127.1/30 dev istioout && "
-        "ip addr add 10.244.1.1/24 dev veth1ae58883");
-  }
-  const std::string& name() const { return netns_.name(); }
-
-  std::string must(const std::string& command) const {
-    CommandResult result = netns_.run(command);
-    BOOST_REQUIRE_MESSAGE(result.exit_code == 0, "`" << command << "` failed: " << result.output);
-    return result.output;
-  }
+  Node() : AmbientNode("ztc-kill") {}
 
   State state() const {
     std::string all = must(
@@ -134,9 +88,6 @@ class Node {
   std::string duplicate_rules() const {
     return must("ip -4 rule | sort | uniq -d; ip -6 rule | sort | uniq -d");
   }
-
- private:
-  ScopedTestNetns netns_;
 };
 
 struct Exit {

@@ -21,6 +21,8 @@
 
 #include "backend/apply_lock.h"
 #include "backend/netns.h"
+#include "testsupport/ambient_node.h"
+#include "testsupport/files.h"
 
 namespace ztc {
 namespace {
@@ -28,48 +30,14 @@ namespace {
 const std::string kZtc = ZTC_BINARY;
 const std::string kExample = std::string(ZTC_SOURCE_DIR) + "/examples/ambient-node.zt";
 
-std::string read_file(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
-
-// A private directory for policy variants and captured output, removed at the end.
-class TempDir {
- public:
-  TempDir() {
-    char name[] = "/tmp/ztc-load-test-XXXXXX";
-    if (!mkdtemp(name)) throw std::runtime_error("mkdtemp failed");
-    path_ = name;
-    chmod(path_.c_str(), 0755);  // readable by the unprivileged user of the privilege test
-  }
-  ~TempDir() { run_command("rm -rf " + shell_quote(path_)); }
-  const std::string& path() const { return path_; }
-
-  // Writes `text` to NAME in the directory (world-readable) and returns its path.
-  std::string write(const std::string& name, const std::string& text) const {
-    std::string file = path_ + "/" + name;
-    std::ofstream(file) << text;
-    chmod(file.c_str(), 0644);
-    return file;
-  }
-
- private:
-  std::string path_;
-};
+using testing::AmbientNode;
+using testing::read_file;
+using testing::TempDir;
+using Run = testing::ZtcRun;
 
 // The example with `from` replaced by `to` (each must occur exactly once).
-std::string example_with(std::vector<std::pair<std::string, std::string>> swaps) {
-  std::string text = read_file(kExample);
-  for (const auto& [from, to] : swaps) {
-    size_t at = text.find(from);
-    BOOST_REQUIRE_MESSAGE(at != std::string::npos, "not in the example: " << from);
-    BOOST_REQUIRE_MESSAGE(text.find(from, at + 1) == std::string::npos,
-                          "twice in the example: " << from);
-    text.replace(at, from.size(), to);
-  }
-  return text;
+std::string example_with(const std::vector<std::pair<std::string, std::string>>& swaps) {
+  return testing::replaced_once(read_file(kExample), swaps);
 }
 
 // 1-based line of the first line of `file` that contains `needle`.
@@ -93,12 +61,6 @@ std::string line_text(const std::string& file, int wanted) {
   return "";
 }
 
-struct Run {
-  int exit_code = -1;
-  std::string out;
-  std::string err;
-};
-
 // What the node holds, as the standard tools print it.
 struct Snapshot {
   std::string ruleset, rules, routes, sysctls;
@@ -115,63 +77,11 @@ std::ostream& operator<<(std::ostream& out, const Snapshot& s) {
              << s.sysctls;
 }
 
-// An ambient node in a namespace: the two tunnels' node ends and the
-// ztunnel veth (veth pairs stand in for geneve), addressed like the example.
-class Node {
- public:
-  Node() : netns_("ztc-load") {
-    must(
-        "ip link add istioin type veth peer name pistioin && "
-        "ip link add istioout type veth peer name pistioout && "
-        "ip link add veth1ae58883 type veth peer name eth0z && "
-        "for d in istioin pistioin istioout pistioout veth1ae58883 eth0z; do "
-        "ip link set $d up || exit 1; done && "
-        "ip addr add 192.168.126.1/30 dev istioin && "
-        "ip addr add 192.168.127.1/30 dev istioout && "
-        "ip addr add 10.244.1.1/24 dev veth1ae58883");
-  }
-
-  const std::string& name() const { return netns_.name(); }
-
-  // A shell command in the namespace; the test fails if it does.
-  std::string must(const std::string& command) const {
-    CommandResult result = netns_.run(command);
-    BOOST_REQUIRE_MESSAGE(result.exit_code == 0, "`" << command << "` failed: " << result.output);
-    return result.output;
-  }
-  CommandResult run(const std::string& command) const { return netns_.run(command); }
-
-  // `ztc ARGS --netns NAME` from the root namespace, as a user would.
-  Run ztc(const std::string& args, const std::string& prefix = "") const {
-    TempDir scratch;
-    std::string err_file = scratch.path() + "/stderr";
-    CommandResult result = run_command(prefix + shell_quote(kZtc) + " " + args + " --netns " +
-                                       shell_quote(name()) + " 2>" + shell_quote(err_file));
-    return {result.exit_code, result.output, read_file(err_file)};
-  }
-
-  Snapshot snapshot() const {
-    Snapshot s;
-    s.ruleset = must("nft list ruleset");
-    s.rules = must("ip -4 rule; ip -6 rule");
-    s.routes = must("ip route show table all; ip -6 route show table all");
-    s.sysctls = must(
-        "for d in all default istioin istioout veth1ae58883; do for k in rp_filter accept_local; "
-        "do echo $d.$k=$(cat /proc/sys/net/ipv4/conf/$d/$k); done; done");
-    return s;
-  }
-
-  // Lines of `ip rule` / routes that ztc owns (protocol 122).
-  std::string ztc_rules() const {
-    return must("{ ip -4 rule; ip -6 rule; } | grep ' proto 122' || true");
-  }
-  std::string ztc_routes() const {
-    return must("ip route show table all proto 122; ip -6 route show table all proto 122");
-  }
-
- private:
-  ScopedTestNetns netns_;
-};
+// What the node holds that a load may change, as the standard tools print it.
+Snapshot snapshot(const AmbientNode& node) {
+  return {node.must("nft list ruleset"), node.must("ip -4 rule; ip -6 rule"), node.routes(),
+          node.sysctls()};
+}
 
 void require_ok(const Run& run, const std::string& what) {
   BOOST_REQUIRE_MESSAGE(run.exit_code == 0, what << ": exit " << run.exit_code << "\nstdout:\n"
@@ -189,7 +99,7 @@ BOOST_AUTO_TEST_SUITE(load_kernel)
 
 BOOST_AUTO_TEST_CASE(load_twice_changes_nothing_the_second_time,
                      *boost::unit_test::label("kernel")) {
-  Node node;
+  AmbientNode node("ztc-load");
   auto started = std::chrono::steady_clock::now();
   Run first = node.ztc("load " + shell_quote(kExample));
   double first_ms =
@@ -197,7 +107,7 @@ BOOST_AUTO_TEST_CASE(load_twice_changes_nothing_the_second_time,
   require_ok(first, "first load");
   BOOST_TEST(first.err == "");
   BOOST_TEST(first_line(first.out) != "loaded table ip ztunnel; routing: 0 changes\n");
-  Snapshot after_first = node.snapshot();
+  Snapshot after_first = snapshot(node);
   BOOST_TEST(after_first.ruleset.find("table ip ztunnel {") != std::string::npos);
 
   started = std::chrono::steady_clock::now();
@@ -207,7 +117,7 @@ BOOST_AUTO_TEST_CASE(load_twice_changes_nothing_the_second_time,
   require_ok(second, "second load");
   BOOST_TEST(second.out == "loaded table ip ztunnel; routing: 0 changes\n");
   BOOST_TEST(second.err == "");
-  Snapshot after_second = node.snapshot();
+  Snapshot after_second = snapshot(node);
   BOOST_TEST(after_first == after_second);
   Run diff = node.ztc("diff " + shell_quote(kExample));
   BOOST_TEST(diff.exit_code == 0);
@@ -229,7 +139,7 @@ BOOST_AUTO_TEST_CASE(a_missing_device_fails_at_the_route_and_changes_nothing,
                          ":3: error: device \"ghost0\" does not exist\n" + "    " +
                          line_text(ghost, line) + "\n      ^\n" +
                          "ztc: load failed; the node was left as it was\n";
-  Node node;
+  AmbientNode node("ztc-load");
   // On an empty node, then over a loaded (other) version with enrolled pods.
   for (bool loaded_before : {false, true}) {
     BOOST_TEST_CONTEXT("loaded before: " << loaded_before) {
@@ -238,13 +148,13 @@ BOOST_AUTO_TEST_CASE(a_missing_device_fails_at_the_route_and_changes_nothing,
         node.must("nft add element ip ztunnel pods '{ 10.244.1.5 comment \"uid-5\" }'");
         require_ok(node.ztc("load " + shell_quote(kExample)), "load with a member");
       }
-      Snapshot before = node.snapshot();
+      Snapshot before = snapshot(node);
       for (const char* dry : {"", "--dry-run "}) {
         Run failed = node.ztc(std::string("load ") + dry + shell_quote(ghost));
         BOOST_TEST(failed.exit_code == 1);
         BOOST_TEST(failed.out == "");
         BOOST_TEST(failed.err == expected);
-        BOOST_TEST(node.snapshot() == before);
+        BOOST_TEST(snapshot(node) == before);
       }
     }
   }
@@ -261,7 +171,7 @@ BOOST_AUTO_TEST_CASE(a_routing_failure_after_the_nft_commit_restores_everything,
   int line = line_of(unreachable, "default via 10.99.0.1");
   std::string at = unreachable + ":" + std::to_string(line) + ":3: ";
   std::string source = "    " + line_text(unreachable, line) + "\n      ^\n";
-  Node node;
+  AmbientNode node("ztc-load");
   for (bool loaded_before : {false, true}) {
     BOOST_TEST_CONTEXT("loaded before: " << loaded_before) {
       if (loaded_before) {
@@ -269,7 +179,7 @@ BOOST_AUTO_TEST_CASE(a_routing_failure_after_the_nft_commit_restores_everything,
         node.must("nft add element ip ztunnel pods '{ 10.244.1.5 comment \"uid-5\", 10.244.1.6 }'");
         require_ok(node.ztc("load " + shell_quote(kExample)), "load with members");
       }
-      Snapshot before = node.snapshot();
+      Snapshot before = snapshot(node);
       Run failed = node.ztc("load " + shell_quote(unreachable));
       BOOST_TEST(failed.exit_code == 1);
       BOOST_TEST(failed.out == "");
@@ -284,7 +194,7 @@ BOOST_AUTO_TEST_CASE(a_routing_failure_after_the_nft_commit_restores_everything,
                                     : "the new nft table was removed") +
                      "; nothing changed\n" + source +
                      "ztc: load failed; the node was left as it was\n");
-      Snapshot after = node.snapshot();
+      Snapshot after = snapshot(node);
       BOOST_TEST(after == before);
     }
   }
@@ -292,7 +202,7 @@ BOOST_AUTO_TEST_CASE(a_routing_failure_after_the_nft_commit_restores_everything,
 
 BOOST_AUTO_TEST_CASE(foreign_tables_rules_and_routes_are_never_touched,
                      *boost::unit_test::label("kernel")) {
-  Node node;
+  AmbientNode node("ztc-load");
   // kube-proxy at the same hooks, a table of ztc's name in another family,
   // rules and routes of another owner, in ztc's own route tables too.
   node.must(
@@ -317,7 +227,7 @@ BOOST_AUTO_TEST_CASE(foreign_tables_rules_and_routes_are_never_touched,
       "ip route add 10.50.0.0/16 dev istioin table 100 && "
       "ip route add 10.51.0.0/16 via 192.168.127.2 table 101 && "
       "ip route add default via 192.168.126.2 table 200");
-  Snapshot before = node.snapshot();
+  Snapshot before = snapshot(node);
   std::string foreign_tables =
       node.must("nft list table ip kube-proxy; nft list table ip6 ztunnel");
   std::string foreign_rules = node.must("ip rule | grep -v 'proto 122'");
@@ -339,7 +249,7 @@ BOOST_AUTO_TEST_CASE(foreign_tables_rules_and_routes_are_never_touched,
   }
   Run unloaded = node.ztc("unload " + shell_quote(kExample));
   require_ok(unloaded, "unload");
-  Snapshot after = node.snapshot();
+  Snapshot after = snapshot(node);
   // Everything as before but the sysctls the policy set (unload leaves them).
   BOOST_TEST(after.ruleset == before.ruleset);
   BOOST_TEST(after.rules == before.rules);
@@ -347,7 +257,7 @@ BOOST_AUTO_TEST_CASE(foreign_tables_rules_and_routes_are_never_touched,
 }
 
 BOOST_AUTO_TEST_CASE(drift_is_reported_and_repaired, *boost::unit_test::label("kernel")) {
-  Node node;
+  AmbientNode node("ztc-load");
   require_ok(node.ztc("load " + shell_quote(kExample)), "load");
   // By hand: one nft rule and one ip rule of ztc's go away.
   std::string handle = node.must(
@@ -379,8 +289,8 @@ BOOST_AUTO_TEST_CASE(drift_is_reported_and_repaired, *boost::unit_test::label("k
 
 BOOST_AUTO_TEST_CASE(unload_leaves_nothing_of_ztc_and_twice_is_fine,
                      *boost::unit_test::label("kernel")) {
-  Node node;
-  Snapshot empty = node.snapshot();
+  AmbientNode node("ztc-load");
+  Snapshot empty = snapshot(node);
   require_ok(node.ztc("load " + shell_quote(kExample)), "load");
   node.must("nft add element ip ztunnel pods '{ 10.244.1.5, 10.244.1.6 }'");
   require_ok(node.ztc("load " + shell_quote(kExample)), "load with members");
@@ -392,7 +302,7 @@ BOOST_AUTO_TEST_CASE(unload_leaves_nothing_of_ztc_and_twice_is_fine,
   BOOST_TEST(node.must("nft list ruleset") == "");
   BOOST_TEST(node.ztc_rules() == "");
   BOOST_TEST(node.ztc_routes() == "");
-  Snapshot after = node.snapshot();
+  Snapshot after = snapshot(node);
   BOOST_TEST(after.ruleset == empty.ruleset);
   BOOST_TEST(after.rules == empty.rules);
   BOOST_TEST(after.routes == empty.routes);
@@ -407,7 +317,7 @@ BOOST_AUTO_TEST_CASE(a_renamed_table_replaces_the_old_one, *boost::unit_test::la
   TempDir dir;
   std::string renamed =
       dir.write("renamed.zt", example_with({{"table ip ztunnel\n", "table ip ztunnel2\n"}}));
-  Node node;
+  AmbientNode node("ztc-load");
   require_ok(node.ztc("load " + shell_quote(kExample)), "load");
   Run diff = node.ztc("diff " + shell_quote(renamed));
   BOOST_TEST(diff.exit_code == 1);
@@ -428,9 +338,9 @@ BOOST_AUTO_TEST_CASE(a_renamed_table_replaces_the_old_one, *boost::unit_test::la
 
 BOOST_AUTO_TEST_CASE(a_table_of_the_same_name_that_is_not_ztcs_is_refused,
                      *boost::unit_test::label("kernel")) {
-  Node node;
+  AmbientNode node("ztc-load");
   node.must("nft add table ip ztunnel && nft add chain ip ztunnel c");
-  Snapshot before = node.snapshot();
+  Snapshot before = snapshot(node);
   Run load = node.ztc("load " + shell_quote(kExample));
   BOOST_TEST(load.exit_code == 1);
   int line = line_of(kExample, "table ip ztunnel");
@@ -443,12 +353,12 @@ BOOST_AUTO_TEST_CASE(a_table_of_the_same_name_that_is_not_ztcs_is_refused,
   Run unload = node.ztc("unload " + shell_quote(kExample));
   BOOST_TEST(unload.exit_code == 0);
   BOOST_TEST(unload.err == "warning: table ip ztunnel is not managed by ztc; left in place\n");
-  BOOST_TEST(node.snapshot() == before);
+  BOOST_TEST(snapshot(node) == before);
 }
 
 BOOST_AUTO_TEST_CASE(concurrent_loads_end_in_one_consistent_state,
                      *boost::unit_test::label("kernel")) {
-  Node node;
+  AmbientNode node("ztc-load");
   TempDir dir;
   // 3000 enrolled pods whose routes are missing: each load has 3000 routes to
   // add, a wide window for two unserialised loads to collide.
@@ -494,7 +404,7 @@ BOOST_AUTO_TEST_CASE(concurrent_loads_end_in_one_consistent_state,
 }
 
 BOOST_AUTO_TEST_CASE(a_held_lock_makes_load_wait, *boost::unit_test::label("kernel")) {
-  Node node;
+  AmbientNode node("ztc-load");
   std::unique_ptr<ApplyLock> lock;
   {
     // The lock is per namespace: take it from inside, keep it outside.
@@ -528,7 +438,7 @@ BOOST_AUTO_TEST_CASE(managed_set_members_survive_reloads, *boost::unit_test::lab
   TempDir dir;
   std::string changed =
       dir.write("changed.zt", example_with({{"bypass udp 6081", "bypass udp 6082"}}));
-  Node node;
+  AmbientNode node("ztc-load");
   require_ok(node.ztc("load " + shell_quote(kExample)), "load");
   // Enrolled by hand (what `ztc set add` does to the set).
   node.must("nft add element ip ztunnel pods '{ 10.244.1.5 comment \"uid-5\", 10.244.1.6 }'");
@@ -567,7 +477,7 @@ BOOST_AUTO_TEST_CASE(managed_set_members_survive_reloads, *boost::unit_test::lab
 BOOST_AUTO_TEST_CASE(dual_stack_reload_is_idempotent_in_both_families,
                      *boost::unit_test::label("kernel")) {
   const std::string policy = std::string(ZTC_SOURCE_DIR) + "/examples/dual-stack.zt";
-  Node node;
+  AmbientNode node("ztc-load");
   node.must(
       "ip addr add fd00:126::1/64 dev istioin nodad && "
       "ip addr add fd00:127::1/64 dev istioout nodad && "
@@ -583,11 +493,11 @@ BOOST_AUTO_TEST_CASE(dual_stack_reload_is_idempotent_in_both_families,
       "loaded table inet ztunnel (2 members kept); routing: 2 changes\n"
       "+ -4 route 10.244.1.5 via 192.168.126.2 dev istioin src 10.244.1.1 table 100\n"
       "+ -6 route fd00:10:244:1::5 via fd00:126::2 dev istioin src fd00:10:244:1::1 table 100\n");
-  Snapshot loaded = node.snapshot();
+  Snapshot loaded = snapshot(node);
   Run again = node.ztc("load " + shell_quote(policy));
   require_ok(again, "re-load");
   BOOST_TEST(again.out == "loaded table inet ztunnel (2 members kept); routing: 0 changes\n");
-  BOOST_TEST(node.snapshot() == loaded);
+  BOOST_TEST(snapshot(node) == loaded);
   Run diff = node.ztc("diff " + shell_quote(policy));
   BOOST_TEST(diff.exit_code == 0);
   BOOST_TEST(diff.out == kNoDifferences);
@@ -603,14 +513,14 @@ BOOST_AUTO_TEST_CASE(dry_run_changes_nothing_and_prints_the_plan,
   std::string changed =
       dir.write("changed.zt", example_with({{"bypass udp 6081", "bypass udp 6082"},
                                             {"rule 103 lookup 100", "rule 104 lookup 100"}}));
-  Node node;
+  AmbientNode node("ztc-load");
   for (const std::string& policy : {kExample, changed}) {
     BOOST_TEST_CONTEXT(policy) {
-      Snapshot before = node.snapshot();
+      Snapshot before = snapshot(node);
       Run dry = node.ztc("load --dry-run " + shell_quote(policy));
       require_ok(dry, "dry run");
       BOOST_TEST(dry.err == "");
-      BOOST_TEST(node.snapshot() == before);
+      BOOST_TEST(snapshot(node) == before);
       // The plan: the nft buffer `ztc compile` prints, then the routing
       // changes, which are exactly what the real load then reports.
       CommandResult nft =
@@ -627,11 +537,11 @@ BOOST_AUTO_TEST_CASE(dry_run_changes_nothing_and_prints_the_plan,
     }
   }
   Run unload_dry = node.ztc("unload --dry-run " + shell_quote(kExample));
-  Snapshot loaded = node.snapshot();
+  Snapshot loaded = snapshot(node);
   require_ok(unload_dry, "unload dry run");
   BOOST_TEST(first_line(unload_dry.out) ==
              "would remove table ip ztunnel; routing: 9 entries to remove\n");
-  BOOST_TEST(node.snapshot() == loaded);
+  BOOST_TEST(snapshot(node) == loaded);
 }
 
 BOOST_AUTO_TEST_CASE(without_privilege_one_line_naming_cap_net_admin,
@@ -651,8 +561,8 @@ BOOST_AUTO_TEST_CASE(without_privilege_one_line_naming_cap_net_admin,
     BOOST_TEST_MESSAGE("neither setpriv nor capsh is installed: privilege test skipped");
     return;
   }
-  Node node;
-  Snapshot before = node.snapshot();
+  AmbientNode node("ztc-load");
+  Snapshot before = snapshot(node);
   for (const auto& [tool, prefix] : droppers) {
     for (const char* command : {"load", "load --dry-run", "unload", "status"}) {
       BOOST_TEST_CONTEXT(tool << " " << command) {
@@ -669,7 +579,7 @@ BOOST_AUTO_TEST_CASE(without_privilege_one_line_naming_cap_net_admin,
               run_command("capsh --drop=cap_net_admin -- -c " + shell_quote(inner));
           run = {result.exit_code, result.output, read_file(err_file)};
         } else {
-          run = node.ztc(args, prefix);
+          run = node.ztc(args, "", prefix);
         }
         BOOST_TEST(run.exit_code == 1);
         BOOST_TEST(run.out == "");
@@ -689,11 +599,11 @@ BOOST_AUTO_TEST_CASE(without_privilege_one_line_naming_cap_net_admin,
     BOOST_TEST(read_file(err_file) ==
                "ztc: error: ztc load --netns needs CAP_SYS_ADMIN (run it as root)\n");
   }
-  BOOST_TEST(node.snapshot() == before);
+  BOOST_TEST(snapshot(node) == before);
 }
 
 BOOST_AUTO_TEST_CASE(status_shows_the_table_and_the_counts, *boost::unit_test::label("kernel")) {
-  Node node;
+  AmbientNode node("ztc-load");
   Run empty = node.ztc("status");
   require_ok(empty, "status on an empty node");
   BOOST_TEST(empty.out == "no table managed by ztc\nrouting (protocol 122): 0 rules, 0 routes\n");

@@ -11,6 +11,8 @@
 #include <vector>
 
 #include "backend/netns.h"
+#include "testsupport/ambient_node.h"
+#include "testsupport/files.h"
 
 namespace ztc {
 namespace {
@@ -18,81 +20,22 @@ namespace {
 const std::string kZtc = ZTC_BINARY;
 const std::string kExample = std::string(ZTC_SOURCE_DIR) + "/examples/ambient-node.zt";
 
-std::string read_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
-
-class TempDir {
- public:
-  TempDir() {
-    char pattern[] = "/tmp/ztc-refusal-test-XXXXXX";
-    if (!mkdtemp(pattern)) throw std::runtime_error("mkdtemp failed");
-    path_ = pattern;
-  }
-  ~TempDir() { run_command("rm -rf " + shell_quote(path_)); }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  std::string file(const std::string& name) const { return path_ + "/" + name; }
-  std::string write(const std::string& name, const std::string& text) const {
-    std::ofstream(file(name), std::ios::binary | std::ios::trunc) << text;
-    return file(name);
-  }
-
- private:
-  std::string path_;
-};
+using testing::read_file;
+using testing::TempDir;
+using Run = testing::ZtcRun;
 
 // The example with `from` (present exactly once) replaced by `to`.
 std::string example_with(const std::string& from, const std::string& to) {
-  std::string text = read_file(kExample);
-  size_t at = text.find(from);
-  BOOST_REQUIRE_MESSAGE(at != std::string::npos, "not in the example: " << from);
-  BOOST_REQUIRE_MESSAGE(text.find(from, at + 1) == std::string::npos, "twice: " << from);
-  return text.replace(at, from.size(), to);
+  return testing::replaced_once(read_file(kExample), {{from, to}});
 }
 
-struct Run {
-  int exit_code = -1;
-  std::string out, err;
-};
-
-class Node {
+class Node : public testing::AmbientNode {
  public:
-  Node() : netns_("ztc-refusal") {
-    must(
-        "ip link add istioin type veth peer name pistioin && "
-        "ip link add istioout type veth peer name pistioout && "
-        "ip link add veth1ae58883 type veth peer name eth0z && "
-        "for d in istioin pistioin istioout pistioout veth1ae58883 eth0z; do "
-        "ip link set $d up || exit 1; done && "
-        "ip addr add 192.168.126.1/30 dev istioin && "
-        "ip addr add 192.168.127.1/30 dev istioout && "
-        "ip addr add 10.244.1.1/24 dev veth1ae58883");
-  }
-
-  std::string must(const std::string& command) const {
-    CommandResult result = netns_.run(command);
-    BOOST_REQUIRE_MESSAGE(result.exit_code == 0, "`" << command << "` failed: " << result.output);
-    return result.output;
-  }
-
-  Run ztc(const std::string& args, const TempDir& dir) const {
-    std::string err = dir.file("stderr");
-    CommandResult result = run_command(shell_quote(kZtc) + " " + args + " --netns " +
-                                       shell_quote(netns_.name()) + " 2>" + shell_quote(err));
-    return {result.exit_code, result.output, read_file(err)};
-  }
+  Node() : AmbientNode("ztc-refusal") {}
 
   // Everything a load could change, as the standard tools print it.
   std::string snapshot() const {
-    return must(
-        "nft list ruleset; ip -4 rule; ip -6 rule; ip -4 route show table all; "
-        "ip -6 route show table all; for d in all default istioin istioout veth1ae58883; do "
-        "for k in rp_filter accept_local; do echo $d.$k=$(cat /proc/sys/net/ipv4/conf/$d/$k); "
-        "done; done");
+    return must("nft list ruleset; ip -4 rule; ip -6 rule") + routes() + sysctls();
   }
 
   // ztc's rules and routes (protocol 122) and its table.
@@ -101,9 +44,6 @@ class Node {
         "{ ip -4 rule; ip -6 rule; ip -4 route show table all; ip -6 route show table all; } | "
         "grep -E ' proto (122|0x7a)' || true; nft list tables | grep ztunnel || true");
   }
-
- private:
-  ScopedTestNetns netns_;
 };
 
 // 1-based number of the line of `text` holding `needle`, and that line.
@@ -127,7 +67,7 @@ void expect_refused(const std::string& previous, const std::string& refused,
   std::string previous_path;
   if (!previous.empty()) {
     previous_path = dir.write("previous.zt", previous);
-    Run loaded = node.ztc("load " + shell_quote(previous_path), dir);
+    Run loaded = node.ztc("load " + shell_quote(previous_path));
     BOOST_REQUIRE_MESSAGE(loaded.exit_code == 0, loaded.err);
   }
   const std::string before = node.snapshot();
@@ -136,7 +76,7 @@ void expect_refused(const std::string& previous, const std::string& refused,
       run_command(shell_quote(kZtc) + " compile " + shell_quote(path) + " -o /dev/null");
   BOOST_REQUIRE_MESSAGE(compiled.exit_code == 0, "the checker must accept it: " << compiled.output);
 
-  Run load = node.ztc("load " + shell_quote(path), dir);
+  Run load = node.ztc("load " + shell_quote(path));
   BOOST_TEST(load.exit_code == 1);
   auto [line, text] = line_of(refused, needle);
   std::istringstream err(load.err);
@@ -152,7 +92,7 @@ void expect_refused(const std::string& previous, const std::string& refused,
              load.err);
   BOOST_TEST(node.snapshot() == before);
   if (!previous.empty()) {
-    Run diff = node.ztc("diff " + shell_quote(previous_path), dir);
+    Run diff = node.ztc("diff " + shell_quote(previous_path));
     BOOST_TEST(diff.exit_code == 0, diff.out << diff.err);
   } else {
     BOOST_TEST(node.owned() == "");
@@ -222,21 +162,21 @@ BOOST_AUTO_TEST_CASE(the_highest_table_number_loads_and_unloads,
   std::string path =
       dir.write("max.zt", example_with("rule 103 lookup 100\n", "rule 103 lookup 4294967295\n") +
                               "route 4294967295 { default via ztunnel_ip dev ztunnel onlink }\n");
-  Run load = node.ztc("load " + shell_quote(path), dir);
+  Run load = node.ztc("load " + shell_quote(path));
   BOOST_TEST(load.exit_code == 0, load.err);
   BOOST_TEST(node.must("ip route show table 4294967295") ==
              "default via 10.244.1.2 dev veth1ae58883 proto 122 onlink \n");
   BOOST_TEST(node.must("ip rule list priority 103") ==
              "103:\tfrom all lookup 4294967295 proto 122\n");
-  Run diff = node.ztc("diff " + shell_quote(path), dir);
+  Run diff = node.ztc("diff " + shell_quote(path));
   BOOST_TEST(diff.exit_code == 0, diff.out << diff.err);
-  Run unload = node.ztc("unload " + shell_quote(path), dir);
+  Run unload = node.ztc("unload " + shell_quote(path));
   BOOST_TEST(unload.exit_code == 0, unload.err);
   BOOST_TEST(node.owned() == "");
 
   std::string zero =
       dir.write("zero.zt", example_with("rule 103 lookup 100\n", "rule 103 lookup 0\n"));
-  Run refused = node.ztc("load " + shell_quote(zero), dir);
+  Run refused = node.ztc("load " + shell_quote(zero));
   BOOST_TEST(refused.exit_code == 1);
   BOOST_TEST(refused.err.find("error: routing table 0 does not exist (use 1 to 4294967295)") !=
              std::string::npos);

@@ -23,6 +23,8 @@
 #include <vector>
 
 #include "backend/netns.h"
+#include "testsupport/ambient_node.h"
+#include "testsupport/files.h"
 
 namespace ztc {
 namespace {
@@ -32,12 +34,7 @@ const std::string kExample = std::string(ZTC_SOURCE_DIR) + "/examples/ambient-no
 constexpr int kPods = 5000;
 constexpr int kInterfaces = 1000;
 
-std::string read_file(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
+using testing::read_file;
 
 std::vector<std::string> pod_addresses(int count) {  // 10.128.0.1, 10.128.0.2, ...
   std::vector<std::string> out;
@@ -77,37 +74,21 @@ std::string scale_policy(const std::vector<std::string>& pods,
   for (const std::string& veth : veths) group += "  \"" + veth + "\",\n";
   swap("iface ztunnel    = ztunnel_veth\n",
        "iface ztunnel    = ztunnel_veth\ngroup pod_veths = {\n" + group + "}\n");
-  swap("capture prerouting {\n",
-       "capture prerouting {\n  iif pod_veths saddr @pods => counter\n");
+  swap("capture prerouting {\n", "capture prerouting {\n  iif pod_veths saddr @pods => counter\n");
   return text;
 }
 
-// The example's node: both tunnels' node ends and the ztunnel veth.
-class Node {
+// The ambient node, with its views of a table at size.
+class Node : public testing::AmbientNode {
  public:
-  Node() : netns_("ztc-scale") {
-    must("ip link add istioin type veth peer name pistioin && "
-         "ip link add istioout type veth peer name pistioout && "
-         "ip link add veth1ae58883 type veth peer name eth0z && "
-         "for d in istioin pistioin istioout pistioout veth1ae58883 eth0z; do "
-         "ip link set $d up || exit 1; done && "
-         "ip addr add 192.168.126.1/30 dev istioin && "
-         "ip addr add 192.168.127.1/30 dev istioout && "
-         "ip addr add 10.244.1.1/24 dev veth1ae58883");
-  }
-
-  std::string must(const std::string& command) const {
-    CommandResult result = netns_.run(command);
-    BOOST_REQUIRE_MESSAGE(result.exit_code == 0, "`" << command << "` failed: " << result.output);
-    return result.output;
-  }
+  Node() : AmbientNode("ztc-scale") {}
 
   // `ztc load POLICY --netns NAME`: (exit code, stdout); stderr must be empty.
   std::pair<int, std::string> load(const std::string& policy) const {
     std::string err_file = policy + ".stderr";
-    CommandResult result = run_command(shell_quote(kZtc) + " load " + shell_quote(policy) +
-                                       " --netns " + shell_quote(netns_.name()) + " 2>" +
-                                       shell_quote(err_file));
+    CommandResult result =
+        run_command(shell_quote(kZtc) + " load " + shell_quote(policy) + " --netns " +
+                    shell_quote(name()) + " 2>" + shell_quote(err_file));
     BOOST_TEST(read_file(err_file) == "");
     return {result.exit_code, result.output};
   }
@@ -142,27 +123,6 @@ class Node {
     }
     return listing.dump(1);
   }
-
- private:
-  ScopedTestNetns netns_;
-};
-
-class ScratchDir {
- public:
-  ScratchDir() {
-    char name[] = "/tmp/ztc-scale-test-XXXXXX";
-    if (!mkdtemp(name)) throw std::runtime_error("mkdtemp failed");
-    path_ = name;
-  }
-  ~ScratchDir() { run_command("rm -rf " + shell_quote(path_)); }
-  std::string write(const std::string& name, const std::string& text) const {
-    std::string file = path_ + "/" + name;
-    std::ofstream(file) << text;
-    return file;
-  }
-
- private:
-  std::string path_;
 };
 
 std::vector<std::string> lines_of(const std::string& text) {
@@ -182,7 +142,7 @@ BOOST_AUTO_TEST_CASE(five_thousand_pods_load_and_reload_changes_nothing,
                      *boost::unit_test::label("kernel")) {
   std::vector<std::string> pods = pod_addresses(kPods);
   std::vector<std::string> veths = veth_names(kInterfaces);
-  ScratchDir scratch;
+  testing::TempDir scratch;
   std::string policy = scratch.write("scale.zt", scale_policy(pods, veths));
   Node node;
 
@@ -205,8 +165,7 @@ BOOST_AUTO_TEST_CASE(five_thousand_pods_load_and_reload_changes_nothing,
 
   // One route per member in table 100, as the example's template says, plus
   // the example's own route to ztunnel.
-  std::vector<std::string> routes =
-      lines_of(node.must("ip -4 route show table 100 proto 122"));
+  std::vector<std::string> routes = lines_of(node.must("ip -4 route show table 100 proto 122"));
   BOOST_TEST(routes.size() == pods.size() + 1);
   std::set<std::string> route_set(routes.begin(), routes.end());
   for (const std::string& pod : pods) {

@@ -20,6 +20,8 @@
 #include "backend/apply_lock.h"
 #include "backend/netns.h"
 #include "backend/nft_set_reader.h"
+#include "testsupport/ambient_node.h"
+#include "testsupport/files.h"
 
 namespace ztc {
 namespace {
@@ -28,41 +30,13 @@ const std::string kZtc = ZTC_BINARY;
 const std::string kExample = std::string(ZTC_SOURCE_DIR) + "/examples/ambient-node.zt";
 const std::string kDualStack = std::string(ZTC_SOURCE_DIR) + "/examples/dual-stack.zt";
 
-std::string read_file(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
+using testing::read_file;
+using testing::TempDir;
+using Run = testing::ZtcRun;
 
-// A private directory for policy variants, member files and logs.
-class TempDir {
- public:
-  TempDir() {
-    char name[] = "/tmp/ztc-set-test-XXXXXX";
-    if (!mkdtemp(name)) throw std::runtime_error("mkdtemp failed");
-    path_ = name;
-  }
-  ~TempDir() { run_command("rm -rf " + shell_quote(path_)); }
-  const std::string& path() const { return path_; }
-  std::string file(const std::string& name) const { return path_ + "/" + name; }
-  std::string write(const std::string& name, const std::string& text) const {
-    std::ofstream(file(name)) << text;
-    return file(name);
-  }
-
- private:
-  std::string path_;
-};
-
-// The example with `from` replaced by `to` (each must occur exactly once).
+// The example with `from` replaced by `to` (`from` must occur exactly once).
 std::string example_with(const std::string& from, const std::string& to) {
-  std::string text = read_file(kExample);
-  size_t at = text.find(from);
-  BOOST_REQUIRE_MESSAGE(at != std::string::npos, "not in the example: " << from);
-  BOOST_REQUIRE_MESSAGE(text.find(from, at + 1) == std::string::npos, "twice: " << from);
-  text.replace(at, from.size(), to);
-  return text;
+  return testing::replaced_once(read_file(kExample), {{from, to}});
 }
 
 int line_of(const std::string& file, const std::string& needle) {
@@ -76,44 +50,10 @@ int line_of(const std::string& file, const std::string& needle) {
   return 0;
 }
 
-struct Run {
-  int exit_code = -1;
-  std::string out;
-  std::string err;
-};
-
-// An ambient node in a namespace (veth pairs stand in for the geneve tunnels).
-class Node {
+// The ambient node, with the set commands' views of it.
+class Node : public testing::AmbientNode {
  public:
-  Node() : netns_("ztc-set") {
-    must(
-        "ip link add istioin type veth peer name pistioin && "
-        "ip link add istioout type veth peer name pistioout && "
-        "ip link add veth1ae58883 type veth peer name eth0z && "
-        "for d in istioin pistioin istioout pistioout veth1ae58883 eth0z; do "
-        "ip link set $d up || exit 1; done && "
-        "ip addr add 192.168.126.1/30 dev istioin && "
-        "ip addr add 192.168.127.1/30 dev istioout && "
-        "ip addr add 10.244.1.1/24 dev veth1ae58883");
-  }
-
-  const std::string& name() const { return netns_.name(); }
-
-  std::string must(const std::string& command) const {
-    CommandResult result = netns_.run(command);
-    BOOST_REQUIRE_MESSAGE(result.exit_code == 0, "`" << command << "` failed: " << result.output);
-    return result.output;
-  }
-
-  // `ztc ARGS --netns NAME` from the root namespace, as a user would.
-  Run ztc(const std::string& args, const std::string& stdin_text = "") const {
-    TempDir scratch;
-    std::string input = scratch.write("stdin", stdin_text);
-    CommandResult result =
-        run_command(shell_quote(kZtc) + " " + args + " --netns " + shell_quote(name()) + " <" +
-                    shell_quote(input) + " 2>" + shell_quote(scratch.file("stderr")));
-    return {result.exit_code, result.output, read_file(scratch.file("stderr"))};
-  }
+  Node() : AmbientNode("ztc-set") {}
 
   Run set(const std::string& args, const std::string& policy = kExample) const {
     return ztc("set " + args.substr(0, args.find(' ')) + " " + shell_quote(policy) +
@@ -125,12 +65,7 @@ class Node {
     return must("ip route show table 100 | grep ' proto 122 ' || true");
   }
   std::string elements() const { return must("nft list set ip ztunnel pods"); }
-  std::string state() const {
-    return must("nft list ruleset; ip route show table all; ip -6 route show table all");
-  }
-
- private:
-  ScopedTestNetns netns_;
+  std::string state() const { return must("nft list ruleset") + routes(); }
 };
 
 void require_ok(const Run& run, const std::string& what) {

@@ -13,7 +13,7 @@
 #include <string>
 #include <vector>
 
-#include "testdata/golden.h"
+#include "testsupport/golden.h"
 
 namespace ztc {
 namespace {

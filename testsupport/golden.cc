@@ -1,21 +1,15 @@
-#include "testdata/golden.h"
+#include "testsupport/golden.h"
 
 #include <cstdlib>
 #include <fstream>
 #include <sstream>
 
+#include "testsupport/files.h"
+
 namespace ztc::testing {
 
 std::string source_path(const std::string& relative) {
   return std::string(ZTC_SOURCE_DIR) + "/" + relative;
-}
-
-std::string read_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return {};
-  std::ostringstream out;
-  out << in.rdbuf();
-  return out.str();
 }
 
 namespace {

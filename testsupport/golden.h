@@ -7,6 +7,7 @@
 #include <string>
 
 #include "compiler/load.h"
+#include "testsupport/files.h"
 
 namespace ztc::testing {
 
@@ -16,8 +17,6 @@ std::string source_path(const std::string& relative);
 // Empty when `actual` equals the golden file's contents (or was written
 // because ZTC_REGEN=1); otherwise a message naming the .got file.
 std::string compare_golden(const std::string& relative_path, const std::string& actual);
-
-std::string read_file(const std::string& path);
 
 // Reads paths relative to the source tree, so diagnostics name
 // "testdata/bad/x.zt" whatever the build directory.
