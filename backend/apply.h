@@ -18,12 +18,12 @@
 #include <vector>
 
 #include "backend/nft_applier.h"
-#include "backend/nft_model.h"
+#include "model/nft_model.h"
 #include "backend/nft_set_reader.h"
 #include "backend/routing_kernel.h"
-#include "backend/routing_plan.h"
+#include "model/routing_plan.h"
 #include "backend/routing_reconciler.h"
-#include "compiler/diagnostics.h"
+#include "model/diagnostics.h"
 
 namespace ztc {
 

@@ -8,17 +8,17 @@
 #include <utility>
 
 #include "backend/nft_text.h"
-#include "compiler/ip_address.h"
-#include "compiler/values.h"
+#include "model/ip_address.h"
+#include "model/values.h"
 
 namespace ztc {
 namespace {
 
-std::optional<ir::ValueType> element_type(const std::string& nft_type) {
-  if (nft_type == "ipv4_addr") return ir::ValueType::ipv4;
-  if (nft_type == "ipv6_addr") return ir::ValueType::ipv6;
-  if (nft_type == "ifname") return ir::ValueType::ifname;
-  if (nft_type == "inet_service") return ir::ValueType::port;
+std::optional<ValueType> element_type(const std::string& nft_type) {
+  if (nft_type == "ipv4_addr") return ValueType::ipv4;
+  if (nft_type == "ipv6_addr") return ValueType::ipv6;
+  if (nft_type == "ifname") return ValueType::ifname;
+  if (nft_type == "inet_service") return ValueType::port;
   return std::nullopt;
 }
 
@@ -336,7 +336,7 @@ std::vector<nft::Element> check_members(const SetTarget& target,
                                         const std::vector<MemberInput>& input,
                                         Diagnostics& diagnostics) {
   const nft::Set& set = *target.set;
-  std::optional<ir::ValueType> type = element_type(set.type);
+  std::optional<ValueType> type = element_type(set.type);
   std::vector<nft::Element> out;
   if (!type) {
     diagnostics.error(set.location, "set '" + set.name + "' holds " + set.type +
@@ -351,10 +351,10 @@ std::vector<nft::Element> check_members(const SetTarget& target,
     std::optional<std::string> canonical = canonical_value(*type, member.value, &error);
     if (!canonical) {
       diagnostics.error(member.location, "element '" + member.value + "' of set '" + set.name +
-                                             "' (" + ir::type_name(*type) + "): " + error);
+                                             "' (" + type_name(*type) + "): " + error);
       continue;
     }
-    if (*type == ir::ValueType::ifname) *canonical = "\"" + *canonical + "\"";
+    if (*type == ValueType::ifname) *canonical = "\"" + *canonical + "\"";
     std::string comment = member.comment.value_or("");
     if (!valid_comment(comment)) {
       diagnostics.error(member.location, "comment of element '" + member.value +

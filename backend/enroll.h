@@ -27,11 +27,11 @@
 #include <vector>
 
 #include "backend/apply.h"
-#include "backend/nft_model.h"
+#include "model/nft_model.h"
 #include "backend/nft_set_reader.h"
-#include "backend/routing_plan.h"
+#include "model/routing_plan.h"
 #include "backend/routing_reconciler.h"
-#include "compiler/diagnostics.h"
+#include "model/diagnostics.h"
 
 namespace ztc {
 

@@ -25,9 +25,9 @@
 #include <string_view>
 #include <vector>
 
-#include "backend/nft_model.h"
-#include "compiler/diagnostics.h"
-#include "compiler/source.h"
+#include "model/nft_model.h"
+#include "model/diagnostics.h"
+#include "model/source.h"
 
 namespace ztc::nft {
 

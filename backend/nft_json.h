@@ -8,7 +8,7 @@
 
 #include <string>
 
-#include "backend/nft_model.h"
+#include "model/nft_model.h"
 
 namespace ztc::nft {
 

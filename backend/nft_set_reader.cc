@@ -14,7 +14,7 @@
 #include <cstring>
 #include <functional>
 
-#include "compiler/ip_address.h"
+#include "model/ip_address.h"
 
 namespace ztc::nft {
 namespace {

@@ -20,7 +20,7 @@
 #include <vector>
 
 #include "backend/nft_applier.h"
-#include "backend/nft_model.h"
+#include "model/nft_model.h"
 
 struct nl_sock;
 

@@ -15,8 +15,8 @@
 #include <string>
 #include <vector>
 
-#include "backend/nft_model.h"
-#include "compiler/source.h"
+#include "model/nft_model.h"
+#include "model/source.h"
 
 namespace ztc::nft {
 

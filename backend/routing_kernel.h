@@ -12,7 +12,7 @@
 #include <unordered_map>
 #include <vector>
 
-#include "backend/routing_plan.h"
+#include "model/routing_plan.h"
 
 struct nl_sock;
 

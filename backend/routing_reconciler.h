@@ -21,8 +21,8 @@
 #include <vector>
 
 #include "backend/routing_kernel.h"
-#include "backend/routing_plan.h"
-#include "compiler/diagnostics.h"
+#include "model/routing_plan.h"
+#include "model/diagnostics.h"
 
 namespace ztc::route {
 

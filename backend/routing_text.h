@@ -17,8 +17,8 @@
 
 #include <string>
 
-#include "backend/routing_plan.h"
-#include "compiler/ip_address.h"
+#include "model/routing_plan.h"
+#include "model/ip_address.h"
 
 namespace ztc::route {
 

@@ -9,7 +9,7 @@
 #include <variant>
 #include <vector>
 
-#include "compiler/source.h"
+#include "model/source.h"
 
 namespace ztc::ast {
 

@@ -6,7 +6,7 @@
 
 #include "compiler/checker.h"
 #include "compiler/overloaded.h"
-#include "compiler/values.h"
+#include "model/values.h"
 
 namespace ztc {
 namespace {

@@ -6,7 +6,7 @@
 #include <string>
 
 #include "compiler/ast.h"
-#include "compiler/diagnostics.h"
+#include "model/diagnostics.h"
 #include "compiler/ir.h"
 
 namespace ztc {

@@ -5,11 +5,11 @@
 #include <optional>
 #include <string>
 
-#include "backend/nft_model.h"
-#include "backend/routing_plan.h"
+#include "model/nft_model.h"
+#include "model/routing_plan.h"
 #include "compiler/ast.h"
 #include "compiler/check.h"
-#include "compiler/diagnostics.h"
+#include "model/diagnostics.h"
 #include "compiler/ir.h"
 #include "compiler/load.h"
 

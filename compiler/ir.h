@@ -10,18 +10,20 @@
 #include <variant>
 #include <vector>
 
-#include "backend/nft_model.h"
-#include "backend/routing_plan.h"
 #include "compiler/ast.h"
-#include "compiler/ip_address.h"
-#include "compiler/source.h"
+#include "model/ip_address.h"
+#include "model/nft_model.h"
+#include "model/routing_plan.h"
+#include "model/source.h"
+#include "model/values.h"
 
 namespace ztc::ir {
 
-// Types of parameters and set elements.
-enum class ValueType { ifname, ipv4, ipv6, ipv4net, ipv6net, port, u32 };
-const char* type_name(ValueType type);
-std::optional<ValueType> parse_type_name(const std::string& name);
+// Types of parameters and set elements live in the model (set commands check
+// elements with them too).
+using ::ztc::parse_type_name;
+using ::ztc::type_name;
+using ::ztc::ValueType;
 
 struct Param {
   std::string name;

@@ -7,7 +7,7 @@
 #include <string>
 
 #include "compiler/ast.h"
-#include "compiler/diagnostics.h"
+#include "model/diagnostics.h"
 
 namespace ztc {
 

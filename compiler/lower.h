@@ -4,7 +4,7 @@
 // every other bit), identity NAT for "no nat".
 #pragma once
 
-#include "backend/nft_model.h"
+#include "model/nft_model.h"
 #include "compiler/ir.h"
 
 namespace ztc {

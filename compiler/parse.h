@@ -7,8 +7,8 @@
 #include <cstddef>
 
 #include "compiler/ast.h"
-#include "compiler/diagnostics.h"
-#include "compiler/source.h"
+#include "model/diagnostics.h"
+#include "model/source.h"
 
 namespace ztc {
 

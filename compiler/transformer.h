@@ -8,8 +8,8 @@
 #include "ZtcParser.h"
 #include "compiler/ast.h"
 #include "compiler/bulk_lists.h"
-#include "compiler/diagnostics.h"
-#include "compiler/source.h"
+#include "model/diagnostics.h"
+#include "model/source.h"
 
 namespace ztc {
 

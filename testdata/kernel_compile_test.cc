@@ -22,7 +22,7 @@
 #include "backend/netns.h"
 #include "backend/nft_json.h"
 #include "backend/nft_text.h"
-#include "backend/routing_plan.h"
+#include "model/routing_plan.h"
 #include "backend/routing_text.h"
 #include "compiler/compile.h"
 #include "testsupport/golden.h"

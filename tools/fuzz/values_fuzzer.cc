@@ -17,7 +17,7 @@
 #include "backend/nft_text.h"
 #include "backend/routing_text.h"
 #include "compiler/compile.h"
-#include "compiler/values.h"
+#include "model/values.h"
 
 namespace {
 

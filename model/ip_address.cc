@@ -1,4 +1,4 @@
-#include "compiler/ip_address.h"
+#include "model/ip_address.h"
 
 #include <arpa/inet.h>
 
@@ -7,9 +7,7 @@
 
 namespace ztc {
 
-const char* family_name(IpFamily family) {
-  return family == IpFamily::v4 ? "ipv4" : "ipv6";
-}
+const char* family_name(IpFamily family) { return family == IpFamily::v4 ? "ipv4" : "ipv6"; }
 
 bool IpPrefix::is_network() const {
   int total = max_length();

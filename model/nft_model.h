@@ -11,7 +11,7 @@
 #include <variant>
 #include <vector>
 
-#include "compiler/source.h"
+#include "model/source.h"
 
 namespace ztc::nft {
 
@@ -42,17 +42,43 @@ enum class Field {
 struct Expr;
 using ExprPtr = std::shared_ptr<const Expr>;
 
-struct FieldRef { Field field; };
-struct Integer { uint32_t value; bool hex = false; };  // hex: marks print as 0x...
-struct String { std::string value; };                  // interface names
-struct Symbol { std::string value; };                  // tcp, udp, ipv4, ipv6
-struct Address { std::string value; };                 // "10.0.0.1" or "10.0.0.0/8"
-struct SetRef { std::string name; };                   // @name
-struct AnonSet { std::vector<ExprPtr> elements; };     // { a, b }
-struct Concat { std::vector<ExprPtr> parts; };         // a . b
-struct BitAnd { ExprPtr left; uint32_t mask; };        // left & mask
-struct BitOr { ExprPtr left; uint32_t bits; };         // left | bits
-struct Range { uint32_t low; uint32_t high; };         // low-high (ports)
+struct FieldRef {
+  Field field;
+};
+struct Integer {
+  uint32_t value;
+  bool hex = false;
+};  // hex: marks print as 0x...
+struct String {
+  std::string value;
+};  // interface names
+struct Symbol {
+  std::string value;
+};  // tcp, udp, ipv4, ipv6
+struct Address {
+  std::string value;
+};  // "10.0.0.1" or "10.0.0.0/8"
+struct SetRef {
+  std::string name;
+};  // @name
+struct AnonSet {
+  std::vector<ExprPtr> elements;
+};  // { a, b }
+struct Concat {
+  std::vector<ExprPtr> parts;
+};  // a . b
+struct BitAnd {
+  ExprPtr left;
+  uint32_t mask;
+};  // left & mask
+struct BitOr {
+  ExprPtr left;
+  uint32_t bits;
+};  // left | bits
+struct Range {
+  uint32_t low;
+  uint32_t high;
+};  // low-high (ports)
 
 struct Expr {
   std::variant<FieldRef, Integer, String, Symbol, Address, SetRef, AnonSet, Concat, BitAnd, BitOr,
@@ -75,14 +101,27 @@ ExprPtr range(uint32_t low, uint32_t high);
 enum class MatchOp { eq, ne };
 
 // left op right; `right` may be a set (anonymous or named): membership.
-struct Match { ExprPtr left; MatchOp op = MatchOp::eq; ExprPtr right; };
+struct Match {
+  ExprPtr left;
+  MatchOp op = MatchOp::eq;
+  ExprPtr right;
+};
 // target set value: `meta mark set meta mark | 0x200`, `ct mark set 0x220`.
-struct Mangle { Field target; ExprPtr value; };
+struct Mangle {
+  Field target;
+  ExprPtr value;
+};
 struct Counter {};
 enum class VerdictKind { accept, drop, return_, jump, goto_ };
-struct Verdict { VerdictKind kind; std::string chain; };  // chain for jump/goto
+struct Verdict {
+  VerdictKind kind;
+  std::string chain;
+};  // chain for jump/goto
 // key vmap { k1 : v1, ... } — one lookup replaces a run of rules.
-struct VerdictMap { ExprPtr key; std::vector<std::pair<ExprPtr, Verdict>> entries; };
+struct VerdictMap {
+  ExprPtr key;
+  std::vector<std::pair<ExprPtr, Verdict>> entries;
+};
 enum class NatKind { dnat, snat };
 // `dnat ip to ip daddr` (identity: "no NAT for this connection") or
 // `dnat ip to 10.0.0.1:53`. family is ip or ip6 (explicit, so inet works).

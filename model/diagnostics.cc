@@ -1,4 +1,4 @@
-#include "compiler/diagnostics.h"
+#include "model/diagnostics.h"
 
 #include <algorithm>
 #include <map>

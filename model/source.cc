@@ -1,4 +1,4 @@
-#include "compiler/source.h"
+#include "model/source.h"
 
 #include <utility>
 

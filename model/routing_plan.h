@@ -8,8 +8,8 @@
 #include <string>
 #include <vector>
 
-#include "compiler/ip_address.h"
-#include "compiler/source.h"
+#include "model/ip_address.h"
+#include "model/source.h"
 
 namespace ztc::route {
 

@@ -1,4 +1,4 @@
-#include "backend/nft_model.h"
+#include "model/nft_model.h"
 
 #include <utility>
 

@@ -1,10 +1,36 @@
-#include "compiler/values.h"
+#include "model/values.h"
 
 #include <algorithm>
 
-#include "compiler/ip_address.h"
+#include "model/ip_address.h"
 
 namespace ztc {
+
+namespace {
+struct TypeEntry {
+  ValueType type;
+  const char* name;
+};
+constexpr TypeEntry kTypes[] = {
+    {ValueType::ifname, "ifname"},   {ValueType::ipv4, "ipv4"},       {ValueType::ipv6, "ipv6"},
+    {ValueType::ipv4net, "ipv4net"}, {ValueType::ipv6net, "ipv6net"}, {ValueType::port, "port"},
+    {ValueType::u32, "u32"},
+};
+}  // namespace
+
+const char* type_name(ValueType type) {
+  for (const TypeEntry& entry : kTypes) {
+    if (entry.type == type) return entry.name;
+  }
+  return "?";
+}
+
+std::optional<ValueType> parse_type_name(const std::string& name) {
+  for (const TypeEntry& entry : kTypes) {
+    if (name == entry.name) return entry.type;
+  }
+  return std::nullopt;
+}
 
 // Linux: at most 15 bytes, no '/', ':' or whitespace, not "." or "..". ztc
 // also refuses '"' (nft strings have no escape for it) and '#' (`ip -batch`
@@ -25,9 +51,8 @@ bool valid_comment(const std::string& text) {
          });
 }
 
-std::optional<std::string> canonical_value(ir::ValueType type, const std::string& text,
+std::optional<std::string> canonical_value(ValueType type, const std::string& text,
                                            std::string* error) {
-  using ir::ValueType;
   switch (type) {
     case ValueType::ifname:
       if (!valid_ifname(text)) {

@@ -1,4 +1,4 @@
-#include "backend/routing_plan.h"
+#include "model/routing_plan.h"
 
 namespace ztc::route {
 

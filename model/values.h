@@ -6,13 +6,16 @@
 #include <optional>
 #include <string>
 
-#include "compiler/ir.h"
-
 namespace ztc {
+
+// Types of parameters and set elements.
+enum class ValueType { ifname, ipv4, ipv6, ipv4net, ipv6net, port, u32 };
+const char* type_name(ValueType type);
+std::optional<ValueType> parse_type_name(const std::string& name);
 
 // The value in canonical form (addresses printed by inet_ntop, numbers in
 // decimal), or nullopt with a short reason ("not an IPv4 address").
-std::optional<std::string> canonical_value(ir::ValueType type, const std::string& text,
+std::optional<std::string> canonical_value(ValueType type, const std::string& text,
                                            std::string* error);
 
 bool valid_ifname(const std::string& name);

@@ -1,7 +1,7 @@
 // Rendering of diagnostics: the gcc/nft shape (file:line:col, the source
 // line, a caret under the column), printable and bounded source lines, the
 // error cap, duplicate suppression and source order.
-#include "compiler/diagnostics.h"
+#include "model/diagnostics.h"
 
 #include <boost/test/unit_test.hpp>
 #include <memory>
@@ -54,12 +54,16 @@ BOOST_AUTO_TEST_CASE(caret_lands_under_the_column) {
       // Carriage return of a CRLF file is not part of the line.
       {"crlf", "mark a\r\nmark b $\r\n", 2, 8, "    mark b $\n           ^\n"},
       // Every byte outside printable ASCII is one '?', so columns still match.
-      {"control and high bytes", std::string("a\x01" "b\x7f" "c\xc3\xa9" "d", 8), 1, 8,
-       "    a?b?c??d\n           ^\n"},
+      {"control and high bytes",
+       std::string("a\x01"
+                   "b\x7f"
+                   "c\xc3\xa9"
+                   "d",
+                   8),
+       1, 8, "    a?b?c??d\n           ^\n"},
       {"nul byte", std::string("mark a = 0x1\0", 13), 1, 13,
        "    mark a = 0x1?\n                ^\n"},
-      {"escape sequence is not passed to the terminal", "x\x1b[31my", 1, 1,
-       "    x?[31my\n    ^\n"},
+      {"escape sequence is not passed to the terminal", "x\x1b[31my", 1, 1, "    x?[31my\n    ^\n"},
       // Long lines: at most 160 bytes shown, "..." where clipped.
       {"long line, caret within the first 160", x200, 1, 5,
        "    " + std::string(160, 'x') + "...\n        ^\n"},
@@ -75,8 +79,8 @@ BOOST_AUTO_TEST_CASE(caret_lands_under_the_column) {
   };
   for (const CaretCase& c : cases) {
     BOOST_TEST_CONTEXT(c.name) {
-      std::string header = "p.zt:" + std::to_string(c.line) + ":" + std::to_string(c.column) +
-                           ": error: bad\n";
+      std::string header =
+          "p.zt:" + std::to_string(c.line) + ":" + std::to_string(c.column) + ": error: bad\n";
       BOOST_TEST(render_one(c.text, c.line, c.column) == header + c.expected);
     }
   }
@@ -113,7 +117,8 @@ BOOST_AUTO_TEST_CASE(single_diagnostic_render) {
              "p.zt:1:11: error: unterminated string\n"
              "    iface a = \"eth0\n"
              "              ^\n");
-  BOOST_TEST(render(Diagnostic{Severity::note, Location{}, "no location"}) == "note: no location\n");
+  BOOST_TEST(render(Diagnostic{Severity::note, Location{}, "no location"}) ==
+             "note: no location\n");
 }
 
 BOOST_AUTO_TEST_CASE(location_text) {
@@ -161,8 +166,9 @@ BOOST_AUTO_TEST_CASE(error_cap_shows_the_first_errors_and_counts_the_rest) {
   // The first 100 are kept, in order; the last kept one is number 99.
   BOOST_TEST(out.find("error number 99\n") != std::string::npos);
   BOOST_TEST(out.find("error number 100\n") == std::string::npos);
-  const std::string tail = "p.zt:1:1: error: error number 99\n    x\n    ^\n"
-                           "error: 50 more errors not shown\n";
+  const std::string tail =
+      "p.zt:1:1: error: error number 99\n    x\n    ^\n"
+      "error: 50 more errors not shown\n";
   BOOST_TEST(out.size() >= tail.size());
   BOOST_TEST(out.substr(out.size() - tail.size()) == tail);
 }

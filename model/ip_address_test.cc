@@ -1,6 +1,6 @@
 // IPv4/IPv6 addresses and prefixes: strict parsing, canonical printing (the
 // way nft and iproute2 print them, so dumps compare), and is_network.
-#include "compiler/ip_address.h"
+#include "model/ip_address.h"
 
 #include <arpa/inet.h>
 
@@ -117,12 +117,12 @@ struct NetworkCase {
 // No bit set past the prefix length, checked at odd bit boundaries.
 BOOST_AUTO_TEST_CASE(is_network_at_bit_boundaries) {
   const std::vector<NetworkCase> cases = {
-      {"10.0.0.0/7", true},         {"11.0.0.0/7", false},      {"10.0.0.128/25", true},
-      {"10.0.0.129/25", false},     {"10.0.0.64/25", false},    {"10.0.0.2/31", true},
-      {"10.0.0.1/31", false},       {"10.0.0.1/32", true},      {"128.0.0.0/1", true},
-      {"192.0.0.0/1", false},       {"fd00::8000:0/97", true},  {"fd00::4000:0/97", false},
-      {"fd00::/8", true},           {"fd01::/15", false},       {"fd00::1/127", false},
-      {"fd00::2/127", true},        {"::1/0", false},           {"::/1", true},
+      {"10.0.0.0/7", true},     {"11.0.0.0/7", false},     {"10.0.0.128/25", true},
+      {"10.0.0.129/25", false}, {"10.0.0.64/25", false},   {"10.0.0.2/31", true},
+      {"10.0.0.1/31", false},   {"10.0.0.1/32", true},     {"128.0.0.0/1", true},
+      {"192.0.0.0/1", false},   {"fd00::8000:0/97", true}, {"fd00::4000:0/97", false},
+      {"fd00::/8", true},       {"fd01::/15", false},      {"fd00::1/127", false},
+      {"fd00::2/127", true},    {"::1/0", false},          {"::/1", true},
   };
   for (const NetworkCase& c : cases) {
     BOOST_TEST_CONTEXT(c.text) {
