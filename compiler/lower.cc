@@ -40,6 +40,16 @@ ExprPtr one_or_set(std::vector<ExprPtr> items) {
 
 nft::MatchOp op(bool negated) { return negated ? nft::MatchOp::ne : nft::MatchOp::eq; }
 
+// A helper chain is named after the rule it serves. Two files can have a rule
+// at the same line and column, so a rule outside the top file also names its
+// file (by the order files are read: stable for goldens, unlike a path).
+std::string helper_chain_name(const std::string& base, const char* kind, const Location& rule) {
+  std::string file =
+      rule.file && rule.file->ordinal() > 0 ? "f" + std::to_string(rule.file->ordinal()) + "_" : "";
+  return base + "_" + kind + "_" + file + std::to_string(rule.line) + "_" +
+         std::to_string(rule.column);
+}
+
 class Lowerer {
  public:
   explicit Lowerer(const ir::Policy& policy) : policy_(policy) {}
@@ -51,6 +61,7 @@ class Lowerer {
     for (const ir::Set& set : policy_.sets) lower_set(set);
     for (const ir::Chain& chain : policy_.chains) lower_chain(chain);
     for (nft::Chain& helper : helpers_) table_.chains.push_back(std::move(helper));
+    require_unique_chain_names(table_);
     return std::move(table_);
   }
 
@@ -152,8 +163,7 @@ class Lowerer {
     std::map<size_t, std::string> chain_of;
     for (size_t d : distinct) {
       nft::Chain target;
-      target.name = out.name + "_iif_" + std::to_string(rules[d].location.line) + "_" +
-                    std::to_string(rules[d].location.column);
+      target.name = helper_chain_name(out.name, "iif", rules[d].location);
       target.comment = "actions of the rule at " + rules[d].location.str();
       target.location = rules[d].location;
       ir::Rule body = rules[d];
@@ -261,8 +271,7 @@ class Lowerer {
       return;
     }
     nft::Chain chain;
-    chain.name = out.name + "_actions_" + std::to_string(rule.location.line) + "_" +
-                 std::to_string(rule.location.column);
+    chain.name = helper_chain_name(out.name, "actions", rule.location);
     chain.comment = "actions of the rule at " + rule.location.str();
     chain.location = rule.location;
     nft::Rule segment;
@@ -454,6 +463,17 @@ class Lowerer {
 };
 
 }  // namespace
+
+void require_unique_chain_names(const nft::Table& table) {
+  std::map<std::string, const nft::Chain*> by_name;
+  for (const nft::Chain& chain : table.chains) {
+    auto [it, inserted] = by_name.emplace(chain.name, &chain);
+    if (inserted) continue;
+    throw LoweringError(chain.location, "two chains named '" + chain.name +
+                                            "' (the other is from " + it->second->location.str() +
+                                            "): nft would merge them and run both rules' actions");
+  }
+}
 
 nft::Table lower(const ir::Policy& policy) { return Lowerer(policy).run(); }
 
