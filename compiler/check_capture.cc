@@ -1,6 +1,7 @@
 // Check stage, capture and nat blocks: hooks, matches, actions, and the
 // reachability of rules in each chain.
 #include <algorithm>
+#include <map>
 #include <set>
 
 #include "compiler/checker.h"
@@ -343,20 +344,45 @@ std::optional<ir::Action> Checker::check_action(const ast::Action& action, bool 
   return ir::Counter{};
 }
 
+// A rule without matches that ends the chain ends it for every packet of the
+// families it acts on: a `dnat to` an address of one family is passed by the
+// other family's packets (nft adds the family to the rule), so in an inet
+// table the next rule stays reachable for them, as the kernel runs it.
 void Checker::check_reachability() {
-  std::set<std::pair<std::string, int>> reported;
+  std::vector<IpFamily> table_families;
+  for (IpFamily family : {IpFamily::v4, IpFamily::v6}) {
+    if (family_allows(family)) table_families.push_back(family);
+  }
   for (const ir::Chain& chain : out_.chains) {
-    for (size_t i = 0; i + 1 < chain.rules.size(); ++i) {
-      const ir::Rule& rule = chain.rules[i];
+    std::map<IpFamily, const ir::Rule*> ended_by;
+    for (const ir::Rule& rule : chain.rules) {
+      if (ended_by.size() == table_families.size()) {
+        std::set<int> lines;
+        for (const auto& [family, ender] : ended_by) lines.insert(ender->location.line);
+        std::string message = "unreachable rule: the rule at line " +
+                              std::to_string(*lines.begin()) +
+                              " matches every packet and ends the chain";
+        if (lines.size() > 1) {
+          message = "unreachable rule: the rules at lines " + std::to_string(*lines.begin()) +
+                    " (IPv4) and " + std::to_string(*lines.rbegin()) +
+                    " (IPv6) end the chain for every packet";
+          if (ended_by[IpFamily::v4]->location.line > ended_by[IpFamily::v6]->location.line) {
+            message = "unreachable rule: the rules at lines " + std::to_string(*lines.begin()) +
+                      " (IPv6) and " + std::to_string(*lines.rbegin()) +
+                      " (IPv4) end the chain for every packet";
+          }
+        }
+        diagnostics_.error(rule.location, message);
+        break;
+      }
       if (!rule.matches.empty() || rule.actions.empty() || !is_terminal(rule.actions.back())) {
         continue;
       }
-      const ir::Rule& next = chain.rules[i + 1];
-      auto key = std::make_pair(next.location.str(), 0);
-      if (!reported.insert(key).second) continue;
-      diagnostics_.error(next.location, "unreachable rule: the rule at line " +
-                                            std::to_string(rule.location.line) +
-                                            " matches every packet and ends the chain");
+      if (auto* dnat = std::get_if<ir::Dnat>(&rule.actions.back())) {
+        ended_by.emplace(dnat->address.family, &rule);
+        continue;
+      }
+      for (IpFamily family : table_families) ended_by.emplace(family, &rule);
     }
   }
 }

@@ -218,6 +218,11 @@ class Lowerer {
   void lower_rule(const ir::Rule& rule, nft::Chain& out) {
     std::vector<nft::Statement> matches;
     std::optional<IpFamily> address_family;
+    rule_maps_port_ = false;
+    for (const ir::Action& action : rule.actions) {
+      auto* dnat = std::get_if<ir::Dnat>(&action);
+      if (dnat && dnat->port) rule_maps_port_ = true;
+    }
     for (const ir::Match& match : rule.matches) lower_match(match, matches, address_family);
     // Identity NAT is per address family: in an inet table a rule without an
     // address match becomes one rule per family.
@@ -359,6 +364,14 @@ class Lowerer {
       out.push_back(nft::Match{
           nft::concat({nft::field(Field::l4proto), nft::field(Field::th_dport)}),
           nft::MatchOp::eq, nft::anon_set(std::move(pairs))});
+      if (rule_maps_port_) {
+        // nft takes a port mapping (`dnat to A:P`) only after a protocol
+        // match it can see, and a concatenation is none.
+        std::vector<ExprPtr> names;
+        for (const std::string& protocol : protocols) names.push_back(nft::symbol(protocol));
+        out.push_back(nft::Match{nft::field(Field::l4proto), nft::MatchOp::eq,
+                                 nft::anon_set(std::move(names))});
+      }
       return;
     }
     const auto& m = std::get<ir::MarkMatch>(match);
@@ -460,6 +473,7 @@ class Lowerer {
   std::set<std::string> copy_chains_;
   nft::Hook current_hook_ = nft::Hook::prerouting;
   bool current_nat_ = false;
+  bool rule_maps_port_ = false;  // the rule being lowered has `dnat to A:P`
 };
 
 }  // namespace

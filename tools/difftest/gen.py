@@ -6,6 +6,7 @@ the checker's documented restrictions; a policy ztc still refuses is counted and
 runner (an unexpected refusal is worth a look: issue 17's false "unreachable rule" was one).
 """
 
+import ipaddress
 import random
 
 import model as M
@@ -38,6 +39,11 @@ def prefixes(version):
             out += [f"fd0{i}::/64", f"fd0{i}::/126", f"fd0{i}::4/126", f"fd0{i}::/125",
                     f"fd0{i}::100/128"]
     return out
+
+
+def overlap(a, b):
+    a, b = ipaddress.ip_network(a), ipaddress.ip_network(b)
+    return a.version == b.version and a.overlaps(b)
 
 
 def versions(family):
@@ -204,14 +210,19 @@ class Gen:
         s = M.SetDecl(self.name("s_"), t, managed)
         s.version = v
         pool = hosts(v) if t.endswith(str(v)) else prefixes(v)
-        chosen = r.sample(pool, r.randint(1, 4))
+        chosen = []
+        for e in r.sample(pool, r.randint(1, 4)):
+            # nested prefixes in one set are refused (nft cannot load them)
+            if not any(overlap(e, c) for c in chosen):
+                chosen.append(e)
         if managed:
             s.members = chosen
         else:
             s.elements = [("lit", e) for e in chosen]
             s.comments = [r.choice([None, None, "pod-uid-1"]) for _ in chosen]
             for p in self.params:
-                if p.type in (t, f"ipv{v}") and p.value not in chosen and self.chance(0.3):
+                if p.type in (t, f"ipv{v}") and not any(overlap(p.value, c) for c in chosen) \
+                        and self.chance(0.3):
                     s.elements.append(("name", p.name))
                     s.comments.append(None)
                     chosen.append(p.value)
