@@ -95,8 +95,9 @@ std::optional<ir::Rule> Checker::check_rule(const ast::CaptureRule& rule, bool n
     }
     if (auto* address = std::get_if<ir::AddressMatch>(&*checked)) {
       if (rule_family && *rule_family != address->family) {
-        diagnostics_.error(match_location(match), "IPv4 and IPv6 addresses in one rule: no packet "
-                                                  "has both");
+        diagnostics_.error(match_location(match),
+                           "IPv4 and IPv6 addresses in one rule: a packet has one address "
+                           "family, so the rule could never match; write one rule per family");
         ok = false;
         continue;
       }
@@ -126,9 +127,14 @@ std::optional<ir::Rule> Checker::check_rule(const ast::CaptureRule& rule, bool n
 
 std::optional<ir::Match> Checker::check_match(const ast::Match& match, nft::Hook hook) {
   if (auto* m = std::get_if<ast::InterfaceMatch>(&match)) {
-    if (m->output && (hook == nft::Hook::prerouting || hook == nft::Hook::input)) {
-      diagnostics_.error(m->location, std::string("oif is not known yet at hook ") +
-                                          nft::hook_name(hook) + " (before routing)");
+    if (m->output && hook == nft::Hook::prerouting) {
+      diagnostics_.error(m->location,
+                         "oif is not known at hook prerouting: the packet is not routed yet");
+      return std::nullopt;
+    }
+    if (m->output && hook == nft::Hook::input) {
+      diagnostics_.error(m->location,
+                         "oif is always empty at hook input (packets delivered to this host)");
       return std::nullopt;
     }
     if (!m->output && hook == nft::Hook::output) {
@@ -207,7 +213,9 @@ std::optional<ir::Match> Checker::check_match(const ast::Match& match, nft::Hook
         continue;
       }
       if (family && *family != prefix->family) {
-        diagnostics_.error(value.location, "IPv4 and IPv6 addresses mixed in one match");
+        diagnostics_.error(value.location,
+                           "IPv4 and IPv6 addresses in one match: a packet has "
+                           "one address family; write one rule per family");
         ok = false;
         continue;
       }
@@ -255,8 +263,10 @@ std::optional<ir::Action> Checker::check_action(const ast::Action& action, bool 
                                                 const std::vector<ir::Action>& earlier) {
   if (auto* a = std::get_if<ast::MarkAction>(&action)) {
     if (nat) {
-      diagnostics_.error(a->location, "set marks in a capture block: nat chains see only the "
-                                      "first packet of a connection");
+      diagnostics_.error(a->location,
+                         "marks cannot be set in a nat block: it sees only the "
+                         "first packet of each connection; set them in a capture "
+                         "block");
       return std::nullopt;
     }
     auto bits = resolve_mark(a->value);
@@ -270,7 +280,9 @@ std::optional<ir::Action> Checker::check_action(const ast::Action& action, bool 
   }
   if (auto* a = std::get_if<ast::CtCopyAction>(&action)) {
     if (nat) {
-      diagnostics_.error(a->location, "ct save/restore belongs in a capture block");
+      diagnostics_.error(a->location,
+                         "ct save/restore cannot run in a nat block: it sees only "
+                         "the first packet of each connection; use a capture block");
       return std::nullopt;
     }
     auto bits = resolve_mark(a->bits);
@@ -331,7 +343,9 @@ std::optional<ir::Action> Checker::check_action(const ast::Action& action, bool 
              std::holds_alternative<ir::BypassMatch>(m);
     });
     if (a->port && !has_protocol) {
-      diagnostics_.error(a->location, "dnat to a port needs a tcp or udp match in the same rule");
+      diagnostics_.error(a->location,
+                         "dnat to a port needs tcp, udp or bypass in the same rule "
+                         "(a port belongs to a protocol)");
       return std::nullopt;
     }
     if (a->port) {
