@@ -1,5 +1,6 @@
 #include "compiler/lower.h"
 
+#include <algorithm>
 #include <map>
 #include <set>
 
@@ -31,6 +32,25 @@ const char* set_type(ir::ValueType type) {
 ExprPtr port_expr(const ir::PortRange& range) {
   if (range.first == range.second) return nft::integer(range.first);
   return nft::range(range.first, range.second);
+}
+
+// Overlapping ranges joined (then sorted); the set of ports is the same.
+// Ranges that do not overlap keep their order.
+std::vector<ir::PortRange> merged(std::vector<ir::PortRange> ranges) {
+  std::vector<ir::PortRange> sorted = ranges;
+  std::sort(sorted.begin(), sorted.end());
+  bool overlap = false;
+  for (size_t i = 1; i < sorted.size(); ++i) overlap |= sorted[i].first <= sorted[i - 1].second;
+  if (!overlap) return ranges;
+  std::vector<ir::PortRange> out;
+  for (const ir::PortRange& range : sorted) {
+    if (!out.empty() && range.first <= out.back().second) {
+      out.back().second = std::max(out.back().second, range.second);
+    } else {
+      out.push_back(range);
+    }
+  }
+  return out;
 }
 
 ExprPtr one_or_set(std::vector<ExprPtr> items) {
@@ -343,11 +363,21 @@ class Lowerer {
     if (auto* m = std::get_if<ir::BypassMatch>(&match)) {
       std::set<std::string> protocols;
       for (const ir::Bypass& bypass : m->bypass) protocols.insert(bypass.protocol);
+      // Declarations may overlap (`bypass udp 53-100` and `bypass udp 53`):
+      // nft refuses overlapping intervals in a concatenated set ("File
+      // exists"), so each protocol's ports are merged first.
+      std::vector<std::pair<std::string, std::vector<ir::PortRange>>> ports_of;
+      for (const ir::Bypass& bypass : m->bypass) {
+        auto it = std::find_if(ports_of.begin(), ports_of.end(),
+                               [&](const auto& entry) { return entry.first == bypass.protocol; });
+        if (it == ports_of.end()) it = ports_of.insert(ports_of.end(), {bypass.protocol, {}});
+        it->second.insert(it->second.end(), bypass.ports.begin(), bypass.ports.end());
+      }
+      for (auto& [protocol, ranges] : ports_of) ranges = merged(std::move(ranges));
       if (protocols.size() == 1) {
         std::vector<ExprPtr> ports;
-        for (const ir::Bypass& bypass : m->bypass) {
-          for (const ir::PortRange& range : bypass.ports) ports.push_back(port_expr(range));
-        }
+        for (const ir::PortRange& range : ports_of.begin()->second)
+          ports.push_back(port_expr(range));
         out.push_back(nft::Match{nft::field(Field::l4proto), nft::MatchOp::eq,
                                  nft::symbol(*protocols.begin())});
         out.push_back(
@@ -356,9 +386,9 @@ class Lowerer {
       }
       // Several protocols: one lookup on protocol . port.
       std::vector<ExprPtr> pairs;
-      for (const ir::Bypass& bypass : m->bypass) {
-        for (const ir::PortRange& range : bypass.ports) {
-          pairs.push_back(nft::concat({nft::symbol(bypass.protocol), port_expr(range)}));
+      for (const auto& [protocol, ranges] : ports_of) {
+        for (const ir::PortRange& range : ranges) {
+          pairs.push_back(nft::concat({nft::symbol(protocol), port_expr(range)}));
         }
       }
       out.push_back(nft::Match{

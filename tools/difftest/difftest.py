@@ -32,7 +32,7 @@ import interp  # noqa: E402
 import model as M  # noqa: E402
 import reduce as R  # noqa: E402
 import render  # noqa: E402
-from harness import netns  # noqa: E402
+from harness import LoadFailed, netns  # noqa: E402
 
 REPO = os.path.normpath(os.path.join(HERE, "..", ".."))
 REGRESSIONS = os.path.join(HERE, "regressions")
@@ -114,10 +114,6 @@ class Runner:
             if want != got:
                 diffs.append((p, want, got))
         return diffs
-
-
-class LoadFailed(Exception):
-    pass
 
 
 def describe_outcome(o):

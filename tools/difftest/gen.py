@@ -15,7 +15,7 @@ from model import Ref
 
 HOOKS = ["prerouting", "input", "forward", "output", "postrouting"]
 NAT_HOOKS = ["prerouting", "input", "output", "postrouting"]
-IIF_HOOKS = {"prerouting", "input", "forward"}
+IIF_HOOKS = {"prerouting", "input", "forward", "postrouting"}
 OIF_HOOKS = {"forward", "output", "postrouting"}
 BITS = [0x1, 0x2, 0x4, 0x10, 0x20, 0x40, 0x100, 0x200, 0x400, 0x1000, 0x80000000]
 FIELDS = [(0x100, 0xf00), (0x200, 0xf00), (0x300, 0xf00), (0x10, 0xf0), (0x20, 0x30)]

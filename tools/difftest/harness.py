@@ -35,6 +35,10 @@ OBSERVE_PRIORITY = 500
 SETTLE_SECONDS = 1.0
 
 
+class LoadFailed(Exception):
+    """ztc could not load a policy it compiled."""
+
+
 class Node:
     """A fresh node and peer namespace pair; `close()` removes them."""
 

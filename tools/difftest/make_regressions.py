@@ -66,6 +66,20 @@ CASES["bypass_two_protocols_dnat_port"] = (
      probe(2, 4, "tcp", "dta", "10.1.0.2", "10.3.0.2", 53),
      probe(3, 4, "udp", "dtc", "10.3.0.2", "10.1.0.1", 53)])
 
+# Found by difftest (seed 2): bypass declarations with overlapping ports of one protocol, next
+# to another protocol, made a lookup nft refused at load ("File exists").
+CASES["bypass_overlapping_ports"] = (
+    M.Policy([M.Table("ip"),
+              M.Bypass("tcp", [(("lit", "8080"), None)]),
+              M.Bypass("udp", [(("lit", "53"), ("lit", "267"))]),
+              M.Bypass("udp", [(("lit", "53"), None), (("lit", "100"), ("lit", "300"))]),
+              M.Block(False, ["forward"], [M.Rule([M.BypassMatch()], [M.Verdict("return")])]),
+              M.Block(False, ["forward"], [M.Rule([], [M.MarkAction(False, "|=", [0x1])])])]),
+    [probe(0, 4, "udp", "dta", "10.1.0.2", "10.3.0.2", 280),
+     probe(1, 4, "udp", "dta", "10.1.0.2", "10.3.0.2", 301),
+     probe(2, 4, "tcp", "dta", "10.1.0.2", "10.3.0.2", 53),
+     probe(3, 4, "tcp", "dtb", "10.2.0.2", "10.3.0.2", 8080)])
+
 # Found by difftest (seed 1): nested prefixes in a static set compiled, then nft refused the
 # table ("conflicting intervals specified"). Now refused at compile time.
 nested = M.SetDecl("nets", "ipv4net", False, [("lit", "10.0.0.0/8"), ("lit", "10.1.0.0/30")],

@@ -113,7 +113,8 @@ def _edits(policy, probes):
 
 
 def reduce(runner, policy, probes, load_failure, budget=400):
-    from difftest import LoadFailed, report_case  # the runner's own module
+    from difftest import report_case  # the runner's
+    from harness import LoadFailed
 
     def failing(pol, pr):
         if runner.compile_errors(pol):
