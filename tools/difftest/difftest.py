@@ -2,7 +2,7 @@
 """ztc random differential test: random policies, loaded with `ztc load`, against a reference
 interpreter, on real packets.
 
-  difftest.py run [--seed N] [--policies N] [--packets N] [--ztc PATH] [--out DIR] [--reduce]
+  difftest.py run [--seed N] [--policies N] [--first I] [--packets N] [--ztc PATH] [--out DIR] [--reduce]
                   [--max-seconds S] [-v]
   difftest.py regress [--ztc PATH] [-v]   the cases under regressions/, each a bug found once
   difftest.py show --seed N [--index I]   print one generated policy and its packets
@@ -165,7 +165,7 @@ def cmd_run(opts, runner):
     stats = dict(policies=0, packets=0, refused=0, load_failed=0, mismatched=0)
     refusals = {}
     failures = []
-    for i in range(opts.policies):
+    for i in range(opts.first, opts.first + opts.policies):
         if opts.max_seconds and time.monotonic() - start > opts.max_seconds:
             print(f"difftest: stopping after {opts.max_seconds}s")
             break
@@ -261,6 +261,7 @@ def main():
     run = sub.add_parser("run")
     run.add_argument("--seed", type=int, default=1)
     run.add_argument("--policies", type=int, default=50)
+    run.add_argument("--first", type=int, default=0, help="index of the first policy")
     run.add_argument("--packets", type=int, default=30)
     run.add_argument("--max-seconds", type=float, default=0)
     run.add_argument("--out", default="")

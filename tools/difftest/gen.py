@@ -112,6 +112,11 @@ class Gen:
             table = st.index(policy.table)
             st.insert(0, st.pop(table))
             cuts[0] = 1
+            blocks = [i for i, x in enumerate(st) if isinstance(x, M.Block)]
+            if len(blocks) >= 2 and self.chance(0.6):
+                # declarations in inc1, the first blocks in inc2, the others in the top file:
+                # rules of both files start on line 2, column 3
+                cuts = [1, blocks[0], r.choice(blocks[1:])]
             cuts = sorted(set(cuts))
             if len(cuts) >= 2 and cuts[-1] < n and isinstance(st[cuts[-1]], M.Block):
                 policy.compact_first_line = True
