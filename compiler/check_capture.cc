@@ -371,20 +371,19 @@ void Checker::check_reachability() {
     std::map<IpFamily, const ir::Rule*> ended_by;
     for (const ir::Rule& rule : chain.rules) {
       if (ended_by.size() == table_families.size()) {
-        std::set<int> lines;
-        for (const auto& [family, ender] : ended_by) lines.insert(ender->location.line);
+        // Rules of one chain live in one vector: their addresses are in chain order.
+        const ir::Rule* first = ended_by.begin()->second;
+        const ir::Rule* last = ended_by.rbegin()->second;
         std::string message = "unreachable rule: the rule at line " +
-                              std::to_string(*lines.begin()) +
+                              std::to_string(first->location.line) +
                               " matches every packet and ends the chain";
-        if (lines.size() > 1) {
-          message = "unreachable rule: the rules at lines " + std::to_string(*lines.begin()) +
-                    " (IPv4) and " + std::to_string(*lines.rbegin()) +
-                    " (IPv6) end the chain for every packet";
-          if (ended_by[IpFamily::v4]->location.line > ended_by[IpFamily::v6]->location.line) {
-            message = "unreachable rule: the rules at lines " + std::to_string(*lines.begin()) +
-                      " (IPv6) and " + std::to_string(*lines.rbegin()) +
-                      " (IPv4) end the chain for every packet";
-          }
+        if (first != last) {
+          bool v4_first = ended_by[IpFamily::v4] < ended_by[IpFamily::v6];
+          if (!v4_first) std::swap(first, last);
+          message = "unreachable rule: the rules at lines " + std::to_string(first->location.line) +
+                    (v4_first ? " (IPv4)" : " (IPv6)") + " and " +
+                    std::to_string(last->location.line) + (v4_first ? " (IPv6)" : " (IPv4)") +
+                    " end the chain for every packet";
         }
         diagnostics_.error(rule.location, message);
         break;
