@@ -460,6 +460,44 @@ void Checker::declare_addr(const ast::AddrDecl& addr) {
   addrs_.push_back(Addr{*prefix});
 }
 
+namespace {
+
+bool prefix_contains(const IpPrefix& outer, const IpPrefix& inner) {
+  if (outer.family != inner.family || outer.length > inner.length) return false;
+  for (int bit = 0; bit < outer.length; ++bit) {
+    uint8_t mask = static_cast<uint8_t>(0x80 >> (bit % 8));
+    if ((outer.bytes[bit / 8] & mask) != (inner.bytes[bit / 8] & mask)) return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+// nft refuses a named interval set with one prefix inside another
+// ("conflicting intervals specified") at load time: refuse it here, at the
+// inner element. Two prefixes are nested or disjoint, so after sorting by
+// address (shorter first) an element is nested iff the innermost open prefix
+// before it contains it.
+void Checker::refuse_nested_prefixes(const std::string& set_name,
+                                     std::vector<std::pair<IpPrefix, Location>> prefixes) {
+  std::stable_sort(prefixes.begin(), prefixes.end(),
+                   [](const auto& a, const auto& b) { return a.first < b.first; });
+  std::vector<const std::pair<IpPrefix, Location>*> open;
+  for (const auto& element : prefixes) {
+    while (!open.empty() && !prefix_contains(open.back()->first, element.first)) open.pop_back();
+    if (!open.empty()) {
+      const auto& outer = *open.back();
+      diagnostics_.error(element.second,
+                         "element '" + element.first.str() + "' of set '" + set_name +
+                             "' is inside '" + outer.first.str() + "' (line " +
+                             std::to_string(outer.second.line) +
+                             "): nft cannot load nested prefixes in one set; keep the wider one");
+      continue;
+    }
+    open.push_back(&element);
+  }
+}
+
 void Checker::declare_set(const ast::SetDecl& set) {
   auto type = ir::parse_type_name(set.type.text);
   if (!type || *type == ir::ValueType::u32) {
@@ -500,6 +538,7 @@ void Checker::declare_set(const ast::SetDecl& set) {
       if (seen[slots[i]] == key) return false;
     }
   };
+  std::vector<std::pair<IpPrefix, Location>> prefixes;  // of an interval set
   for (const ast::SetElement& element : set.elements) {
     const ast::Value& v = element.value;
     std::string text = v.text;
@@ -547,8 +586,12 @@ void Checker::declare_set(const ast::SetDecl& set) {
       continue;
     }
     if (*type == ir::ValueType::ifname) *canonical = "\"" + *canonical + "\"";
+    if (*type == ir::ValueType::ipv4net || *type == ir::ValueType::ipv6net) {
+      if (auto prefix = parse_ip_prefix(*canonical)) prefixes.emplace_back(*prefix, v.location);
+    }
     out.elements.push_back(nft::Element{*canonical, element.comment.value_or("")});
   }
+  if (!prefixes.empty()) refuse_nested_prefixes(out.name, std::move(prefixes));
   declare(out.name, SymbolKind::set, out_.sets.size(), set.name.location);
   out_.sets.push_back(std::move(out));
 }

@@ -1,6 +1,7 @@
 // Check stage, capture and nat blocks: hooks, matches, actions, and the
 // reachability of rules in each chain.
 #include <algorithm>
+#include <map>
 #include <set>
 
 #include "compiler/checker.h"
@@ -94,8 +95,9 @@ std::optional<ir::Rule> Checker::check_rule(const ast::CaptureRule& rule, bool n
     }
     if (auto* address = std::get_if<ir::AddressMatch>(&*checked)) {
       if (rule_family && *rule_family != address->family) {
-        diagnostics_.error(match_location(match), "IPv4 and IPv6 addresses in one rule: no packet "
-                                                  "has both");
+        diagnostics_.error(match_location(match),
+                           "IPv4 and IPv6 addresses in one rule: a packet has one address "
+                           "family, so the rule could never match; write one rule per family");
         ok = false;
         continue;
       }
@@ -125,9 +127,14 @@ std::optional<ir::Rule> Checker::check_rule(const ast::CaptureRule& rule, bool n
 
 std::optional<ir::Match> Checker::check_match(const ast::Match& match, nft::Hook hook) {
   if (auto* m = std::get_if<ast::InterfaceMatch>(&match)) {
-    if (m->output && (hook == nft::Hook::prerouting || hook == nft::Hook::input)) {
-      diagnostics_.error(m->location, std::string("oif is not known yet at hook ") +
-                                          nft::hook_name(hook) + " (before routing)");
+    if (m->output && hook == nft::Hook::prerouting) {
+      diagnostics_.error(m->location,
+                         "oif is not known at hook prerouting: the packet is not routed yet");
+      return std::nullopt;
+    }
+    if (m->output && hook == nft::Hook::input) {
+      diagnostics_.error(m->location,
+                         "oif is always empty at hook input (packets delivered to this host)");
       return std::nullopt;
     }
     if (!m->output && hook == nft::Hook::output) {
@@ -206,7 +213,9 @@ std::optional<ir::Match> Checker::check_match(const ast::Match& match, nft::Hook
         continue;
       }
       if (family && *family != prefix->family) {
-        diagnostics_.error(value.location, "IPv4 and IPv6 addresses mixed in one match");
+        diagnostics_.error(value.location,
+                           "IPv4 and IPv6 addresses in one match: a packet has "
+                           "one address family; write one rule per family");
         ok = false;
         continue;
       }
@@ -254,8 +263,10 @@ std::optional<ir::Action> Checker::check_action(const ast::Action& action, bool 
                                                 const std::vector<ir::Action>& earlier) {
   if (auto* a = std::get_if<ast::MarkAction>(&action)) {
     if (nat) {
-      diagnostics_.error(a->location, "set marks in a capture block: nat chains see only the "
-                                      "first packet of a connection");
+      diagnostics_.error(a->location,
+                         "marks cannot be set in a nat block: it sees only the "
+                         "first packet of each connection; set them in a capture "
+                         "block");
       return std::nullopt;
     }
     auto bits = resolve_mark(a->value);
@@ -269,7 +280,9 @@ std::optional<ir::Action> Checker::check_action(const ast::Action& action, bool 
   }
   if (auto* a = std::get_if<ast::CtCopyAction>(&action)) {
     if (nat) {
-      diagnostics_.error(a->location, "ct save/restore belongs in a capture block");
+      diagnostics_.error(a->location,
+                         "ct save/restore cannot run in a nat block: it sees only "
+                         "the first packet of each connection; use a capture block");
       return std::nullopt;
     }
     auto bits = resolve_mark(a->bits);
@@ -330,7 +343,9 @@ std::optional<ir::Action> Checker::check_action(const ast::Action& action, bool 
              std::holds_alternative<ir::BypassMatch>(m);
     });
     if (a->port && !has_protocol) {
-      diagnostics_.error(a->location, "dnat to a port needs a tcp or udp match in the same rule");
+      diagnostics_.error(a->location,
+                         "dnat to a port needs tcp, udp or bypass in the same rule "
+                         "(a port belongs to a protocol)");
       return std::nullopt;
     }
     if (a->port) {
@@ -343,20 +358,44 @@ std::optional<ir::Action> Checker::check_action(const ast::Action& action, bool 
   return ir::Counter{};
 }
 
+// A rule without matches that ends the chain ends it for every packet of the
+// families it acts on: a `dnat to` an address of one family is passed by the
+// other family's packets (nft adds the family to the rule), so in an inet
+// table the next rule stays reachable for them, as the kernel runs it.
 void Checker::check_reachability() {
-  std::set<std::pair<std::string, int>> reported;
+  std::vector<IpFamily> table_families;
+  for (IpFamily family : {IpFamily::v4, IpFamily::v6}) {
+    if (family_allows(family)) table_families.push_back(family);
+  }
   for (const ir::Chain& chain : out_.chains) {
-    for (size_t i = 0; i + 1 < chain.rules.size(); ++i) {
-      const ir::Rule& rule = chain.rules[i];
+    std::map<IpFamily, const ir::Rule*> ended_by;
+    for (const ir::Rule& rule : chain.rules) {
+      if (ended_by.size() == table_families.size()) {
+        // Rules of one chain live in one vector: their addresses are in chain order.
+        const ir::Rule* first = ended_by.begin()->second;
+        const ir::Rule* last = ended_by.rbegin()->second;
+        std::string message = "unreachable rule: the rule at line " +
+                              std::to_string(first->location.line) +
+                              " matches every packet and ends the chain";
+        if (first != last) {
+          bool v4_first = ended_by[IpFamily::v4] < ended_by[IpFamily::v6];
+          if (!v4_first) std::swap(first, last);
+          message = "unreachable rule: the rules at lines " + std::to_string(first->location.line) +
+                    (v4_first ? " (IPv4)" : " (IPv6)") + " and " +
+                    std::to_string(last->location.line) + (v4_first ? " (IPv6)" : " (IPv4)") +
+                    " end the chain for every packet";
+        }
+        diagnostics_.error(rule.location, message);
+        break;
+      }
       if (!rule.matches.empty() || rule.actions.empty() || !is_terminal(rule.actions.back())) {
         continue;
       }
-      const ir::Rule& next = chain.rules[i + 1];
-      auto key = std::make_pair(next.location.str(), 0);
-      if (!reported.insert(key).second) continue;
-      diagnostics_.error(next.location, "unreachable rule: the rule at line " +
-                                            std::to_string(rule.location.line) +
-                                            " matches every packet and ends the chain");
+      if (auto* dnat = std::get_if<ir::Dnat>(&rule.actions.back())) {
+        ended_by.emplace(dnat->address.family, &rule);
+        continue;
+      }
+      for (IpFamily family : table_families) ended_by.emplace(family, &rule);
     }
   }
 }

@@ -78,10 +78,12 @@ BOOST_AUTO_TEST_CASE(policies_to_diagnostics_or_ir) {
        "param u: u32 = 1\n"
        "param v: ipv6 = fd00::1\n",
        {{"i", "eth/0"}, {"n", "10.0.0.1/8"}, {"p", "0"}, {"u", "4294967296"}, {"v", "10.0.0.1"}},
-       "p.zt:2:1: error: -D i=eth/0: not an interface name (1 to 15 characters; no '/', ':', '\"', '#' or spaces) (parameter is ifname)\n"
+       "p.zt:2:1: error: -D i=eth/0: not an interface name (1 to 15 characters; no '/', ':', '\"', "
+       "'#' or spaces) (parameter is ifname)\n"
        "    param i: ifname = \"eth0\"\n"
        "    ^\n"
-       "p.zt:3:1: error: -D n=10.0.0.1/8: host bits set beyond the prefix length (parameter is ipv4net)\n"
+       "p.zt:3:1: error: -D n=10.0.0.1/8: host bits set beyond the prefix length (parameter is "
+       "ipv4net)\n"
        "    param n: ipv4net = 10.0.0.0/8\n"
        "    ^\n"
        "p.zt:4:1: error: -D p=0: not a port (1 to 65535) (parameter is port)\n"
@@ -320,7 +322,8 @@ BOOST_AUTO_TEST_CASE(policies_to_diagnostics_or_ir) {
        "  saddr 10.0.0.1, fd00::1 => return\n"
        "}\n",
        {},
-       "p.zt:3:19: error: IPv4 and IPv6 addresses mixed in one match\n"
+       "p.zt:3:19: error: IPv4 and IPv6 addresses in one match: a packet has one address family; "
+       "write one rule per family\n"
        "      saddr 10.0.0.1, fd00::1 => return\n"
        "                      ^\n"},
       {"inet: addresses of both families",
@@ -393,7 +396,8 @@ BOOST_AUTO_TEST_CASE(policies_to_diagnostics_or_ir) {
        "p.zt:4:26: error: element 'fd00::1' is twice in set 'b'\n"
        "    set b: ipv6 = { fd00::1, FD00:0::1, fd00::/64, 10.0.0.1 }\n"
        "                             ^\n"
-       "p.zt:4:37: error: element 'fd00::/64' of set 'b' (ipv6): a prefix where an address is required\n"
+       "p.zt:4:37: error: element 'fd00::/64' of set 'b' (ipv6): a prefix where an address is "
+       "required\n"
        "    set b: ipv6 = { fd00::1, FD00:0::1, fd00::/64, 10.0.0.1 }\n"
        "                                        ^\n"
        "p.zt:4:48: error: element '10.0.0.1' of set 'b' (ipv6): not an IPv6 address\n"
@@ -408,13 +412,15 @@ BOOST_AUTO_TEST_CASE(policies_to_diagnostics_or_ir) {
        "p.zt:5:31: error: undefined name 'x' in set 'c'\n"
        "    set c: port = { 80, 0, 65536, x }\n"
        "                                  ^\n"
-       "p.zt:6:19: error: element 'way-too-long-interface' of set 'd' (ifname): not an interface name (1 to 15 characters; no '/', ':', '\"', '#' or spaces)\n"
+       "p.zt:6:19: error: element 'way-too-long-interface' of set 'd' (ifname): not an interface "
+       "name (1 to 15 characters; no '/', ':', '\"', '#' or spaces)\n"
        "    set d: ifname = { \"way-too-long-interface\" }\n"
        "                      ^\n"
        "p.zt:7:8: error: sets hold ipv4, ipv6, ipv4net, ipv6net, ifname or port, not 'u32'\n"
        "    set e: u32\n"
        "           ^\n"
-       "p.zt:8:8: error: a managed set holds single addresses (ipv4 or ipv6), not prefixes: interval sets are slow to update\n"
+       "p.zt:8:8: error: a managed set holds single addresses (ipv4 or ipv6), not prefixes: "
+       "interval sets are slow to update\n"
        "    set f: ipv6net managed\n"
        "           ^\n"
        "p.zt:9:8: error: sets hold ipv4, ipv6, ipv4net, ipv6net, ifname or port, not 'bogus'\n"
@@ -424,7 +430,8 @@ BOOST_AUTO_TEST_CASE(policies_to_diagnostics_or_ir) {
        "table ip t\n"
        "set a: ipv4 = { 10.0.0.1 comment \"has \\\" quote\", 10.0.0.2 comment \"ok\" }\n",
        {},
-       "p.zt:2:17: error: comment of element '10.0.0.1' must be at most 128 printable characters without '\"'\n"
+       "p.zt:2:17: error: comment of element '10.0.0.1' must be at most 128 printable characters "
+       "without '\"'\n"
        "    set a: ipv4 = { 10.0.0.1 comment \"has \\\" quote\", 10.0.0.2 comment \"ok\" }\n"
        "                    ^\n"},
       {"interface names",
@@ -439,28 +446,36 @@ BOOST_AUTO_TEST_CASE(policies_to_diagnostics_or_ir) {
        "iface h = \"..\"\n"
        "iface ok = \"fifteen-chars-x\"\n",
        {},
-       "p.zt:2:11: error: 'eth/0' is not an interface name (1 to 15 characters; no '/', ':', '\"', '#' or spaces)\n"
+       "p.zt:2:11: error: 'eth/0' is not an interface name (1 to 15 characters; no '/', ':', '\"', "
+       "'#' or spaces)\n"
        "    iface a = \"eth/0\"\n"
        "              ^\n"
-       "p.zt:3:11: error: 'eth:0' is not an interface name (1 to 15 characters; no '/', ':', '\"', '#' or spaces)\n"
+       "p.zt:3:11: error: 'eth:0' is not an interface name (1 to 15 characters; no '/', ':', '\"', "
+       "'#' or spaces)\n"
        "    iface b = \"eth:0\"\n"
        "              ^\n"
-       "p.zt:4:11: error: 'eth 0' is not an interface name (1 to 15 characters; no '/', ':', '\"', '#' or spaces)\n"
+       "p.zt:4:11: error: 'eth 0' is not an interface name (1 to 15 characters; no '/', ':', '\"', "
+       "'#' or spaces)\n"
        "    iface c = \"eth 0\"\n"
        "              ^\n"
-       "p.zt:5:11: error: 'sixteen-chars-xx' is not an interface name (1 to 15 characters; no '/', ':', '\"', '#' or spaces)\n"
+       "p.zt:5:11: error: 'sixteen-chars-xx' is not an interface name (1 to 15 characters; no '/', "
+       "':', '\"', '#' or spaces)\n"
        "    iface d = \"sixteen-chars-xx\"\n"
        "              ^\n"
-       "p.zt:6:11: error: 'a#b' is not an interface name (1 to 15 characters; no '/', ':', '\"', '#' or spaces)\n"
+       "p.zt:6:11: error: 'a#b' is not an interface name (1 to 15 characters; no '/', ':', '\"', "
+       "'#' or spaces)\n"
        "    iface e = \"a#b\"\n"
        "              ^\n"
-       "p.zt:7:11: error: 'q\"x' is not an interface name (1 to 15 characters; no '/', ':', '\"', '#' or spaces)\n"
+       "p.zt:7:11: error: 'q\"x' is not an interface name (1 to 15 characters; no '/', ':', '\"', "
+       "'#' or spaces)\n"
        "    iface f = \"q\\\"x\"\n"
        "              ^\n"
-       "p.zt:8:11: error: '' is not an interface name (1 to 15 characters; no '/', ':', '\"', '#' or spaces)\n"
+       "p.zt:8:11: error: '' is not an interface name (1 to 15 characters; no '/', ':', '\"', '#' "
+       "or spaces)\n"
        "    iface g = \"\"\n"
        "              ^\n"
-       "p.zt:9:11: error: '..' is not an interface name (1 to 15 characters; no '/', ':', '\"', '#' or spaces)\n"
+       "p.zt:9:11: error: '..' is not an interface name (1 to 15 characters; no '/', ':', '\"', "
+       "'#' or spaces)\n"
        "    iface h = \"..\"\n"
        "              ^\n"},
       {"groups",
@@ -475,7 +490,7 @@ BOOST_AUTO_TEST_CASE(policies_to_diagnostics_or_ir) {
        "p.zt:3:24: error: interface 'eth1' is twice in group 'g'\n"
        "    group g = { i, \"eth1\", \"eth1\" }\n"
        "                           ^\n"
-       "p.zt:6:3: error: oif is not known yet at hook prerouting (before routing)\n"
+       "p.zt:6:3: error: oif is not known at hook prerouting: the packet is not routed yet\n"
        "      oif != g, \"x\" => return\n"
        "      ^\n"},
       {"unreachable rule",
@@ -495,13 +510,16 @@ BOOST_AUTO_TEST_CASE(policies_to_diagnostics_or_ir) {
        "  udp => no nat\n"
        "}\n",
        {},
-       "p.zt:4:3: error: unreachable rule: the rule at line 3 matches every packet and ends the chain\n"
+       "p.zt:4:3: error: unreachable rule: the rule at line 3 matches every packet and ends the "
+       "chain\n"
        "      udp => mark |= 0x1\n"
        "      ^\n"
-       "p.zt:10:3: error: unreachable rule: the rule at line 9 matches every packet and ends the chain\n"
+       "p.zt:10:3: error: unreachable rule: the rule at line 9 matches every packet and ends the "
+       "chain\n"
        "      tcp => drop\n"
        "      ^\n"
-       "p.zt:14:3: error: unreachable rule: the rule at line 13 matches every packet and ends the chain\n"
+       "p.zt:14:3: error: unreachable rule: the rule at line 13 matches every packet and ends the "
+       "chain\n"
        "      udp => no nat\n"
        "      ^\n"},
       {"action after a verdict",
@@ -523,7 +541,8 @@ BOOST_AUTO_TEST_CASE(policies_to_diagnostics_or_ir) {
        "capture prerouting { oif \"eth0\" => return }\n"
        "capture output { iif \"eth0\" => return }\n",
        {},
-       "p.zt:2:9: error: unknown hook 'preroute': expected prerouting, input, forward, output or postrouting\n"
+       "p.zt:2:9: error: unknown hook 'preroute': expected prerouting, input, forward, output or "
+       "postrouting\n"
        "    capture preroute { udp => return }\n"
        "            ^\n"
        "p.zt:3:5: error: nat has no forward hook\n"
@@ -532,7 +551,7 @@ BOOST_AUTO_TEST_CASE(policies_to_diagnostics_or_ir) {
        "p.zt:4:16: error: hook 'input' is listed twice\n"
        "    capture input, input { udp => return }\n"
        "                   ^\n"
-       "p.zt:5:22: error: oif is not known yet at hook prerouting (before routing)\n"
+       "p.zt:5:22: error: oif is not known at hook prerouting: the packet is not routed yet\n"
        "    capture prerouting { oif \"eth0\" => return }\n"
        "                         ^\n"
        "p.zt:6:18: error: iif is always empty at hook output (locally generated packets)\n"
@@ -568,7 +587,8 @@ BOOST_AUTO_TEST_CASE(policies_to_diagnostics_or_ir) {
        "  udp => dnat to 10.96.0.0/16\n"
        "}\n",
        {},
-       "p.zt:8:6: error: dnat to a port needs a tcp or udp match in the same rule\n"
+       "p.zt:8:6: error: dnat to a port needs tcp, udp or bypass in the same rule (a port belongs "
+       "to a protocol)\n"
        "      => dnat to 10.96.0.10:53\n"
        "         ^\n"
        "p.zt:9:18: error: '10.96.0.0/16' is a prefix; an address is required here\n"
@@ -688,7 +708,8 @@ BOOST_AUTO_TEST_CASE(policies_to_diagnostics_or_ir) {
        "}\n"
        "route ipv6 101 { 10.0.0.0/8 dev e }\n",
        {},
-       "p.zt:4:3: error: cannot tell whether this route is IPv4 or IPv6: write `route ipv4 N { ... }` or `route ipv6 N { ... }`\n"
+       "p.zt:4:3: error: cannot tell whether this route is IPv4 or IPv6: write `route ipv4 N { ... "
+       "}` or `route ipv6 N { ... }`\n"
        "      default dev e\n"
        "      ^\n"
        "p.zt:5:18: error: IPv6 address in an ipv4 route\n"
@@ -744,7 +765,8 @@ BOOST_AUTO_TEST_CASE(policies_to_diagnostics_or_ir) {
        "p.zt:12:7: error: routing table 0 does not exist (use 1 to 4294967295)\n"
        "    route 0 { default dev eth }\n"
        "          ^\n"
-       "p.zt:13:7: error: unknown routing table 'bogus': expected a number, main, local or default\n"
+       "p.zt:13:7: error: unknown routing table 'bogus': expected a number, main, local or "
+       "default\n"
        "    route bogus { default dev eth }\n"
        "          ^\n"},
       {"derived routes",
@@ -784,7 +806,8 @@ BOOST_AUTO_TEST_CASE(policies_to_diagnostics_or_ir) {
        "route 103 for names { member dev e }\n"
        "route 104 for e { member dev e }\n",
        {},
-       "p.zt:6:15: error: routes are derived from managed sets; 'fixed' is not managed (declare it `set fixed: ... managed`)\n"
+       "p.zt:6:15: error: routes are derived from managed sets; 'fixed' is not managed (declare it "
+       "`set fixed: ... managed`)\n"
        "    route 100 for fixed { member dev e }\n"
        "                  ^\n"
        "p.zt:7:20: error: set 'pods' holds ipv6 addresses but the routes are ipv4\n"
@@ -813,7 +836,8 @@ BOOST_AUTO_TEST_CASE(policies_to_diagnostics_or_ir) {
        "param veth: ifname = \"veth1\"\n"
        "iface tunnel_in = \"istioin\"\n"
        "sysctl all, default, veth, tunnel_in { rp_filter = 2; accept_local = 1 }\n"
-       "sysctl \"eth9\" { forwarding = 1; route_localnet = 0; src_valid_mark = 1; proxy_arp = 0 }\n",
+       "sysctl \"eth9\" { forwarding = 1; route_localnet = 0; src_valid_mark = 1; proxy_arp = 0 "
+       "}\n",
        {},
        "table ip t\n"
        "param veth: ifname = veth1 (default)\n"
@@ -839,7 +863,8 @@ BOOST_AUTO_TEST_CASE(policies_to_diagnostics_or_ir) {
        "p.zt:2:26: error: rp_filter takes 0 to 2, not 3\n"
        "    sysctl all { rp_filter = 3; forwardin = 1; accept_local = 0x100000000 }\n"
        "                             ^\n"
-       "p.zt:2:29: error: unknown sysctl 'forwardin': expected rp_filter, accept_local, forwarding, route_localnet, src_valid_mark or proxy_arp\n"
+       "p.zt:2:29: error: unknown sysctl 'forwardin': expected rp_filter, accept_local, "
+       "forwarding, route_localnet, src_valid_mark or proxy_arp\n"
        "    sysctl all { rp_filter = 3; forwardin = 1; accept_local = 0x100000000 }\n"
        "                                ^\n"
        "p.zt:2:59: error: 0x100000000 does not fit in 32 bits\n"

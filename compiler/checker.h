@@ -49,6 +49,8 @@ class Checker {
   void declare_group(const ast::GroupDecl& group);
   void declare_addr(const ast::AddrDecl& addr);
   void declare_set(const ast::SetDecl& set);
+  void refuse_nested_prefixes(const std::string& set_name,
+                              std::vector<std::pair<IpPrefix, Location>> prefixes);
   void declare_bypass(const ast::BypassDecl& bypass);
   void check_sysctl(const ast::SysctlBlock& block);
   void check_unused_overrides();

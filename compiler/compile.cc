@@ -22,7 +22,12 @@ std::optional<CompiledPolicy> compile_policy(const std::string& path, FileSystem
   out.times.check_ms = ms_since(start);
   if (diagnostics.has_errors()) return std::nullopt;
   start = Clock::now();
-  out.table = lower(out.ir);
+  try {
+    out.table = lower(out.ir);
+  } catch (const LoweringError& error) {
+    diagnostics.error(error.location, std::string("internal error: ") + error.what());
+    return std::nullopt;
+  }
   out.times.lower_ms = ms_since(start);
   out.routing = out.ir.routing;
   return out;

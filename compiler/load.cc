@@ -108,7 +108,7 @@ class Loader {
                                           std::to_string(kMaxPolicyBytes >> 20) + " MiB in all");
       return;
     }
-    auto file = std::make_shared<const SourceFile>(path, std::move(text));
+    auto file = std::make_shared<const SourceFile>(path, std::move(text), files_read_ - 1);
     ast::Policy parsed = parse_source(file, diagnostics_, &tokens_left_);
     stack_.push_back(path);
     for (ast::Statement& statement : parsed.statements) {

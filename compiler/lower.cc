@@ -1,5 +1,6 @@
 #include "compiler/lower.h"
 
+#include <algorithm>
 #include <map>
 #include <set>
 
@@ -33,12 +34,41 @@ ExprPtr port_expr(const ir::PortRange& range) {
   return nft::range(range.first, range.second);
 }
 
+// Overlapping ranges joined (then sorted); the set of ports is the same.
+// Ranges that do not overlap keep their order.
+std::vector<ir::PortRange> merged(std::vector<ir::PortRange> ranges) {
+  std::vector<ir::PortRange> sorted = ranges;
+  std::sort(sorted.begin(), sorted.end());
+  bool overlap = false;
+  for (size_t i = 1; i < sorted.size(); ++i) overlap |= sorted[i].first <= sorted[i - 1].second;
+  if (!overlap) return ranges;
+  std::vector<ir::PortRange> out;
+  for (const ir::PortRange& range : sorted) {
+    if (!out.empty() && range.first <= out.back().second) {
+      out.back().second = std::max(out.back().second, range.second);
+    } else {
+      out.push_back(range);
+    }
+  }
+  return out;
+}
+
 ExprPtr one_or_set(std::vector<ExprPtr> items) {
   if (items.size() == 1) return items[0];
   return nft::anon_set(std::move(items));
 }
 
 nft::MatchOp op(bool negated) { return negated ? nft::MatchOp::ne : nft::MatchOp::eq; }
+
+// A helper chain is named after the rule it serves. Two files can have a rule
+// at the same line and column, so a rule outside the top file also names its
+// file (by the order files are read: stable for goldens, unlike a path).
+std::string helper_chain_name(const std::string& base, const char* kind, const Location& rule) {
+  std::string file =
+      rule.file && rule.file->ordinal() > 0 ? "f" + std::to_string(rule.file->ordinal()) + "_" : "";
+  return base + "_" + kind + "_" + file + std::to_string(rule.line) + "_" +
+         std::to_string(rule.column);
+}
 
 class Lowerer {
  public:
@@ -51,6 +81,7 @@ class Lowerer {
     for (const ir::Set& set : policy_.sets) lower_set(set);
     for (const ir::Chain& chain : policy_.chains) lower_chain(chain);
     for (nft::Chain& helper : helpers_) table_.chains.push_back(std::move(helper));
+    require_unique_chain_names(table_);
     return std::move(table_);
   }
 
@@ -152,8 +183,7 @@ class Lowerer {
     std::map<size_t, std::string> chain_of;
     for (size_t d : distinct) {
       nft::Chain target;
-      target.name = out.name + "_iif_" + std::to_string(rules[d].location.line) + "_" +
-                    std::to_string(rules[d].location.column);
+      target.name = helper_chain_name(out.name, "iif", rules[d].location);
       target.comment = "actions of the rule at " + rules[d].location.str();
       target.location = rules[d].location;
       ir::Rule body = rules[d];
@@ -208,6 +238,11 @@ class Lowerer {
   void lower_rule(const ir::Rule& rule, nft::Chain& out) {
     std::vector<nft::Statement> matches;
     std::optional<IpFamily> address_family;
+    rule_maps_port_ = false;
+    for (const ir::Action& action : rule.actions) {
+      auto* dnat = std::get_if<ir::Dnat>(&action);
+      if (dnat && dnat->port) rule_maps_port_ = true;
+    }
     for (const ir::Match& match : rule.matches) lower_match(match, matches, address_family);
     // Identity NAT is per address family: in an inet table a rule without an
     // address match becomes one rule per family.
@@ -261,8 +296,7 @@ class Lowerer {
       return;
     }
     nft::Chain chain;
-    chain.name = out.name + "_actions_" + std::to_string(rule.location.line) + "_" +
-                 std::to_string(rule.location.column);
+    chain.name = helper_chain_name(out.name, "actions", rule.location);
     chain.comment = "actions of the rule at " + rule.location.str();
     chain.location = rule.location;
     nft::Rule segment;
@@ -329,11 +363,21 @@ class Lowerer {
     if (auto* m = std::get_if<ir::BypassMatch>(&match)) {
       std::set<std::string> protocols;
       for (const ir::Bypass& bypass : m->bypass) protocols.insert(bypass.protocol);
+      // Declarations may overlap (`bypass udp 53-100` and `bypass udp 53`):
+      // nft refuses overlapping intervals in a concatenated set ("File
+      // exists"), so each protocol's ports are merged first.
+      std::vector<std::pair<std::string, std::vector<ir::PortRange>>> ports_of;
+      for (const ir::Bypass& bypass : m->bypass) {
+        auto it = std::find_if(ports_of.begin(), ports_of.end(),
+                               [&](const auto& entry) { return entry.first == bypass.protocol; });
+        if (it == ports_of.end()) it = ports_of.insert(ports_of.end(), {bypass.protocol, {}});
+        it->second.insert(it->second.end(), bypass.ports.begin(), bypass.ports.end());
+      }
+      for (auto& [protocol, ranges] : ports_of) ranges = merged(std::move(ranges));
       if (protocols.size() == 1) {
         std::vector<ExprPtr> ports;
-        for (const ir::Bypass& bypass : m->bypass) {
-          for (const ir::PortRange& range : bypass.ports) ports.push_back(port_expr(range));
-        }
+        for (const ir::PortRange& range : ports_of.begin()->second)
+          ports.push_back(port_expr(range));
         out.push_back(nft::Match{nft::field(Field::l4proto), nft::MatchOp::eq,
                                  nft::symbol(*protocols.begin())});
         out.push_back(
@@ -342,14 +386,22 @@ class Lowerer {
       }
       // Several protocols: one lookup on protocol . port.
       std::vector<ExprPtr> pairs;
-      for (const ir::Bypass& bypass : m->bypass) {
-        for (const ir::PortRange& range : bypass.ports) {
-          pairs.push_back(nft::concat({nft::symbol(bypass.protocol), port_expr(range)}));
+      for (const auto& [protocol, ranges] : ports_of) {
+        for (const ir::PortRange& range : ranges) {
+          pairs.push_back(nft::concat({nft::symbol(protocol), port_expr(range)}));
         }
       }
       out.push_back(nft::Match{
           nft::concat({nft::field(Field::l4proto), nft::field(Field::th_dport)}),
           nft::MatchOp::eq, nft::anon_set(std::move(pairs))});
+      if (rule_maps_port_) {
+        // nft takes a port mapping (`dnat to A:P`) only after a protocol
+        // match it can see, and a concatenation is none.
+        std::vector<ExprPtr> names;
+        for (const std::string& protocol : protocols) names.push_back(nft::symbol(protocol));
+        out.push_back(nft::Match{nft::field(Field::l4proto), nft::MatchOp::eq,
+                                 nft::anon_set(std::move(names))});
+      }
       return;
     }
     const auto& m = std::get<ir::MarkMatch>(match);
@@ -451,9 +503,21 @@ class Lowerer {
   std::set<std::string> copy_chains_;
   nft::Hook current_hook_ = nft::Hook::prerouting;
   bool current_nat_ = false;
+  bool rule_maps_port_ = false;  // the rule being lowered has `dnat to A:P`
 };
 
 }  // namespace
+
+void require_unique_chain_names(const nft::Table& table) {
+  std::map<std::string, const nft::Chain*> by_name;
+  for (const nft::Chain& chain : table.chains) {
+    auto [it, inserted] = by_name.emplace(chain.name, &chain);
+    if (inserted) continue;
+    throw LoweringError(chain.location, "two chains named '" + chain.name +
+                                            "' (the other is from " + it->second->location.str() +
+                                            "): nft would merge them and run both rules' actions");
+  }
+}
 
 nft::Table lower(const ir::Policy& policy) { return Lowerer(policy).run(); }
 

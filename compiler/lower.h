@@ -4,8 +4,12 @@
 // every other bit), identity NAT for "no nat".
 #pragma once
 
+#include <stdexcept>
+#include <string>
+
 #include "model/nft_model.h"
 #include "compiler/ir.h"
+#include "model/source.h"
 
 namespace ztc {
 
@@ -19,6 +23,20 @@ constexpr int kCapturePriority = -150;
 constexpr int kNatDestinationPriority = -110;  // prerouting, output
 constexpr int kNatSourcePriority = 90;         // postrouting, input
 
+// A table that lowering must not hand on: a bug in ztc, not in the policy.
+// compile_policy reports it as an internal error at `location`.
+class LoweringError : public std::logic_error {
+ public:
+  LoweringError(Location location, const std::string& what)
+      : std::logic_error(what), location(std::move(location)) {}
+  Location location;
+};
+
+// Throws LoweringError.
 nft::Table lower(const ir::Policy& policy);
+
+// Throws LoweringError when two chains share a name: nft would read the two
+// chain blocks as one chain and run both rules.
+void require_unique_chain_names(const nft::Table& table);
 
 }  // namespace ztc

@@ -561,6 +561,68 @@ BOOST_AUTO_TEST_CASE(dispatch_targets_on_one_line_get_distinct_chains) {
   BOOST_TEST(target["a"] != target["b"]);
 }
 
+// Helper chains were named <hook>_<kind>_<line>_<col>: a rule in an included
+// file at the line and column of one in the including file got the same
+// name, nft merged the two chains, and every packet ran both rules' actions.
+BOOST_AUTO_TEST_CASE(helper_chains_of_rules_in_two_files_get_distinct_names) {
+  MemoryFileSystem files;
+  files.add("main.zt",
+            "table ip t  include \"inc.zt\"  capture prerouting {\n"
+            "  udp => ct save 0x1, mark |= 0x4\n"
+            "  iif \"a\" => mark |= 0x10, accept\n"
+            "  iif \"b\" => drop\n"
+            "}\n");
+  files.add("inc.zt",
+            "capture prerouting {\n"
+            "  tcp => ct save 0x1, mark |= 0x2\n"
+            "  iif \"c\" => mark |= 0x20, accept\n"
+            "  iif \"d\" => drop\n"
+            "}\n");
+  Diagnostics diagnostics;
+  ast::Policy policy = load_policy("main.zt", files, diagnostics);
+  nft::Table table = ztc::lower(check(policy, {}, diagnostics));
+  BOOST_TEST_REQUIRE(diagnostics.render() == "");
+  std::vector<std::string> names;
+  for (const nft::Chain& chain : table.chains) names.push_back(chain.name);
+  // The top file keeps the names goldens already have; inc.zt, the second
+  // file read, adds f1.
+  const std::vector<std::string> expected = {"prerouting",
+                                             "prerouting_iif_f1_3_3",
+                                             "prerouting_iif_f1_4_3",
+                                             "prerouting_iif_3_3",
+                                             "prerouting_iif_4_3",
+                                             "ct_save_1",
+                                             "prerouting_actions_f1_2_3",
+                                             "prerouting_actions_2_3"};
+  std::multiset<std::string> got(names.begin(), names.end());
+  std::multiset<std::string> want(expected.begin(), expected.end());
+  BOOST_TEST(got == want, chains_text(table));
+}
+
+BOOST_AUTO_TEST_CASE(two_chains_with_one_name_are_an_internal_error) {
+  nft::Table table;
+  table.family = nft::Family::ip;
+  table.name = "t";
+  auto file = std::make_shared<const SourceFile>("p.zt", "x\ny\n");
+  nft::Chain first;
+  first.name = "prerouting_iif_2_3";
+  first.location = Location{file, 1, 1};
+  nft::Chain second = first;
+  second.location = Location{file, 2, 1};
+  table.chains = {first, second};
+  try {
+    require_unique_chain_names(table);
+    BOOST_FAIL("two chains named prerouting_iif_2_3 were accepted");
+  } catch (const LoweringError& error) {
+    BOOST_TEST(error.location.str() == "p.zt:2:1");
+    BOOST_TEST(std::string(error.what()) ==
+               "two chains named 'prerouting_iif_2_3' (the other is from p.zt:1:1): nft would "
+               "merge them and run both rules' actions");
+  }
+  table.chains[1].name = "prerouting_iif_f1_2_3";
+  BOOST_CHECK_NO_THROW(require_unique_chain_names(table));
+}
+
 BOOST_AUTO_TEST_SUITE_END()
 
 }  // namespace

@@ -4,8 +4,8 @@
 
 namespace ztc {
 
-SourceFile::SourceFile(std::string path, std::string text)
-    : path_(std::move(path)), text_(std::move(text)) {
+SourceFile::SourceFile(std::string path, std::string text, int ordinal)
+    : path_(std::move(path)), text_(std::move(text)), ordinal_(ordinal) {
   line_starts_.push_back(0);
   for (size_t i = 0; i < text_.size(); ++i) {
     if (text_[i] == '\n') line_starts_.push_back(i + 1);

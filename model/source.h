@@ -12,9 +12,13 @@ namespace ztc {
 
 class SourceFile {
  public:
-  SourceFile(std::string path, std::string text);
+  // ordinal: the file's place in the order a policy's files are read (the
+  // top file is 0); it names things made from this file's lines, where two
+  // files can have a line and column in common.
+  SourceFile(std::string path, std::string text, int ordinal = 0);
 
   const std::string& path() const { return path_; }
+  int ordinal() const { return ordinal_; }
   const std::string& text() const { return text_; }
   // 1-based; empty when out of range.
   std::string_view line(int number) const;
@@ -22,6 +26,7 @@ class SourceFile {
  private:
   std::string path_;
   std::string text_;
+  int ordinal_ = 0;
   std::vector<size_t> line_starts_;
 };
 

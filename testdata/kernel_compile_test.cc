@@ -352,7 +352,9 @@ BOOST_AUTO_TEST_CASE(every_example_is_covered, *boost::unit_test::label("kernel"
 // The other valid policies (dispatch maps, copy chains, nat, IPv6): nft
 // accepts text and JSON, reloads are idempotent, both give one listing.
 BOOST_AUTO_TEST_CASE(good_policies_load, *boost::unit_test::label("kernel")) {
-  for (const char* name : {"dispatch_and_copies", "ipv6_only", "nat_and_dnat", "with_include"}) {
+  for (const char* name : {"dispatch_and_copies", "ipv6_only", "nat_and_dnat", "with_include",
+                           "included_helper_chains", "inet_dnat_per_family", "bypass_dnat_port",
+                           "bypass_overlapping_ports"}) {
     BOOST_TEST_CONTEXT(name) {
       SourceTreeFileSystem files;
       Diagnostics diagnostics;
