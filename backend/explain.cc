@@ -83,7 +83,7 @@ bool is_name_field(const nft::Expr& expr) {
 // Where the packet is and what it carries, as the rules read it.
 struct PacketState {
   Packet packet;
-  std::string iifname;               // "" where the kernel has no input device
+  std::string iifname;                 // "" where the kernel has no input device
   std::optional<std::string> oifname;  // nullopt: not known (offline main table)
   std::string hook;
   int priority = 0;  // of the base chain being run
@@ -210,8 +210,9 @@ class Interpreter {
     for (const nft::Chain* chain : chains) {
       bool nat = chain->base->type == nft::ChainType::nat;
       if (nat) {
-        note("nat chains run for the first packet of a connection only; this explanation runs "
-             "them as for a first packet");
+        note(
+            "nat chains run for the first packet of a connection only; this explanation runs "
+            "them as for a first packet");
       }
       uint32_t mark_before = state_.packet.mark;
       IpPrefix daddr_before = state_.packet.daddr;
@@ -221,9 +222,9 @@ class Interpreter {
       if (outcome == RuleOutcome::drop) return false;
       bool changed = state_.packet.mark != mark_before || !(state_.packet.daddr == daddr_before) ||
                      !(state_.packet.saddr == saddr_before);
-      bool reroutes = hook == nft::Hook::output &&
-                      (chain->base->type == nft::ChainType::route ||
-                       (nat && !(state_.packet.daddr == daddr_before)));
+      bool reroutes =
+          hook == nft::Hook::output && (chain->base->type == nft::ChainType::route ||
+                                        (nat && !(state_.packet.daddr == daddr_before)));
       if (reroutes && changed) {
         Step step;
         step.hook = state_.hook;
@@ -304,8 +305,8 @@ class Interpreter {
         }
       } else if (auto* mangle = std::get_if<nft::Mangle>(&statement)) {
         Value v = eval(*mangle->value);
-        uint32_t& target = mangle->target == Field::meta_mark ? state_.packet.mark
-                                                              : state_.packet.ct_mark;
+        uint32_t& target =
+            mangle->target == Field::meta_mark ? state_.packet.mark : state_.packet.ct_mark;
         std::string name = mangle->target == Field::meta_mark ? "mark" : "ct mark";
         effects.push_back(name + " " + hex(target) + " -> " + hex(v.number));
         target = v.number;
@@ -319,8 +320,8 @@ class Interpreter {
           if (key.kind == Value::Kind::tuple || key.kind == Value::Kind::text ||
               key.kind == Value::Kind::number || key.kind == Value::Kind::address) {
             if (compare(key, *entry)) {
-              effects.push_back(nft::format_statement(table_.family, nft::Match{map->key,
-                                                      nft::MatchOp::eq, entry}));
+              effects.push_back(nft::format_statement(
+                  table_.family, nft::Match{map->key, nft::MatchOp::eq, entry}));
               return apply_verdict(verdict, effects, record, joined, depth);
             }
           }

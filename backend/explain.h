@@ -55,7 +55,7 @@ struct Step {
   // Matched: what it did ("mark 0x0 -> 0x100; return"). Not matched: the
   // first test that failed, with the packet's value.
   std::string effect;
-  int depth = 0;  // chains entered by jump/goto below the base chain
+  int depth = 0;                // chains entered by jump/goto below the base chain
   std::optional<int> priority;  // of the base chain (nullopt for routing)
 };
 
@@ -65,9 +65,9 @@ struct RouteChoice {
   std::optional<std::string> dev;
   std::optional<IpPrefix> via;
   std::optional<IpPrefix> src;
-  bool local = false;      // for the node itself
-  bool reachable = true;   // false: no rule's table had a route
-  Location location;       // the route's policy line
+  bool local = false;     // for the node itself
+  bool reachable = true;  // false: no rule's table had a route
+  Location location;      // the route's policy line
 };
 
 enum class Verdict { local, egress, drop, unreachable };
@@ -78,10 +78,10 @@ struct Explanation {
   std::string table;  // "ip ztunnel"
   std::vector<Step> steps;
   std::vector<std::string> notes;  // assumptions the answer rests on
-  uint32_t mark = 0;                // after the capture hooks
+  uint32_t mark = 0;               // after the capture hooks
   uint32_t ct_mark = 0;
-  std::vector<std::string> nat;     // bindings made ("dnat to 10.96.0.10 (unchanged)")
-  RouteChoice route;                // the last routing decision (after a reroute)
+  std::vector<std::string> nat;  // bindings made ("dnat to 10.96.0.10 (unchanged)")
+  RouteChoice route;             // the last routing decision (after a reroute)
   Verdict verdict = Verdict::egress;
 };
 

@@ -66,9 +66,7 @@ std::string render_text(const Explanation& e) {
   out << "table " << e.table << "\n";
   std::string section;
   for (const Step& step : e.steps) {
-    std::string header = step.hook == "routing"
-                             ? std::string("routing")
-                             : step.hook + " hook";
+    std::string header = step.hook == "routing" ? std::string("routing") : step.hook + " hook";
     if (step.hook != "routing" && step.depth == 0) {
       header += ", chain " + step.chain;
       if (step.priority) header += " (priority " + std::to_string(*step.priority) + ")";
@@ -84,8 +82,8 @@ std::string render_text(const Explanation& e) {
       continue;
     }
     std::string origin = where(step.location);
-    std::string text = step.hook == "routing" && !step.location.known() ? step.chain
-                                                                         : source_line(step.location);
+    std::string text =
+        step.hook == "routing" && !step.location.known() ? step.chain : source_line(step.location);
     if (step.hook == "routing" && step.location.known() && step.chain.rfind("table ", 0) == 0) {
       verdict = "route";
     }
@@ -126,13 +124,13 @@ std::string render_json(const Explanation& e) {
   out["ct_mark"] = hex(e.ct_mark);
   const RouteChoice& r = e.route;
   bool routed = r.reachable && !r.table.empty();
-  out["route"] = {
-      {"rule", routed && r.rule ? nlohmann::json(*r.rule) : nlohmann::json(nullptr)},
-      {"table", routed ? nlohmann::json(r.table) : nlohmann::json(nullptr)},
-      {"dev", optional_text(r.dev)},
-      {"via", optional_address(r.via)},
-      {"src", optional_address(r.src)},
-      {"location", r.location.known() ? nlohmann::json(where(r.location)) : nlohmann::json(nullptr)}};
+  out["route"] = {{"rule", routed && r.rule ? nlohmann::json(*r.rule) : nlohmann::json(nullptr)},
+                  {"table", routed ? nlohmann::json(r.table) : nlohmann::json(nullptr)},
+                  {"dev", optional_text(r.dev)},
+                  {"via", optional_address(r.via)},
+                  {"src", optional_address(r.src)},
+                  {"location", r.location.known() ? nlohmann::json(where(r.location))
+                                                  : nlohmann::json(nullptr)}};
   out["nat"] = e.nat;
   out["notes"] = e.notes;
   nlohmann::ordered_json steps = nlohmann::ordered_json::array();

@@ -30,7 +30,8 @@ std::string rule_text(const RuleEntry& entry) {
   if (r.from) text += " from " + r.from->str();
   if (r.iif) text += " iif " + *r.iif;
   if (r.fwmark) text += " fwmark " + hex(*r.fwmark) + "/" + hex(r.fwmask.value_or(0xffffffff));
-  if (r.action == route::RuleAction::goto_) return text + " goto " + std::to_string(r.goto_priority);
+  if (r.action == route::RuleAction::goto_)
+    return text + " goto " + std::to_string(r.goto_priority);
   return text + " lookup " + table_name(r.table);
 }
 
@@ -94,7 +95,8 @@ RouteChoice decide_route(const route::Plan& plan, const NodeFacts& facts,
     if (r.family == family) rules.push_back({r.priority, &r, r.table});
   }
   rules.push_back({route::kMainRulePriority, nullptr, route::kTableMain});
-  if (family == IpFamily::v4) rules.push_back({route::kMainRulePriority + 1, nullptr, route::kTableDefault});
+  if (family == IpFamily::v4)
+    rules.push_back({route::kMainRulePriority + 1, nullptr, route::kTableDefault});
   std::stable_sort(rules.begin(), rules.end(),
                    [](const RuleEntry& a, const RuleEntry& b) { return a.priority < b.priority; });
 
@@ -152,8 +154,9 @@ RouteChoice decide_route(const route::Plan& plan, const NodeFacts& facts,
           return e.priority == r->goto_priority;
         });
         if (target == rules.end()) {
-          step(name, location, true, "no rule has priority " + std::to_string(r->goto_priority) +
-                                         ": the kernel skips an unresolved goto");
+          step(name, location, true,
+               "no rule has priority " + std::to_string(r->goto_priority) +
+                   ": the kernel skips an unresolved goto");
           continue;
         }
         step(name, location, true, "goto rule " + std::to_string(r->goto_priority));
@@ -171,7 +174,8 @@ RouteChoice decide_route(const route::Plan& plan, const NodeFacts& facts,
                             [&](const IpPrefix& a) { return prefix_contains(a, query.daddr); });
         effect = query.daddr.address_str() + (local ? " is" : " is not") + " a local address";
       } else if (!local) {
-        effect = query.daddr.address_str() + " is not known to be local (offline): taken as not local";
+        effect =
+            query.daddr.address_str() + " is not known to be local (offline): taken as not local";
         note("offline: local addresses are not known; " + query.daddr.address_str() +
              " is taken as not local (--netns reads them)");
       } else {
@@ -191,8 +195,9 @@ RouteChoice decide_route(const route::Plan& plan, const NodeFacts& facts,
       if (!facts.main_routes) {
         step(name, location, true,
              "table main: not known offline (--netns reads it); the packet goes by the main table");
-        note("offline: the main table is not known; a packet routed by it has no device or gateway "
-             "here");
+        note(
+            "offline: the main table is not known; a packet routed by it has no device or gateway "
+            "here");
         choice.rule = entry.priority;
         choice.table = "main";
         return choice;

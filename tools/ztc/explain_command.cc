@@ -70,7 +70,9 @@ bool parse_packet_words(const std::vector<std::string>& words, explain::Packet* 
       word = "ct mark";
       ++i;
     }
-    if (!seen.insert(word == "udp" || word == "icmp" ? "tcp" : word == "local" ? "iif" : word)
+    if (!seen.insert(word == "udp" || word == "icmp" ? "tcp"
+                     : word == "local"               ? "iif"
+                                                     : word)
              .second) {
       *error = "packet word '" + word + "': given twice" +
                (word == "local" || word == "iif" ? " (iif NAME or local, once)" : "") +
@@ -175,7 +177,8 @@ int run_explain(const ExplainOptions& options, std::ostream& out, std::ostream& 
   for (const auto& [set, element] : members) {
     auto target = find_managed_set(compiled->table, compiled->routing, set, diagnostics);
     if (!target) continue;
-    for (const nft::Element& e : check_members(*target, {MemberInput{element, {}, {}}}, diagnostics)) {
+    for (const nft::Element& e :
+         check_members(*target, {MemberInput{element, {}, {}}}, diagnostics)) {
       facts.members[set].push_back(e.value);
     }
   }
