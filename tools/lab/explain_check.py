@@ -21,6 +21,23 @@ ZT_TUNNEL = {1: "istioin", 2: "istioout"}
 CT_BIT, MARK_BIT = 0x1, 0x1000  # as env.py pre-sets them (forward steps only: `th sport @...`)
 
 
+# A one-mistake policy for explain while the kernel runs the right one: the comparison must catch it,
+# on exactly these probe steps (`lab.py run --explain-mutant`, ctest lab_explain_catches_a_mistake).
+MUTANT = ("tcp saddr @pods                     => mark |= outbound",
+          "tcp saddr @pods                     => mark = outbound",
+          ["podA-tcp-markbit ->"])
+
+
+def write_mutant(policy, path):
+    text = open(policy).read()
+    old, new, _ = MUTANT
+    if text.count(old) != 1:
+        raise netns.LabError(f"explain mutant: `{old}` is not in {policy} exactly once")
+    with open(path, "w") as f:
+        f.write(text.replace(old, new))
+    return MUTANT[2]
+
+
 def packet_words(probe, step, ct_mark):
     if step.sender == "node":
         words = ["local"]

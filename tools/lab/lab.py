@@ -344,6 +344,11 @@ def cmd_run(opts, out):
     out(f"ztc equivalence lab: {edition} edition ({POLICY[edition]}), reference vs {opts.side}")
     out(f"reference: {reference.seed_path()}")
     opts.explain_probes = explain_wanted(opts)
+    if opts.explain_mutant:
+        opts.explain_policy = opts.explain_policy_tmp = os.path.join(
+            "/tmp", f"zl-{os.getpid()}-explain-mutant.zt")
+        opts.explain_mutant = explain_check.write_mutant(
+            opts.policy or os.path.join(REPO, POLICY[edition]), opts.explain_policy)
     ref = run_side("reference", edition, opts, log)
     other = run_side(opts.side, edition, opts, log,
                      tag="r2" if opts.side == "reference" else None)
@@ -356,20 +361,26 @@ def cmd_run(opts, out):
     verdict = "DIFFERENT" if diffs else "EQUIVALENT"
     out(f"{verdict} {n - len(diffs)}/{n}   (reference {ref.seconds:.1f}s, {opts.side} "
         f"{other.seconds:.1f}s)")
-    disagree = []
+    explain_ok = True
     if other.explained:
         predictions, node_sets = other.explained
         plist = P.probes_for(edition)
         out("\nztc explain vs the kernel (ztc side): where the packet leaves the node (or local, "
             "dropped), its mark, its ct mark")
-        disagree = explain_check.compare(plist, predictions, node_sets, out)
+        disagree = [d[0] for d in explain_check.compare(plist, predictions, node_sets, out)]
         total = sum(len(p.steps) for p in plist)
         out(f"EXPLAIN {'DISAGREES' if disagree else 'AGREES'} {total - len(disagree)}/{total} "
             f"probe steps ({len(plist)} probes)")
+        if opts.explain_mutant:
+            explain_ok = disagree == opts.explain_mutant
+            out(f"explain mutant ({explain_check.MUTANT[1].split()[-3:]}): expected to disagree on "
+                f"{opts.explain_mutant}: {'caught' if explain_ok else 'NOT CAUGHT'}")
+        else:
+            explain_ok = not disagree
     if not lab_ok:
         return 2
     want_diff = opts.expect == "different"
-    return 0 if bool(diffs) == want_diff and not disagree else 1
+    return 0 if bool(diffs) == want_diff and explain_ok else 1
 
 
 def cmd_selfcheck(opts, out):
@@ -496,6 +507,9 @@ def main(argv=None):
             sp.add_argument("--explain", default="auto", choices=("auto", "yes", "no"),
                             help="also run every probe through `ztc explain --netns` and compare "
                                  "its prediction with the kernel (auto: when ztc has `explain`)")
+            sp.add_argument("--explain-mutant", action="store_true",
+                            help="explain with a one-mistake copy of the policy: the comparison "
+                                 "must disagree exactly where that mistake shows")
             sp.add_argument("--explain-policy",
                             help="explain with this policy instead of the loaded one (to see that "
                                  "the comparison catches a wrong prediction)")
@@ -538,6 +552,8 @@ def main(argv=None):
             signal.signal(s, signal.SIG_IGN)
         if not opts.keep and not netns.cleanup():
             rc = 2
+        if getattr(opts, "explain_policy_tmp", None) and os.path.exists(opts.explain_policy_tmp):
+            os.remove(opts.explain_policy_tmp)
     out(f"(lab took {time.monotonic() - t0:.1f}s)")
     return rc
 
