@@ -5,6 +5,7 @@
 #include "backend/explain.h"
 
 #include <algorithm>
+#include <cctype>
 #include <set>
 #include <variant>
 
@@ -73,6 +74,21 @@ std::string value_text(const Value& v, bool quote) {
     }
     default: return v.missing;
   }
+}
+
+// nft's text, as a policy reader knows it: `mark`, not `meta mark`; 0x220,
+// not 0x00000220.
+std::string readable(std::string text) {
+  for (const char* meta : {"meta mark", "meta l4proto", "meta nfproto"}) {
+    for (size_t at; (at = text.find(meta)) != std::string::npos;) text.erase(at, 5);
+  }
+  for (size_t at = 0; (at = text.find("0x", at)) != std::string::npos; at += 2) {
+    size_t digits = at + 2;
+    while (digits + 1 < text.size() && text[digits] == '0' && std::isxdigit(text[digits + 1])) {
+      text.erase(digits, 1);
+    }
+  }
+  return text;
 }
 
 bool is_name_field(const nft::Expr& expr) {
@@ -328,7 +344,7 @@ class Interpreter {
         }
         std::string left = nft::format_statement(
             table_.family, nft::Match{map->key, nft::MatchOp::eq, nft::integer(0)});
-        left = left.substr(0, left.rfind(' '));
+        left = readable(left.substr(0, left.rfind(' ')));
         if (key.kind == Value::Kind::unknown) note_unknown(key);
         record(false, left + " is " + value_text(key, true) + ": not in the verdict map");
         return RuleOutcome::next;
@@ -407,7 +423,7 @@ class Interpreter {
     auto addr = [&](bool want_v4, const std::optional<IpPrefix>& value, const char* name) {
       if (want_v4 != v4) {
         return missing(Value::Kind::absent,
-                       std::string("an ") + family_name(p.family()) + " packet");
+                       std::string("an ") + family_name(p.family()) + " packet has none");
       }
       if (!value) return missing(Value::Kind::unknown, std::string(name) + " not given");
       return address(*value);
@@ -566,9 +582,10 @@ class Interpreter {
     }
     std::string right = nft::format_statement(
         table_.family, nft::Match{nft::integer(0), nft::MatchOp::eq, match.right});
-    right = right.substr(right.find(' ') + 1);
+    right = readable(right.substr(right.find(' ') + 1));
+    left = readable(left);
     if (v.kind == Value::Kind::absent) {
-      *why = left + ": " + v.missing + " has none";
+      *why = left + ": " + v.missing;
       return false;
     }
     if (v.kind == Value::Kind::unknown) {

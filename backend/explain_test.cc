@@ -265,7 +265,7 @@ BOOST_AUTO_TEST_CASE(missing_headers_and_unknown_fields) {
   p.saddr.reset();
   Explanation e = explain(t, {}, p, {});
   BOOST_TEST(hex(e.mark) == "0x0");
-  BOOST_TEST(e.steps[0].effect == "th dport: icmp has no ports has none");
+  BOOST_TEST(e.steps[0].effect == "th dport: icmp has no ports");
   BOOST_TEST(e.steps[1].effect == "ip saddr: saddr not given (taken as not matching)");
   BOOST_TEST(e.notes.at(0) == "saddr not given: rules that test it are taken as not matching");
 }
