@@ -331,6 +331,29 @@ BOOST_AUTO_TEST_CASE(output_route_chain_reroutes_after_a_mark_change) {
   }
 }
 
+BOOST_AUTO_TEST_CASE(node_to_itself_loops_back_through_lo) {
+  using nft::Hook;
+  nft::Table t =
+      table_of({base("out", Hook::output, -150, {rule(1, {mark_or(0x1)})}, nft::ChainType::route),
+                base("post", Hook::postrouting, -150,
+                     {rule(2, {match(Field::oifname, nft::string("lo")), mark_or(0x2)})}),
+                base("pre", Hook::prerouting, -150,
+                     {rule(3, {match(Field::iifname, nft::string("lo")), mark_or(0x4)})}),
+                base("in", Hook::input, -150, {rule(4, {mark_or(0x8)})}),
+                base("fwd", Hook::forward, -150, {rule(5, {mark_or(0x10)})})});
+  Packet p = arriving("eth0", "10.0.0.1", "10.0.0.1");
+  p.iif.reset();
+  NodeFacts facts;
+  facts.local_addresses = std::vector<IpPrefix>{ip("10.0.0.1")};
+  Explanation e = explain(t, {}, p, facts);
+  BOOST_TEST(verdict_name(e.verdict) == std::string("local"));
+  BOOST_TEST(hex(e.mark) == "0xf");
+  // out:0: the reroute after the route chain changed the mark.
+  BOOST_TEST(trace(e) ==
+             "output/out:1:Y output/out:0:Y postrouting/post:2:Y prerouting/pre:3:Y "
+             "input/in:4:Y");
+}
+
 BOOST_AUTO_TEST_SUITE_END()
 
 // --- routing
