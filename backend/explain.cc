@@ -6,7 +6,6 @@
 
 #include <algorithm>
 #include <cctype>
-#include <set>
 #include <variant>
 
 #include "backend/nft_text.h"
