@@ -223,6 +223,10 @@ void print_chain(Printer& p, Family family, const Chain& chain) {
 
 }  // namespace
 
+std::string format_statement(Family table_family, const Statement& statement) {
+  return statement_text(table_family, statement);
+}
+
 std::string format_rule(Family table_family, const Rule& rule) {
   std::string text;
   for (const Statement& statement : rule.statements) {

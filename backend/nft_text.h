@@ -34,6 +34,9 @@ TextOutput emit_text(const Table& table);
 // `table_family` decides whether nat statements name their family.
 std::string format_rule(Family table_family, const Rule& rule);
 
+// One statement of a rule as nft prints it (`meta mark & 0x00000200 == 0x00000200`).
+std::string format_statement(Family table_family, const Statement& statement);
+
 // `add element ip ztunnel pods { 10.0.0.1, 10.0.0.2 comment "uid" }` (add) or
 // `delete element ip ztunnel pods { 10.0.0.1, 10.0.0.2 }` (!add: comments are
 // not part of an element's identity, so they are left out), with a trailing

@@ -30,6 +30,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 
 import env  # noqa: E402
+import explain_check  # noqa: E402
 import mutants  # noqa: E402
 import netns  # noqa: E402
 import probes as P  # noqa: E402
@@ -178,10 +179,29 @@ def load_ztc_side(topo, opts, log):
 
 
 class SideResult:
-    def __init__(self, kind, edition, obs, summary, counters, seconds, state):
+    def __init__(self, kind, edition, obs, summary, counters, seconds, state, explained=None):
         self.kind, self.edition = kind, edition
         self.obs, self.summary, self.counters = obs, summary, counters
         self.seconds, self.state = seconds, state
+        self.explained = explained  # (predictions, observer sets) when `ztc explain` ran
+
+
+def explain_wanted(opts):
+    """--explain yes|no|auto: run every probe through `ztc explain` too (auto: if ztc has it)."""
+    if opts.side != "ztc" or opts.explain == "no":
+        return False
+    have = "explain" in ztc_subcommands(opts.ztc)
+    if opts.explain == "yes" and not have:
+        raise netns.LabError(f"{opts.ztc} has no `explain` subcommand")
+    return have
+
+
+def explain_side(topo, opts, plist, node_sets, log):
+    policy = opts.explain_policy or opts.policy or os.path.join(REPO, POLICY[topo.edition])
+    defs = []
+    for k, v in ztc_params(topo.edition).items():
+        defs += ["-D", f"{k}={v}"]
+    return explain_check.predict(opts.ztc, policy, defs, topo.ns("node"), plist, log)
 
 
 def node_state(node):
@@ -224,10 +244,15 @@ def run_side(kind, edition, opts, log, tag=None, between_factory=None, mutant=No
             raise netns.LabError(f"loading the {kind} side removed tables it does not own: {gone}")
         between = between_factory(topo) if between_factory else None
         arrivals = P.run(topo, plist, between)
-        obs, summary = P.observe(plist, env.read_observer(node), arrivals)
+        node_sets = env.read_observer(node)
+        obs, summary = P.observe(plist, node_sets, arrivals)
         counters = reference.read_counters(node) if kind == "reference" else None
         state = node_state(node) if opts.verbose else ""
-        return SideResult(kind, edition, obs, summary, counters, time.monotonic() - t0, state)
+        explained = None
+        if kind == "ztc" and getattr(opts, "explain_probes", False):
+            explained = (explain_side(topo, opts, plist, node_sets, log), node_sets)
+        return SideResult(kind, edition, obs, summary, counters, time.monotonic() - t0, state,
+                          explained)
     finally:
         if opts.keep:
             print(f"kept namespaces {topo.ns('*')} (removed by the next lab run or `lab.py cleanup`)",
@@ -318,6 +343,12 @@ def cmd_run(opts, out):
     log = out if opts.verbose else (lambda *_: None)
     out(f"ztc equivalence lab: {edition} edition ({POLICY[edition]}), reference vs {opts.side}")
     out(f"reference: {reference.seed_path()}")
+    opts.explain_probes = explain_wanted(opts)
+    if opts.explain_mutant:
+        opts.explain_policy = opts.explain_policy_tmp = os.path.join(
+            "/tmp", f"zl-{os.getpid()}-explain-mutant.zt")
+        opts.explain_mutant = explain_check.write_mutant(
+            opts.policy or os.path.join(REPO, POLICY[edition]), opts.explain_policy)
     ref = run_side("reference", edition, opts, log)
     other = run_side(opts.side, edition, opts, log,
                      tag="r2" if opts.side == "reference" else None)
@@ -330,10 +361,26 @@ def cmd_run(opts, out):
     verdict = "DIFFERENT" if diffs else "EQUIVALENT"
     out(f"{verdict} {n - len(diffs)}/{n}   (reference {ref.seconds:.1f}s, {opts.side} "
         f"{other.seconds:.1f}s)")
+    explain_ok = True
+    if other.explained:
+        predictions, node_sets = other.explained
+        plist = P.probes_for(edition)
+        out("\nztc explain vs the kernel (ztc side): where the packet leaves the node (or local, "
+            "dropped), its mark, its ct mark")
+        disagree = [d[0] for d in explain_check.compare(plist, predictions, node_sets, out)]
+        total = sum(len(p.steps) for p in plist)
+        out(f"EXPLAIN {'DISAGREES' if disagree else 'AGREES'} {total - len(disagree)}/{total} "
+            f"probe steps ({len(plist)} probes)")
+        if opts.explain_mutant:
+            explain_ok = disagree == opts.explain_mutant
+            out(f"explain mutant ({explain_check.MUTANT[1].split()[-3:]}): expected to disagree on "
+                f"{opts.explain_mutant}: {'caught' if explain_ok else 'NOT CAUGHT'}")
+        else:
+            explain_ok = not disagree
     if not lab_ok:
         return 2
     want_diff = opts.expect == "different"
-    return 0 if bool(diffs) == want_diff else 1
+    return 0 if bool(diffs) == want_diff and explain_ok else 1
 
 
 def cmd_selfcheck(opts, out):
@@ -457,6 +504,15 @@ def main(argv=None):
                                  "`ztc compile` output with nft/ip; load+compiled-set: `ztc load`, "
                                  "pods enrolled as `ztc compile` says; auto: the most ztc has")
             sp.add_argument("--expect", default="equivalent", choices=("equivalent", "different"))
+            sp.add_argument("--explain", default="auto", choices=("auto", "yes", "no"),
+                            help="also run every probe through `ztc explain --netns` and compare "
+                                 "its prediction with the kernel (auto: when ztc has `explain`)")
+            sp.add_argument("--explain-mutant", action="store_true",
+                            help="explain with a one-mistake copy of the policy: the comparison "
+                                 "must disagree exactly where that mistake shows")
+            sp.add_argument("--explain-policy",
+                            help="explain with this policy instead of the loaded one (to see that "
+                                 "the comparison catches a wrong prediction)")
     opts = ap.parse_args(argv)
 
     def out(line=""):
@@ -496,6 +552,8 @@ def main(argv=None):
             signal.signal(s, signal.SIG_IGN)
         if not opts.keep and not netns.cleanup():
             rc = 2
+        if getattr(opts, "explain_policy_tmp", None) and os.path.exists(opts.explain_policy_tmp):
+            os.remove(opts.explain_policy_tmp)
     out(f"(lab took {time.monotonic() - t0:.1f}s)")
     return rc
 

@@ -5,6 +5,7 @@
 #include <ostream>
 
 #include "tools/ztc/commands.h"
+#include "tools/ztc/explain_command.h"
 #include "tools/ztc/set_commands.h"
 
 namespace ztc {
@@ -125,6 +126,25 @@ int run_cli(int argc, const char* const* argv, std::ostream& out, std::ostream& 
                                "print each element and route changed");
   }
 
+  ExplainOptions explain_options;
+  std::vector<std::string> explain_defines;
+  CLI::App* explain_cmd = app.add_subcommand(
+      "explain", "what the policy does to one packet: every hook, rule, mark and the route");
+  add_policy_options(explain_cmd, explain_options.policy, explain_defines);
+  explain_cmd
+      ->add_option("--member", explain_options.members,
+                   "a run-time member of a managed set (repeatable)")
+      ->type_name("SET=ELEMENT")
+      ->allow_extra_args(false);  // one value each: the PACKET words follow
+  explain_cmd->add_option("--netns", explain_options.netns,
+                          "also read live members, local addresses and the main table (read only)");
+  explain_cmd->add_flag("--json", explain_options.json, "print one JSON object");
+  explain_cmd
+      ->add_option("PACKET", explain_options.packet,
+                   "iif NAME | local, tcp|udp|icmp, saddr A, daddr A, sport N, dport N, "
+                   "mark V, ct mark V")
+      ->required();
+
   // CLI11 says only "A subcommand is required" for `ztc frobnicate`: name it.
   auto is_command = [&](const std::string& word) {
     for (const CLI::App* command : app.get_subcommands({})) {
@@ -184,6 +204,13 @@ int run_cli(int argc, const char* const* argv, std::ostream& out, std::ostream& 
     return apply.run(*apply.options, out, err);
   }
   if (status_cmd->parsed()) return run_status(status_options, out, err);
+  if (explain_cmd->parsed()) {
+    if (!parse_overrides(explain_defines, &explain_options.policy.overrides, &error)) {
+      err << "ztc: error: " << error << "\n";
+      return kExitUsage;
+    }
+    return run_explain(explain_options, out, err);
+  }
   for (auto& command : set_commands) {
     if (!command->command->parsed()) continue;
     if (!parse_overrides(command->defines, &command->options.policy.overrides, &error)) {
