@@ -16,10 +16,10 @@
 #include <string>
 #include <vector>
 
-#include "backend/nft_model.h"
-#include "backend/routing_plan.h"
-#include "compiler/ip_address.h"
-#include "compiler/source.h"
+#include "model/nft_model.h"
+#include "model/routing_plan.h"
+#include "model/ip_address.h"
+#include "model/source.h"
 
 namespace ztc::explain {
 

@@ -7,8 +7,8 @@
 #include <string>
 #include <vector>
 
-#include "backend/routing_plan.h"
-#include "compiler/ip_address.h"
+#include "model/routing_plan.h"
+#include "model/ip_address.h"
 
 namespace ztc::explain {
 

@@ -7,7 +7,7 @@
 #include "backend/explain_live.h"
 #include "backend/netns.h"
 #include "backend/nft_set_reader.h"
-#include "compiler/values.h"
+#include "model/values.h"
 #include "tools/ztc/policy_input.h"
 
 namespace ztc {
