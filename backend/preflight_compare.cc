@@ -314,8 +314,9 @@ void compare_iptables(const PolicyFootprint& policy, const NodeFootprint& node,
   if (!legacy || !nft) return;
   Finding finding;
   finding.kind = "iptables";
-  finding.node = "iptables-legacy: " + std::to_string(legacy->rules) + " rules (" + legacy->tables +
-                 "); iptables-nft: " + std::to_string(nft->rules) + " rules (" + nft->tables + ")";
+  auto rules = [](int n) { return std::to_string(n) + (n == 1 ? " rule" : " rules"); };
+  finding.node = "iptables-legacy: " + rules(legacy->rules) + " (" + legacy->tables +
+                 "); iptables-nft: " + rules(nft->rules) + " (" + nft->tables + ")";
   finding.policy = policy.table_location;
   finding.detail =
       "rules live in both iptables backends: both run on every packet, each "

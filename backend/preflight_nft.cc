@@ -51,9 +51,15 @@ struct ChainFacts {
   std::vector<std::string> targets;
 };
 
+// Chains a named verdict map jumps to, by "@name" (elements are listed only
+// when the listing is not terse).
+using MapTargets = std::map<std::string, std::vector<std::string>>;
+
 struct RuleScan {
   std::vector<MarkUse> uses;
   ChainFacts* facts;
+  const MapTargets* maps = nullptr;
+  std::string map_prefix;  // "family table "
 };
 
 void add_read(RuleScan* scan, MarkField field, uint32_t mask, uint32_t value) {
@@ -90,6 +96,13 @@ void scan_value(const Json& j, RuleScan* scan, std::optional<MarkField> self = s
     if ((key == "jump" || key == "goto") && it->is_object() && it->contains("target")) {
       scan->facts->targets.push_back((*it)["target"].get<std::string>());
       continue;
+    }
+    if (key == "vmap" && it->is_object() && it->contains("data") && (*it)["data"].is_string() &&
+        scan->maps) {
+      auto map = scan->maps->find(scan->map_prefix + (*it)["data"].get<std::string>());
+      if (map != scan->maps->end()) {
+        for (const std::string& target : map->second) scan->facts->targets.push_back(target);
+      }
     }
     if (key == "snat" || key == "dnat" || key == "masquerade" || key == "redirect") {
       scan->facts->nats = true;
@@ -180,6 +193,17 @@ bool read_nft_ruleset(const std::string& json_text, const std::string& text,
   };
   std::vector<BaseChain> bases;
   std::map<std::string, ChainFacts> facts;  // "family table chain"
+  // "family table @map" -> the chains its elements jump to.
+  MapTargets maps;
+  for (const Json& item : document["nftables"]) {
+    if (!item.contains("map") || !item["map"].contains("elem")) continue;
+    const Json& map = item["map"];
+    ChainFacts collected;
+    RuleScan scan{{}, &collected};
+    scan_value(map["elem"], &scan);
+    maps[map.value("family", "") + " " + map.value("table", "") + " @" + map.value("name", "")] =
+        collected.targets;
+  }
   for (const Json& item : document["nftables"]) {
     if (item.contains("chain")) {
       const Json& chain = item["chain"];
@@ -201,6 +225,8 @@ bool read_nft_ruleset(const std::string& json_text, const std::string& text,
     std::string chain = rule.value("chain", "");
     std::string handle = std::to_string(rule.value("handle", 0));
     RuleScan scan{{}, &facts[family + " " + table + " " + chain]};
+    scan.maps = &maps;
+    scan.map_prefix = family + " " + table + " ";
     for (const Json& statement : rule.value("expr", Json::array()))
       scan_statement(statement, &scan);
     std::string where =

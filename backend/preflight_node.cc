@@ -25,6 +25,7 @@
 #include <sstream>
 
 #include "backend/netns.h"
+#include "backend/nft_model.h"
 #include "backend/routing_plan.h"
 
 namespace ztc::preflight {
@@ -40,7 +41,9 @@ using SockPtr = std::unique_ptr<nl_sock, SockDeleter>;
 using CachePtr = std::unique_ptr<nl_cache, CacheDeleter>;
 
 // `nft [-j] -a list ruleset` through libnftables.
-std::optional<std::string> nft_listing(bool json, std::string* error) {
+// terse: without the elements of named sets and maps (nft 1.0.6 fetches them
+// for any listing otherwise: seconds with 100k members).
+std::optional<std::string> nft_listing(bool json, bool terse, std::string* error) {
   nft_ctx* ctx = nft_ctx_new(NFT_CTX_DEFAULT);
   if (!ctx) {
     *error = "libnftables: cannot create a context";
@@ -50,6 +53,7 @@ std::optional<std::string> nft_listing(bool json, std::string* error) {
   nft_ctx_buffer_error(ctx);
   unsigned flags = NFT_CTX_OUTPUT_HANDLE | NFT_CTX_OUTPUT_STATELESS;
   if (json) flags |= NFT_CTX_OUTPUT_JSON;
+  if (terse) flags |= NFT_CTX_OUTPUT_TERSE;
   nft_ctx_output_set_flags(ctx, flags);
   std::optional<std::string> listing;
   if (nft_run_cmd_from_buffer(ctx, "list ruleset") == 0) {
@@ -139,6 +143,7 @@ void read_rules(nl_sock* sock, NodeFootprint* out) {
       use.value = *rule.fwmark;
       use.mask = *rule.fwmask;
       use.node = rule.node;
+      use.owner_hint = "rule:" + std::to_string(rule.priority) + ":" + std::to_string(rule.table);
       out->marks.push_back(std::move(use));
     }
     out->rules.push_back(std::move(rule));
@@ -280,9 +285,30 @@ void read_sysctls(NodeFootprint* out) {
   closedir(dir);
 }
 
+// "family name" of every table carrying ztc's comment, from a text listing.
+std::set<std::string> ztc_tables(const std::string& text) {
+  std::set<std::string> tables;
+  std::istringstream lines(text);
+  std::string current;
+  for (std::string line; std::getline(lines, line);) {
+    if (line.rfind("table ", 0) == 0) {
+      std::istringstream words(line.substr(6));
+      std::string family, name;
+      words >> family >> name;
+      current = family + " " + name;
+    } else if (line.find("chain ") != std::string::npos || line.find("set ") != std::string::npos) {
+      current.clear();  // the table's own comment comes before its chains and sets
+    } else if (!current.empty() && line.find(std::string("comment \"") + nft::kOwnerComment +
+                                             "\"") != std::string::npos) {
+      tables.insert(current);
+    }
+  }
+  return tables;
+}
+
 }  // namespace
 
-NodeFootprint read_node(const std::set<std::string>& skip) {
+NodeFootprint read_node(const std::set<std::string>& skip, bool follow_named_maps) {
   NodeFootprint out;
   // iptables first: tables iptables-nft made are read from its save output
   // (it quotes the rules as they were written) and skipped in the nft listing.
@@ -301,9 +327,13 @@ NodeFootprint read_node(const std::set<std::string>& skip) {
     }
   }
   std::string error;
-  std::optional<std::string> json = nft_listing(true, &error);
-  std::optional<std::string> text = json ? nft_listing(false, &error) : std::nullopt;
-  if (!json || !read_nft_ruleset(*json, text.value_or(""), nft_skip, &out, &error)) {
+  std::optional<std::string> text = nft_listing(false, true, &error);
+  std::optional<std::string> json =
+      text ? nft_listing(true, !follow_named_maps, &error) : std::nullopt;
+  if (text) {
+    for (const std::string& table : ztc_tables(*text)) nft_skip.insert(table);
+  }
+  if (!json || !read_nft_ruleset(*json, *text, nft_skip, &out, &error)) {
     out.unreadable.push_back(error);
   }
   SockPtr sock(nl_socket_alloc());

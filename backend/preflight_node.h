@@ -25,8 +25,11 @@ bool read_nft_ruleset(const std::string& json_text, const std::string& text,
 std::set<std::string> read_iptables_save(const std::string& backend, bool ipv6,
                                          const std::string& text, NodeFootprint* out);
 
-// Everything, from the network namespace the process is in. `skip`: nft tables
-// that are ztc's. Problems reading one part go to out->unreadable.
-NodeFootprint read_node(const std::set<std::string>& skip);
+// Everything, from the network namespace the process is in. Tables carrying
+// ztc's comment, and those in `skip`, are not the node's. follow_named_maps:
+// list named verdict maps' elements too, to follow their jumps (costs seconds
+// when a set holds 100k members: `ztc load` leaves it off). Problems reading
+// one part go to out->unreadable.
+NodeFootprint read_node(const std::set<std::string>& skip, bool follow_named_maps);
 
 }  // namespace ztc::preflight

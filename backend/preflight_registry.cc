@@ -247,6 +247,12 @@ const KnownOwner* find_owner(const std::string& name) {
 
 std::string owner_of_name(const std::string& name) {
   if (name.empty()) return "";
+  if (has_prefix(name, "rule:")) {  // rule:PRIORITY:TABLE, for mark uses of ip rules
+    size_t colon = name.find(':', 5);
+    if (colon == std::string::npos) return "";
+    return owner_of_rule(static_cast<uint32_t>(std::stoul(name.substr(5, colon - 5))),
+                         static_cast<uint32_t>(std::stoul(name.substr(colon + 1))));
+  }
   for (const KnownOwner& owner : known_owners()) {
     for (const std::string& table : owner.nft_tables) {
       if (name == table) return owner.display;

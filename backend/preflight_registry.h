@@ -25,7 +25,8 @@ struct KnownOwner {
 const std::vector<KnownOwner>& known_owners();
 const KnownOwner* find_owner(const std::string& name);
 
-// The display name of the owner of a table, chain or device name; "" if unknown.
+// The display name of the owner of a table, chain or device name, or of an ip
+// rule named "rule:PRIORITY:TABLE"; "" if unknown.
 std::string owner_of_name(const std::string& name);
 // The owner of an ip rule at this priority with this table; "" if unknown.
 std::string owner_of_rule(uint32_t priority, uint32_t table);

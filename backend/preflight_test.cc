@@ -354,6 +354,8 @@ BOOST_AUTO_TEST_CASE(registry_entries_have_sources_and_are_found_by_name) {
   BOOST_TEST(owner_of_name("genev_sys_6081") == "OVN-Kubernetes");
   BOOST_TEST(owner_of_name("mytable") == "");
   BOOST_TEST(owner_of_rule(9, 2004) == "Cilium");
+  BOOST_TEST(owner_of_name("rule:9:2004") == "Cilium");
+  BOOST_TEST(owner_of_name("rule:9:2005") == "");
   BOOST_TEST(owner_of_rule(1024, 254) == "AWS VPC CNI");
 }
 

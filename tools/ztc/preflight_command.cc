@@ -3,7 +3,6 @@
 #include <ostream>
 #include <set>
 
-#include "backend/apply.h"
 #include "backend/preflight.h"
 #include "backend/preflight_node.h"
 #include "backend/preflight_registry.h"
@@ -13,25 +12,14 @@
 namespace ztc {
 namespace {
 
-// ztc's own tables are not the node's: the policy's (a reload) and any other
-// table carrying ztc's comment.
-std::set<std::string> own_tables(const CompiledPolicy& compiled, nft::NftKernel* nft) {
+// `fast` (for load): named maps are not listed, see read_node.
+std::vector<preflight::Finding> check_node(const CompiledPolicy& compiled, bool fast,
+                                           std::vector<std::string>* unreadable) {
+  // The policy's own table (a reload) is not the node's; read_node skips every
+  // other table that carries ztc's comment.
   std::set<std::string> own{std::string(nft::family_name(compiled.table.family)) + " " +
                             compiled.table.name};
-  if (nft) {
-    std::string error;
-    if (auto tables = live_tables(*nft, &error)) {
-      for (const LiveTable& table : *tables) {
-        if (table.managed) own.insert(table.ref());
-      }
-    }
-  }
-  return own;
-}
-
-std::vector<preflight::Finding> check_node(const CompiledPolicy& compiled, nft::NftKernel* nft,
-                                           std::vector<std::string>* unreadable) {
-  preflight::NodeFootprint node = preflight::read_node(own_tables(compiled, nft));
+  preflight::NodeFootprint node = preflight::read_node(own, !fast);
   *unreadable = node.unreadable;
   return preflight::compare(preflight::policy_footprint(compiled.ir, compiled.table), node);
 }
@@ -56,7 +44,7 @@ int run_preflight(const PreflightOptions& options, std::ostream& out, std::ostre
     return kExitUsage;
   }
   std::vector<std::string> unreadable;
-  std::vector<preflight::Finding> findings = check_node(*compiled, node->nft.get(), &unreadable);
+  std::vector<preflight::Finding> findings = check_node(*compiled, false, &unreadable);
   for (const std::string& reason : unreadable)
     err << "ztc: warning: not checked: " << reason << "\n";
   if (options.json) {
@@ -75,10 +63,7 @@ int run_preflight(const PreflightOptions& options, std::ostream& out, std::ostre
 
 int preflight_warnings(const CompiledPolicy& compiled, std::ostream& err) {
   std::vector<std::string> unreadable;
-  // Listing tables through a fresh libnftables context: load's own kernel
-  // object is left to load.
-  nft::LibNftKernel nft;
-  std::vector<preflight::Finding> findings = check_node(compiled, &nft, &unreadable);
+  std::vector<preflight::Finding> findings = check_node(compiled, true, &unreadable);
   for (const preflight::Finding& finding : findings) {
     err << finding.policy.str() << ": warning: " << one_line(finding) << "\n";
   }
