@@ -308,6 +308,9 @@ BOOST_AUTO_TEST_CASE(nft_json_reads_masks_writes_and_jumps) {
     {"rule": {"family": "ip", "table": "other", "chain": "marking", "handle": 5, "expr": [
       {"mangle": {"key": {"ct": {"key": "mark"}},
                   "value": {"&": [{"ct": {"key": "mark"}}, 4294967055]}}}]}},
+    {"rule": {"family": "ip", "table": "other", "chain": "marking", "handle": 6, "expr": [
+      {"set": {"op": "add", "elem": {"concat": [{"meta": {"key": "mark"}}, {"ct": {"key": "mark"}}]},
+               "set": "@seen"}}]}},
     {"table": {"family": "ip", "name": "ztunnel", "handle": 2}},
     {"rule": {"family": "ip", "table": "ztunnel", "chain": "x", "handle": 1, "expr": [
       {"mangle": {"key": {"meta": {"key": "mark"}}, "value": 1}}]}}
