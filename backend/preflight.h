@@ -101,6 +101,9 @@ struct NodeFootprint {
   // sysctl key -> value, for net.ipv4.conf.*.rp_filter.
   std::vector<std::pair<std::string, std::string>> sysctls;
   std::vector<std::string> devices;  // every link name
+  // A manager that deletes ip rules and routes it did not make (networkd's
+  // ManageForeignRoutingPolicyRules=yes, its default), as "who: how we know".
+  std::vector<std::string> rule_removers;
   // Something the reader could not read: the comparison is then incomplete
   // and preflight exits 2 ("cannot tell") unless it found a conflict.
   std::vector<std::string> unreadable;

@@ -379,6 +379,26 @@ void compare_sysctls(const PolicyFootprint& policy, const NodeFootprint& node,
   }
 }
 
+void compare_rule_removers(const PolicyFootprint& policy, const NodeFootprint& node,
+                           std::vector<Finding>* out) {
+  if (policy.rules.empty()) return;
+  for (const std::string& remover : node.rule_removers) {
+    Finding finding;
+    finding.kind = "rule-priority";
+    finding.node = remover;
+    finding.owner = "systemd-networkd";
+    finding.policy = policy.rules.front().location;
+    finding.detail =
+        "systemd-networkd deletes ip rules and routes it did not configure "
+        "(ManageForeignRoutingPolicyRules= and ManageForeignRoutes= default to yes) "
+        "whenever it (re)configures a link: the policy's rules and routes can vanish";
+    finding.suggestion =
+        "set ManageForeignRoutingPolicyRules=no and ManageForeignRoutes=no in "
+        "networkd.conf";
+    out->push_back(std::move(finding));
+  }
+}
+
 }  // namespace
 
 std::vector<Finding> compare(const PolicyFootprint& policy, const NodeFootprint& node) {
@@ -390,6 +410,7 @@ std::vector<Finding> compare(const PolicyFootprint& policy, const NodeFootprint&
   compare_hooks(policy, node, &findings);
   compare_iptables(policy, node, &findings);
   compare_sysctls(policy, node, &findings);
+  compare_rule_removers(policy, node, &findings);
   return findings;
 }
 

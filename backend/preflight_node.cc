@@ -17,6 +17,7 @@
 #include <netlink/route/rule.h>
 #include <netlink/socket.h>
 #include <nftables/libnftables.h>
+#include <sys/stat.h>
 
 #include <cstring>
 #include <fstream>
@@ -306,6 +307,14 @@ std::set<std::string> ztc_tables(const std::string& text) {
   return tables;
 }
 
+// Whether this is the host's network namespace (that of PID 1).
+bool in_initial_netns() {
+  struct stat ours {
+  }, init{};
+  return stat("/proc/self/ns/net", &ours) == 0 && stat("/proc/1/ns/net", &init) == 0 &&
+         ours.st_ino == init.st_ino && ours.st_dev == init.st_dev;
+}
+
 }  // namespace
 
 NodeFootprint read_node(const std::set<std::string>& skip, bool follow_named_maps) {
@@ -346,6 +355,12 @@ NodeFootprint read_node(const std::set<std::string>& skip, bool follow_named_map
   }
   read_sockets(&out);
   read_sysctls(&out);
+  // networkd manages the links of the namespace it runs in: only the host's,
+  // so only when the process has not entered another one.
+  std::ifstream networkd_state("/run/systemd/netif/state");
+  if (networkd_state && in_initial_netns()) {
+    out.rule_removers.push_back("systemd-networkd is running (/run/systemd/netif/state)");
+  }
   return out;
 }
 

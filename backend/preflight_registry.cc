@@ -222,6 +222,8 @@ std::vector<KnownOwner> build() {
         "routes networkd did not configure are removed)",
         "cilium/cilium pkg/datapath/linux/linux_defaults/linux_defaults.go (RTProto: Cilium uses "
         "proto kernel so networkd leaves its rules alone)"};
+    o.footprint.rule_removers.push_back(
+        "systemd-networkd with ManageForeignRoutingPolicyRules=yes (its default)");
     owners.push_back(std::move(o));
   }
   return owners;

@@ -200,6 +200,9 @@ BOOST_AUTO_TEST_CASE(compare_finds_each_kind_at_its_policy_line) {
                       {"net.ipv4.conf.istioin.rp_filter", "1"}};
        },
        {"sysctl 10:3", "sysctl 21:18"}},
+      {"systemd-networkd removes foreign rules: reported at the first rule",
+       [](NodeFootprint& n) { n.rule_removers.push_back("networkd"); },
+       {"rule-priority 16:1 systemd-networkd"}},
       {"loose rp_filter and absent devices are fine",
        [](NodeFootprint& n) {
          n.devices = {"lo", "veth1"};

@@ -48,8 +48,9 @@ int run_cli(int argc, const char* const* argv, std::ostream& out, std::ostream& 
       ->default_str("all");
   compile_cmd->add_option("-o,--output", compile.output, "write to this file instead of stdout");
   compile_cmd->add_flag("--timings", compile.timings, "print the time of each stage on stderr");
-  compile_cmd->add_option("--against", compile.against,
-                          "warn about collisions with known owners (cilium,calico,...)")
+  compile_cmd
+      ->add_option("--against", compile.against,
+                   "warn about collisions with known owners (cilium,calico,...)")
       ->delimiter(',');
 
   auto add_node_options = [](CLI::App* command, NodeOptions& node) {

@@ -25,7 +25,8 @@ struct CompileOptions {
   std::string emit = "all";  // all, nft, json, routes, ast, ir
   std::string output;        // empty: stdout
   bool timings = false;      // print each stage's time on stderr
-  std::vector<std::string> against;  // registry owners to warn about (preflight offline)
+  // Known owners (cilium, calico, ...) to warn about collisions with, offline.
+  std::vector<std::string> against;
 };
 
 int run_compile(const CompileOptions& options, std::ostream& out, std::ostream& err);

@@ -49,6 +49,13 @@ BOOST_AUTO_TEST_CASE(compile_against_warns_about_known_owners) {
                            "kube-proxy-nftables,kube-proxy-iptables"});
   BOOST_TEST(kube_proxy.code == 0);
   BOOST_TEST(kube_proxy.err == "");
+  Result networkd = cli({"compile", kExample, "--emit", "nft", "--against", "systemd-networkd"});
+  BOOST_TEST(
+      networkd.err.find(kExample + ":62:1: warning: rule-priority: systemd-networkd with "
+                                   "ManageForeignRoutingPolicyRules=yes (its default) "
+                                   "[systemd-networkd]: systemd-networkd deletes ip rules") !=
+          std::string::npos,
+      networkd.err);
 }
 
 BOOST_AUTO_TEST_CASE(compile_against_an_unknown_owner_is_a_usage_error) {
