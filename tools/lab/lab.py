@@ -166,6 +166,9 @@ def load_ztc_side(topo, opts, log):
         routes = _ztc([ztc, "compile", policy] + defs + ["--emit", "routes"], log)
         apply_compiled(node, nft_text, routes, "pods", ENROLLED)
         return mode
+    if "preflight" in ztc_subcommands(ztc):
+        # The lab's node is a plain ambient node: nothing on it may fight the policy.
+        _ztc([ztc, "preflight", policy] + defs + ["--netns", node], log)
     _ztc([ztc, "load", policy] + defs + ["--netns", node], log)
     if mode == "load+compiled-set":
         log("  NOTE: ztc has no `set add` yet: enrolling pods as `ztc compile` describes it")

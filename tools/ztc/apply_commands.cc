@@ -10,6 +10,7 @@
 #include "tools/ztc/commands.h"
 #include "tools/ztc/node_access.h"
 #include "tools/ztc/policy_input.h"
+#include "tools/ztc/preflight_command.h"
 
 namespace ztc {
 namespace {
@@ -57,6 +58,10 @@ int run_load(const LoadOptions& options, std::ostream& out, std::ostream& err) {
   int code = kExitFailure;
   auto prepared = prepare(options, "load", err, &code, kExitFailure);
   if (!prepared) return code;
+  if (preflight_warnings(prepared->compiled, err) != 0 && options.strict) {
+    err << "ztc: load refused (--strict): preflight found conflicts; the node was not changed\n";
+    return kExitFailure;
+  }
   Kernels kernels{*prepared->node.nft, *prepared->node.routing, prepared->node.sets.get()};
   ApplyReport report =
       load(prepared->compiled.table, prepared->compiled.routing, kernels, options.dry_run);

@@ -6,6 +6,7 @@
 
 #include "tools/ztc/commands.h"
 #include "tools/ztc/explain_command.h"
+#include "tools/ztc/preflight_command.h"
 #include "tools/ztc/set_commands.h"
 
 namespace ztc {
@@ -48,6 +49,10 @@ int run_cli(int argc, const char* const* argv, std::ostream& out, std::ostream& 
       ->default_str("all");
   compile_cmd->add_option("-o,--output", compile.output, "write to this file instead of stdout");
   compile_cmd->add_flag("--timings", compile.timings, "print the time of each stage on stderr");
+  compile_cmd
+      ->add_option("--against", compile.against,
+                   "warn about collisions with known owners (cilium,calico,...)")
+      ->delimiter(',');
 
   auto add_node_options = [](CLI::App* command, NodeOptions& node) {
     command->add_option("--netns", node.netns, "act inside this network namespace (ip netns)");
@@ -74,6 +79,15 @@ int run_cli(int argc, const char* const* argv, std::ostream& out, std::ostream& 
   CLI::App* diff_cmd = add_apply_command(
       "diff", "show what differs between the node and the policy (exit 1 if anything)",
       diff_options, diff_defines, false);
+  load_cmd->add_flag("--strict", load_options.strict,
+                     "refuse to load (exit 1, node unchanged) when preflight finds anything");
+  PreflightOptions preflight_options;
+  std::vector<std::string> preflight_defines;
+  CLI::App* preflight_cmd = app.add_subcommand(
+      "preflight", "find what on the node would fight the policy (exit 1 if anything)");
+  add_policy_options(preflight_cmd, preflight_options.policy, preflight_defines);
+  add_node_options(preflight_cmd, preflight_options.node);
+  preflight_cmd->add_flag("--json", preflight_options.json, "print {\"conflicts\": [...]}");
   NodeOptions status_options;
   CLI::App* status_cmd = app.add_subcommand("status", "what ztc owns on this node");
   add_node_options(status_cmd, status_options);
@@ -202,6 +216,13 @@ int run_cli(int argc, const char* const* argv, std::ostream& out, std::ostream& 
       return kExitUsage;
     }
     return apply.run(*apply.options, out, err);
+  }
+  if (preflight_cmd->parsed()) {
+    if (!parse_overrides(preflight_defines, &preflight_options.policy.overrides, &error)) {
+      err << "ztc: error: " << error << "\n";
+      return kExitUsage;
+    }
+    return run_preflight(preflight_options, out, err);
   }
   if (status_cmd->parsed()) return run_status(status_options, out, err);
   if (explain_cmd->parsed()) {

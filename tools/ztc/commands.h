@@ -25,6 +25,8 @@ struct CompileOptions {
   std::string emit = "all";  // all, nft, json, routes, ast, ir
   std::string output;        // empty: stdout
   bool timings = false;      // print each stage's time on stderr
+  // Known owners (cilium, calico, ...) to warn about collisions with, offline.
+  std::vector<std::string> against;
 };
 
 int run_compile(const CompileOptions& options, std::ostream& out, std::ostream& err);
@@ -42,6 +44,7 @@ struct LoadOptions {
   PolicyOptions policy;
   NodeOptions node;
   bool dry_run = false;
+  bool strict = false;  // load: refuse when preflight finds anything
 };
 
 int run_load(const LoadOptions& options, std::ostream& out, std::ostream& err);

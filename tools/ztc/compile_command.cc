@@ -13,6 +13,7 @@
 #include "compiler/dump.h"
 #include "tools/ztc/commands.h"
 #include "tools/ztc/policy_input.h"
+#include "tools/ztc/preflight_command.h"
 
 namespace ztc {
 
@@ -21,6 +22,11 @@ int run_compile(const CompileOptions& options, std::ostream& out, std::ostream& 
   auto compiled = compile_from_options(options.policy, diagnostics);
   err << diagnostics.render();
   if (!compiled) return kExitFailure;
+  std::string against_error;
+  if (!options.against.empty() && !warn_against(*compiled, options.against, err, &against_error)) {
+    err << "ztc: error: " << against_error << "\n";
+    return kExitUsage;
+  }
 
   auto emit_start = std::chrono::steady_clock::now();
   std::string text;

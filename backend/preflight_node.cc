@@ -1,0 +1,367 @@
+// The live node reader: everything preflight compares, read-only, from the
+// network namespace the process is in.
+#include "backend/preflight_node.h"
+
+#include <arpa/inet.h>
+#include <dirent.h>
+#include <linux/fib_rules.h>
+#include <linux/rtnetlink.h>
+#include <net/if.h>
+#include <netlink/cache.h>
+#include <netlink/errno.h>
+#include <netlink/msg.h>
+#include <netlink/netlink.h>
+#include <netlink/route/link.h>
+#include <netlink/route/link/geneve.h>
+#include <netlink/route/link/vxlan.h>
+#include <netlink/route/rule.h>
+#include <netlink/socket.h>
+#include <nftables/libnftables.h>
+#include <sys/stat.h>
+
+#include <cstring>
+#include <fstream>
+#include <map>
+#include <memory>
+#include <sstream>
+
+#include "backend/netns.h"
+#include "model/nft_model.h"
+#include "model/routing_plan.h"
+
+namespace ztc::preflight {
+namespace {
+
+struct SockDeleter {
+  void operator()(nl_sock* sock) const { nl_socket_free(sock); }
+};
+struct CacheDeleter {
+  void operator()(nl_cache* cache) const { nl_cache_free(cache); }
+};
+using SockPtr = std::unique_ptr<nl_sock, SockDeleter>;
+using CachePtr = std::unique_ptr<nl_cache, CacheDeleter>;
+
+// `nft [-j] -a list ruleset` through libnftables.
+// terse: without the elements of named sets and maps (nft 1.0.6 fetches them
+// for any listing otherwise: seconds with 100k members).
+std::optional<std::string> nft_listing(bool json, bool terse, std::string* error) {
+  nft_ctx* ctx = nft_ctx_new(NFT_CTX_DEFAULT);
+  if (!ctx) {
+    *error = "libnftables: cannot create a context";
+    return std::nullopt;
+  }
+  nft_ctx_buffer_output(ctx);
+  nft_ctx_buffer_error(ctx);
+  unsigned flags = NFT_CTX_OUTPUT_HANDLE | NFT_CTX_OUTPUT_STATELESS;
+  if (json) flags |= NFT_CTX_OUTPUT_JSON;
+  if (terse) flags |= NFT_CTX_OUTPUT_TERSE;
+  nft_ctx_output_set_flags(ctx, flags);
+  std::optional<std::string> listing;
+  if (nft_run_cmd_from_buffer(ctx, "list ruleset") == 0) {
+    listing = nft_ctx_get_output_buffer(ctx);
+  } else {
+    *error = std::string("cannot list the nft ruleset: ") + nft_ctx_get_error_buffer(ctx);
+  }
+  nft_ctx_free(ctx);
+  return listing;
+}
+
+std::string prefix_text(nl_addr* addr) {
+  char buffer[128];
+  nl_addr2str(addr, buffer, sizeof buffer);
+  return buffer;
+}
+
+std::string table_name(uint32_t table) {
+  if (table == route::kTableMain) return "main";
+  if (table == route::kTableLocal) return "local";
+  if (table == route::kTableDefault) return "default";
+  return std::to_string(table);
+}
+
+void read_rules(nl_sock* sock, NodeFootprint* out) {
+  nl_cache* raw = nullptr;
+  int rc = rtnl_rule_alloc_cache(sock, AF_UNSPEC, &raw);
+  if (rc < 0) {
+    out->unreadable.push_back(std::string("ip rules: ") + nl_geterror(rc));
+    return;
+  }
+  CachePtr cache(raw);
+  for (nl_object* object = nl_cache_get_first(raw); object; object = nl_cache_get_next(object)) {
+    auto* nl = reinterpret_cast<rtnl_rule*>(object);
+    uint8_t protocol = 0;
+    rtnl_rule_get_protocol(nl, &protocol);
+    if (protocol == route::kZtcProtocol) continue;  // ztc's own
+    int family = rtnl_rule_get_family(nl);
+    if (family != AF_INET && family != AF_INET6) continue;
+    NodeIpRule rule;
+    rule.family = family == AF_INET ? IpFamily::v4 : IpFamily::v6;
+    rule.priority = rtnl_rule_get_prio(nl);
+    rule.protocol = protocol;
+    std::string text = std::string(family == AF_INET ? "ip" : "ip -6") + " rule " +
+                       std::to_string(rule.priority) + ":";
+    nl_addr* src = rtnl_rule_get_src(nl);
+    nl_addr* dst = rtnl_rule_get_dst(nl);
+    if (src && nl_addr_get_prefixlen(src) > 0) {
+      text += " from " + prefix_text(src);
+      rule.has_selector = true;
+    } else {
+      text += " from all";
+    }
+    if (dst && nl_addr_get_prefixlen(dst) > 0) {
+      text += " to " + prefix_text(dst);
+      rule.has_selector = true;
+    }
+    uint32_t mark = rtnl_rule_get_mark(nl), mask = rtnl_rule_get_mask(nl);
+    if (mark != 0 || mask != 0) {
+      rule.fwmark = mark;
+      rule.fwmask = mask ? mask : 0xffffffffu;
+      rule.has_selector = true;
+      text += " fwmark " + hex(mark) + "/" + hex(*rule.fwmask);
+    }
+    if (const char* iif = rtnl_rule_get_iif(nl)) {
+      text += std::string(" iif ") + iif;
+      rule.has_selector = true;
+    }
+    if (const char* oif = rtnl_rule_get_oif(nl)) {
+      text += std::string(" oif ") + oif;
+      rule.has_selector = true;
+    }
+    uint8_t action = rtnl_rule_get_action(nl);
+    if (action == FR_ACT_TO_TBL) {
+      rule.table = rtnl_rule_get_table(nl);
+      text += " lookup " + table_name(rule.table);
+    } else if (action == FR_ACT_GOTO) {
+      text += " goto " + std::to_string(rtnl_rule_get_goto(nl));
+    } else {
+      text += " action " + std::to_string(action);
+    }
+    if (protocol != 0) text += " proto " + std::to_string(protocol);
+    rule.node = text;
+    if (rule.fwmark) {
+      MarkUse use;
+      use.field = MarkField::packet;
+      use.value = *rule.fwmark;
+      use.mask = *rule.fwmask;
+      use.node = rule.node;
+      use.owner_hint = "rule:" + std::to_string(rule.priority) + ":" + std::to_string(rule.table);
+      out->marks.push_back(std::move(use));
+    }
+    out->rules.push_back(std::move(rule));
+  }
+}
+
+// Routes counted per table from a raw dump: a node can hold 100k pod routes,
+// and nothing but the count and one example is needed.
+struct RouteCount {
+  std::map<std::pair<int, uint32_t>, NodeRouteTable> tables;
+  int error = 0;
+};
+
+int on_route(nl_msg* msg, void* arg) {
+  auto* count = static_cast<RouteCount*>(arg);
+  nlmsghdr* header = nlmsg_hdr(msg);
+  if (header->nlmsg_type != RTM_NEWROUTE || !nlmsg_valid_hdr(header, sizeof(rtmsg))) {
+    return NL_SKIP;
+  }
+  auto* rtm = static_cast<rtmsg*>(nlmsg_data(header));
+  if (rtm->rtm_protocol == route::kZtcProtocol) return NL_SKIP;
+  if (rtm->rtm_family != AF_INET && rtm->rtm_family != AF_INET6) return NL_SKIP;
+  nlattr* tb[RTA_MAX + 1] = {};
+  if (nlmsg_parse(header, sizeof(rtmsg), tb, RTA_MAX, nullptr) < 0) return NL_SKIP;
+  uint32_t table = tb[RTA_TABLE] ? nla_get_u32(tb[RTA_TABLE]) : rtm->rtm_table;
+  if (table == route::kTableMain || table == route::kTableLocal || table == route::kTableDefault) {
+    return NL_SKIP;
+  }
+  NodeRouteTable& entry = count->tables[{rtm->rtm_family, table}];
+  entry.family = rtm->rtm_family == AF_INET ? IpFamily::v4 : IpFamily::v6;
+  entry.table = table;
+  if (entry.routes++ == 0) {
+    char address[INET6_ADDRSTRLEN] = "default";
+    if (tb[RTA_DST]) inet_ntop(rtm->rtm_family, nla_data(tb[RTA_DST]), address, sizeof address);
+    std::string text =
+        std::string(rtm->rtm_family == AF_INET ? "ip" : "ip -6") + " route " + address;
+    if (tb[RTA_DST]) text += "/" + std::to_string(rtm->rtm_dst_len);
+    if (tb[RTA_OIF]) {
+      char name[IF_NAMESIZE] = {};
+      if (if_indextoname(nla_get_u32(tb[RTA_OIF]), name)) text += std::string(" dev ") + name;
+    }
+    text += " table " + std::to_string(table) + " proto " + std::to_string(rtm->rtm_protocol);
+    entry.example = text;
+  }
+  return NL_OK;
+}
+
+int on_dump_error(sockaddr_nl*, nlmsgerr* err, void* arg) {
+  static_cast<RouteCount*>(arg)->error = -err->error;
+  return NL_STOP;
+}
+
+void read_routes(nl_sock* sock, NodeFootprint* out) {
+  for (int attempt = 0; attempt < 5; ++attempt) {
+    RouteCount count;
+    rtmsg request = {};
+    request.rtm_family = AF_UNSPEC;
+    int rc = nl_send_simple(sock, RTM_GETROUTE, NLM_F_DUMP, &request, sizeof request);
+    if (rc < 0) break;
+    nl_cb* base = nl_socket_get_cb(sock);
+    nl_cb* cb = nl_cb_clone(base);
+    nl_cb_put(base);
+    if (!cb) break;
+    nl_cb_set(cb, NL_CB_VALID, NL_CB_CUSTOM, on_route, &count);
+    nl_cb_err(cb, NL_CB_CUSTOM, on_dump_error, &count);
+    rc = nl_recvmsgs(sock, cb);
+    nl_cb_put(cb);
+    if (rc == -NLE_DUMP_INTR) continue;
+    if (rc < 0 || count.error != 0) break;
+    for (auto& [key, table] : count.tables) out->route_tables.push_back(std::move(table));
+    return;
+  }
+  out->unreadable.push_back("routes: the route dump failed");
+}
+
+void read_links(nl_sock* sock, NodeFootprint* out) {
+  nl_cache* raw = nullptr;
+  int rc = rtnl_link_alloc_cache(sock, AF_UNSPEC, &raw);
+  if (rc < 0) {
+    out->unreadable.push_back(std::string("links: ") + nl_geterror(rc));
+    return;
+  }
+  CachePtr cache(raw);
+  for (nl_object* object = nl_cache_get_first(raw); object; object = nl_cache_get_next(object)) {
+    auto* link = reinterpret_cast<rtnl_link*>(object);
+    const char* name = rtnl_link_get_name(link);
+    if (!name) continue;
+    out->devices.push_back(name);
+    const char* type = rtnl_link_get_type(link);
+    if (!type) continue;
+    uint32_t port = 0;
+    if (std::strcmp(type, "vxlan") == 0 && rtnl_link_vxlan_get_port(link, &port) == 0) {
+      out->tunnels.push_back({name, "vxlan", static_cast<uint16_t>(port)});
+    } else if (std::strcmp(type, "geneve") == 0 && rtnl_link_geneve_get_port(link, &port) == 0) {
+      out->tunnels.push_back({name, "geneve", static_cast<uint16_t>(port)});
+    }
+  }
+}
+
+// /proc/net/{udp,tcp}{,6}: the kernel's socket tables as text; sock_diag would
+// need a hand-written netlink client for the same four fields.
+void read_sockets(NodeFootprint* out) {
+  for (const char* file : {"udp", "udp6", "tcp", "tcp6"}) {
+    std::ifstream table(std::string("/proc/net/") + file);
+    if (!table) continue;
+    std::string line;
+    std::getline(table, line);  // header
+    bool tcp = file[0] == 't';
+    while (std::getline(table, line)) {
+      std::istringstream words(line);
+      std::string slot, local, remote, state, queues, timer, retransmits, uid, timeout, inode;
+      words >> slot >> local >> remote >> state >> queues >> timer >> retransmits >> uid >>
+          timeout >> inode;
+      if (tcp && state != "0A") continue;  // listening sockets only
+      size_t colon = local.rfind(':');
+      if (colon == std::string::npos) continue;
+      auto port = static_cast<uint16_t>(std::stoul(local.substr(colon + 1), nullptr, 16));
+      std::string protocol = tcp ? "tcp" : "udp";
+      out->sockets.push_back({protocol, port,
+                              protocol + " socket on port " + std::to_string(port) + " (" + file +
+                                  ", inode " + inode + ")"});
+    }
+  }
+}
+
+void read_sysctls(NodeFootprint* out) {
+  DIR* dir = opendir("/proc/sys/net/ipv4/conf");
+  if (!dir) {
+    out->unreadable.push_back("sysctls: /proc/sys/net/ipv4/conf cannot be read");
+    return;
+  }
+  while (dirent* entry = readdir(dir)) {
+    std::string name = entry->d_name;
+    if (name == "." || name == "..") continue;
+    std::ifstream file("/proc/sys/net/ipv4/conf/" + name + "/rp_filter");
+    std::string value;
+    if (file >> value) out->sysctls.push_back({"net.ipv4.conf." + name + ".rp_filter", value});
+  }
+  closedir(dir);
+}
+
+// "family name" of every table carrying ztc's comment, from a text listing.
+std::set<std::string> ztc_tables(const std::string& text) {
+  std::set<std::string> tables;
+  std::istringstream lines(text);
+  std::string current;
+  for (std::string line; std::getline(lines, line);) {
+    if (line.rfind("table ", 0) == 0) {
+      std::istringstream words(line.substr(6));
+      std::string family, name;
+      words >> family >> name;
+      current = family + " " + name;
+    } else if (line.find("chain ") != std::string::npos || line.find("set ") != std::string::npos) {
+      current.clear();  // the table's own comment comes before its chains and sets
+    } else if (!current.empty() && line.find(std::string("comment \"") + nft::kOwnerComment +
+                                             "\"") != std::string::npos) {
+      tables.insert(current);
+    }
+  }
+  return tables;
+}
+
+// Whether this is the host's network namespace (that of PID 1).
+bool in_initial_netns() {
+  struct stat ours {
+  }, init{};
+  return stat("/proc/self/ns/net", &ours) == 0 && stat("/proc/1/ns/net", &init) == 0 &&
+         ours.st_ino == init.st_ino && ours.st_dev == init.st_dev;
+}
+
+}  // namespace
+
+NodeFootprint read_node(const std::set<std::string>& skip, bool follow_named_maps) {
+  NodeFootprint out;
+  // iptables first: tables iptables-nft made are read from its save output
+  // (it quotes the rules as they were written) and skipped in the nft listing.
+  std::set<std::string> nft_skip = skip;
+  for (const char* backend : {"iptables-legacy", "iptables-nft"}) {
+    for (bool ipv6 : {false, true}) {
+      std::string program = std::string(ipv6 ? "ip6tables" : "iptables") +
+                            (backend + std::strlen("iptables")) + "-save";
+      CommandResult result =
+          run_command("command -v " + program + " >/dev/null 2>&1 && " + program + " 2>/dev/null");
+      if (result.exit_code != 0) continue;  // not installed, or nothing to say
+      std::set<std::string> tables = read_iptables_save(backend, ipv6, result.output, &out);
+      if (std::string(backend) == "iptables-nft") {
+        for (const std::string& table : tables) nft_skip.insert((ipv6 ? "ip6 " : "ip ") + table);
+      }
+    }
+  }
+  std::string error;
+  std::optional<std::string> text = nft_listing(false, true, &error);
+  std::optional<std::string> json =
+      text ? nft_listing(true, !follow_named_maps, &error) : std::nullopt;
+  if (text) {
+    for (const std::string& table : ztc_tables(*text)) nft_skip.insert(table);
+  }
+  if (!json || !read_nft_ruleset(*json, *text, nft_skip, &out, &error)) {
+    out.unreadable.push_back(error);
+  }
+  SockPtr sock(nl_socket_alloc());
+  if (!sock || nl_connect(sock.get(), NETLINK_ROUTE) < 0) {
+    out.unreadable.push_back("netlink: cannot connect");
+  } else {
+    read_rules(sock.get(), &out);
+    read_routes(sock.get(), &out);
+    read_links(sock.get(), &out);
+  }
+  read_sockets(&out);
+  read_sysctls(&out);
+  // networkd manages the links of the namespace it runs in: only the host's,
+  // so only when the process has not entered another one.
+  std::ifstream networkd_state("/run/systemd/netif/state");
+  if (networkd_state && in_initial_netns()) {
+    out.rule_removers.push_back("systemd-networkd is running (/run/systemd/netif/state)");
+  }
+  return out;
+}
+
+}  // namespace ztc::preflight
