@@ -4,11 +4,15 @@
 #include <iterator>
 #include <string>
 
+#include "tools/cni/cni_install.h"
 #include "tools/cni/cni_plugin.h"
 
 extern char** environ;
 
-int main() {
+int main(int argc, char** argv) {
+  // A runtime runs plugins without arguments; with some, this is the
+  // installer (tools/deploy/).
+  if (argc > 1) return ztc::cni::run_install(argc, argv, std::cout, std::cerr);
   ztc::cni::Environment environment;
   for (char** entry = environ; *entry; ++entry) {
     std::string text = *entry;
