@@ -66,8 +66,8 @@ bool save_member_state(const std::string& dir, const SetTarget& target, nft::Set
   if (dir_fd < 0) return fail("open " + dir);
   const std::string name = file_name(target);
   const std::string temporary = "." + name + "." + std::to_string(getpid()) + ".tmp";
-  int fd = openat(dir_fd, temporary.c_str(),
-                  O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0644);
+  int fd = openat(dir_fd, temporary.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC,
+                  0644);
   if (fd < 0) {
     fail("write " + dir + "/" + temporary);
     close(dir_fd);

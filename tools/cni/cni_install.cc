@@ -160,16 +160,16 @@ int run_install(int argc, const char* const* argv, std::ostream& out, std::ostre
   }
   // Uninstall: out of the conflist first, then the binary; what is already
   // gone is fine.
-  if (conflist && !replace_file(*conflist_path, without_plugin(*conflist).dump(2) + "\n", 0644,
-                                &error)) {
+  if (conflist &&
+      !replace_file(*conflist_path, without_plugin(*conflist).dump(2) + "\n", 0644, &error)) {
     err << "ztc-cni: error: " << error << "\n";
     return 1;
   }
   std::error_code ec;
   fs::remove(fs::path(bin_dir) / kPluginType, ec);
   if (ec) {
-    err << "ztc-cni: error: cannot remove " << bin_dir << "/" << kPluginType << ": "
-        << ec.message() << "\n";
+    err << "ztc-cni: error: cannot remove " << bin_dir << "/" << kPluginType << ": " << ec.message()
+        << "\n";
     return 1;
   }
   out << "ztc-cni: removed from " << bin_dir

@@ -56,8 +56,9 @@ BOOST_AUTO_TEST_CASE(install_copies_the_binary_and_chains_it_in_the_first_confli
   std::string out, err;
   std::vector<std::string> dirs = {"--cni-bin-dir", dir.file("bin"), "--cni-conf-dir",
                                    dir.file("net.d")};
-  std::vector<std::string> args = {"install", "--policy", "/etc/ztc/p.zt", "--set", "pods",
-                                   "-D", "host_ip=10.0.0.7", "--exclude-namespace", "kube-system"};
+  std::vector<std::string> args = {
+      "install", "--policy",         "/etc/ztc/p.zt",       "--set",      "pods",
+      "-D",      "host_ip=10.0.0.7", "--exclude-namespace", "kube-system"};
   args.insert(args.end(), dirs.begin(), dirs.end());
   BOOST_TEST(installer(args, &out, &err) == 0, err);
   struct stat info {};

@@ -78,7 +78,8 @@ std::optional<Failure> parse_config(const json& input, Config* config) {
   config->cni_version = input["cniVersion"].get<std::string>();
   if (!contains(kSupportedVersions, config->cni_version)) {
     std::string supported;
-    for (const std::string& v : kSupportedVersions) supported += (supported.empty() ? "" : ", ") + v;
+    for (const std::string& v : kSupportedVersions)
+      supported += (supported.empty() ? "" : ", ") + v;
     Failure failure{kIncompatibleVersion, "incompatible CNI version",
                     "cniVersion " + config->cni_version + " is not one of " + supported};
     config->cni_version = kDefaultVersion;
@@ -272,8 +273,8 @@ std::optional<Failure> enrolment_failed(const EnrollResult& result, const std::s
   return Failure{kNodeFailure, what, first_lines(result.diagnostics)};
 }
 
-std::optional<Failure> add(const Config& config, const Pod& pod,
-                           const std::vector<IpPrefix>& ips, std::ostream& out, std::ostream& err) {
+std::optional<Failure> add(const Config& config, const Pod& pod, const std::vector<IpPrefix>& ips,
+                           std::ostream& out, std::ostream& err) {
   Node node;
   if (auto failure = open(config, &node)) return failure;
   std::vector<std::string> addresses = of_family(ips, node.family);
@@ -305,15 +306,16 @@ std::optional<Failure> del(const Config& config, const Pod& pod, std::ostream& e
   if (!kernel.table_exists || !kernel.set_exists) return std::nullopt;
   Diagnostics diagnostics;
   auto members = list_members(node.target, *node.access.sets, diagnostics);
-  if (!members) return Failure{kNodeFailure, "cannot list set " + config.set, first_lines(diagnostics)};
+  if (!members)
+    return Failure{kNodeFailure, "cannot list set " + config.set, first_lines(diagnostics)};
   std::vector<std::string> addresses;
   for (const nft::Element& member : *members) {
     if (member.comment == pod.key) addresses.push_back(member.value);
   }
   if (addresses.empty()) return std::nullopt;
   Kernels kernels{*node.access.nft, *node.access.routing, node.access.sets.get()};
-  EnrollResult result = remove_members(node.target, members_of(addresses, std::nullopt), kernels,
-                                       *node.access.sets);
+  EnrollResult result =
+      remove_members(node.target, members_of(addresses, std::nullopt), kernels, *node.access.sets);
   if (auto failure = enrolment_failed(result, "cannot remove the pod from set " + config.set)) {
     return failure;
   }
@@ -339,7 +341,9 @@ std::optional<Failure> check(const Config& config, const Pod& pod,
     }
   }
   std::string problems;
-  auto problem = [&](const std::string& text) { problems += (problems.empty() ? "" : "; ") + text; };
+  auto problem = [&](const std::string& text) {
+    problems += (problems.empty() ? "" : "; ") + text;
+  };
   for (size_t i = 0; i < addresses.size(); ++i) {
     const std::string& address = addresses[i];
     if (!found[i]) {
@@ -352,8 +356,9 @@ std::optional<Failure> check(const Config& config, const Pod& pod,
     for (const route::DerivedRoutes& derived : node.target.derived) {
       if (!member || derived.route.family != member->family) continue;
       route::Route wanted = route::derive_route(derived, *member);
-      bool present = std::any_of(kernel_routes.begin(), kernel_routes.end(),
-                                 [&](const route::Route& r) { return route::same_route(r, wanted); });
+      bool present =
+          std::any_of(kernel_routes.begin(), kernel_routes.end(),
+                      [&](const route::Route& r) { return route::same_route(r, wanted); });
       if (!present) problem("route missing: " + route::describe(wanted));
     }
   }
@@ -402,8 +407,7 @@ int run(const Environment& environment, const std::string& input, std::ostream& 
                 version);
   }
   if (parsed.is_discarded()) {
-    return fail({kDecodingFailure, "cannot decode the network configuration",
-                 "stdin is not JSON"},
+    return fail({kDecodingFailure, "cannot decode the network configuration", "stdin is not JSON"},
                 version);
   }
   Config config;
@@ -416,7 +420,8 @@ int run(const Environment& environment, const std::string& input, std::ostream& 
     return fail(*failure, config.cni_version);
   }
   Pod pod;
-  pod.key = !args["K8S_POD_UID"].empty() ? args["K8S_POD_UID"] : get(environment, "CNI_CONTAINERID");
+  pod.key =
+      !args["K8S_POD_UID"].empty() ? args["K8S_POD_UID"] : get(environment, "CNI_CONTAINERID");
   pod.kubernetes_namespace = args["K8S_POD_NAMESPACE"];
 
   if (command != "DEL" && config.prev_result.is_null()) {

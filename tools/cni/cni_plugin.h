@@ -32,9 +32,9 @@ constexpr int kInvalidEnvironment = 4;
 constexpr int kDecodingFailure = 6;
 constexpr int kInvalidConfig = 7;
 constexpr int kTryAgainLater = 11;
-constexpr int kPolicyErrors = 100;   // the policy does not compile with these defines
-constexpr int kNodeFailure = 101;    // the node refused or is not ready (table not loaded, ...)
-constexpr int kNotEnrolled = 102;    // CHECK: a member or a route is missing
+constexpr int kPolicyErrors = 100;  // the policy does not compile with these defines
+constexpr int kNodeFailure = 101;   // the node refused or is not ready (table not loaded, ...)
+constexpr int kNotEnrolled = 102;   // CHECK: a member or a route is missing
 
 using Environment = std::map<std::string, std::string>;
 

@@ -113,8 +113,8 @@ BOOST_AUTO_TEST_CASE(input_that_is_not_json_is_a_decoding_failure) {
 BOOST_AUTO_TEST_CASE(an_unsupported_version_is_incompatible) {
   json c = config();
   c["cniVersion"] = "2.0.0";
-  expect_error(run_plugin(pod_environment("ADD"), c.dump()), "1.0.0", 1,
-               "incompatible CNI version", "cniVersion 2.0.0 is not one of 0.3.0, 0.3.1, 0.4.0, 1.0.0");
+  expect_error(run_plugin(pod_environment("ADD"), c.dump()), "1.0.0", 1, "incompatible CNI version",
+               "cniVersion 2.0.0 is not one of 0.3.0, 0.3.1, 0.4.0, 1.0.0");
 }
 
 BOOST_AUTO_TEST_CASE(config_fields_are_checked_with_their_names) {
@@ -175,8 +175,8 @@ BOOST_AUTO_TEST_CASE(the_set_must_be_a_managed_set_of_the_policy) {
 BOOST_AUTO_TEST_CASE(a_pod_outside_the_selected_namespaces_passes_through_untouched) {
   // The policy path does not exist: had the plugin gone further than the
   // selection, it would have failed to compile it.
-  for (json selection : {json{{"namespaces", {"mesh"}}},
-                         json{{"exclude_namespaces", {"kube-system", "default"}}}}) {
+  for (json selection :
+       {json{{"namespaces", {"mesh"}}}, json{{"exclude_namespaces", {"kube-system", "default"}}}}) {
     json c = config();
     c["policy"] = "/nonexistent/ztc-policy.zt";
     c.update(selection);

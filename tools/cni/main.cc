@@ -27,8 +27,9 @@ int main(int argc, char** argv) {
   while (std::cin.read(buffer, sizeof buffer) || std::cin.gcount() > 0) {
     input.append(buffer, static_cast<size_t>(std::cin.gcount()));
     if (input.size() > kMaxInputBytes) {
-      std::cout << R"({"cniVersion":"1.0.0","code":5,"msg":"I/O failure","details":"stdin is larger than 16 MiB"})"
-                << "\n";
+      std::cout
+          << R"({"cniVersion":"1.0.0","code":5,"msg":"I/O failure","details":"stdin is larger than 16 MiB"})"
+          << "\n";
       return 1;
     }
   }
