@@ -21,7 +21,8 @@ using nlohmann::json;
 
 const std::vector<std::string> kSupportedVersions = {"0.3.0", "0.3.1", "0.4.0", "1.0.0"};
 constexpr const char* kDefaultVersion = "1.0.0";
-constexpr int kDefaultLockTimeoutMs = 10000;
+// As long as `ztc load` waits: 50 pods started at once queue for well under this.
+constexpr int kDefaultLockTimeoutMs = 30000;
 
 // What went wrong, as the spec's error object carries it.
 struct Failure {

@@ -10,7 +10,7 @@
 //   "namespaces": ["default"],               optional: K8S_POD_NAMESPACE values to enrol
 //   "exclude_namespaces": ["kube-system"],   optional
 //   "state_dir": "/var/lib/ztc",             optional (backend/member_state.h)
-//   "lock_timeout_ms": 10000                 optional: then code 11, try again later
+//   "lock_timeout_ms": 30000                 optional: then code 11, try again later
 //
 // ADD enrols every address of prevResult.ips of the set's family with the
 // comment K8S_POD_UID (else CNI_CONTAINERID) and prints prevResult; DEL
