@@ -8,12 +8,16 @@ root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 # Build: compiler, CMake, the ANTLR tool (brings a Java runtime) and runtime,
 # libnftables, libnl-route-3, nlohmann-json, CLI11, Boost.Test.
 # Tests: nft/ip/iptables-legacy/ipset for kernel tests and the equivalence
-# lab, python3 for the lab's packet probes, strace to count netlink writes.
+# lab, python3 for the lab's packet probes, strace to count netlink writes;
+# containernetworking-plugins (bridge, host-local) to run ztc-cni in a CNI
+# chain as a runtime does; systemd for `systemd-analyze verify` of the unit;
+# python3-yaml to read the Kubernetes manifests in their test.
 packages=(
   g++ cmake ninja-build pkg-config
   antlr4 libantlr4-runtime-dev
   libnftables-dev libnl-route-3-dev nlohmann-json3-dev libcli11-dev libboost-test-dev
   nftables iproute2 iptables ipset python3 strace
+  containernetworking-plugins systemd python3-yaml
 )
 missing=()
 for package in "${packages[@]}"; do

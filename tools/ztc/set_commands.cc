@@ -8,6 +8,7 @@
 #include <sstream>
 
 #include "backend/apply_lock.h"
+#include "backend/member_state.h"
 #include "backend/nft_set_reader.h"
 #include "tools/ztc/node_access.h"
 #include "tools/ztc/policy_input.h"
@@ -123,6 +124,8 @@ int change_members(const SetOptions& options, const std::string& command,
   print_diagnostics(result.diagnostics, err);
   if (!result.ok) return kExitFailure;
   print_result(options.set, result, unchanged, options.verbose, out);
+  keep_member_state(member_state_dir(!options.node.netns.empty()), prepared->target,
+                    *prepared->reader, result.changed(), err);
   return kExitOk;
 }
 
