@@ -1,7 +1,9 @@
 #include "tools/ztc/cli.h"
 
 #include <CLI/CLI.hpp>
+#include <cstdlib>
 #include <memory>
+#include <optional>
 #include <ostream>
 
 #include "tools/ztc/commands.h"
@@ -24,8 +26,52 @@ bool parse_overrides(const std::vector<std::string>& defines, Overrides* out, st
   return true;
 }
 
+// An option that names something (a file, a namespace, a set) and is given
+// as '' is a mistake, most often an unset shell variable: `--netns "$NS"`
+// would otherwise quietly mean the host's namespace.
+CLI::Validator names(const std::string& what) {
+  return CLI::Validator(
+      [what](std::string& value) -> std::string {
+        return value.empty() ? "must not be empty (it names " + what + ")" : "";
+      },
+      "", "non-empty");
+}
+
+// --lock-timeout SECONDS: a plain decimal (0 = do not wait), at most a day;
+// milliseconds are what the lock counts in.
+constexpr int kMaxLockTimeoutSeconds = 86400;
+
+std::optional<int> parse_seconds_as_ms(const std::string& text) {
+  size_t digits = 0, dot = std::string::npos;
+  for (size_t i = 0; i < text.size(); ++i) {
+    if (text[i] >= '0' && text[i] <= '9') {
+      ++digits;
+    } else if (text[i] == '.' && dot == std::string::npos) {
+      dot = i;
+    } else {
+      return std::nullopt;
+    }
+  }
+  if (digits == 0 || digits > 12) return std::nullopt;
+  double seconds = std::strtod(text.c_str(), nullptr);
+  if (seconds > kMaxLockTimeoutSeconds) return std::nullopt;
+  return static_cast<int>(seconds * 1000 + 0.5);
+}
+
+CLI::Validator seconds() {
+  return CLI::Validator(
+      [](std::string& value) -> std::string {
+        if (parse_seconds_as_ms(value)) return "";
+        return "'" + value + "' is not a number of seconds from 0 to " +
+               std::to_string(kMaxLockTimeoutSeconds);
+      },
+      "", "SECONDS");
+}
+
 void add_policy_options(CLI::App* command, PolicyOptions& policy, std::vector<std::string>& defines) {
-  command->add_option("FILE", policy.file, "policy file (.zt), or - for stdin")->required();
+  command->add_option("FILE", policy.file, "policy file (.zt), or - for stdin")
+      ->required()
+      ->check(names("a policy file, or - for stdin"));
   command->add_option("-D,--define", defines, "set a parameter: -D NAME=VALUE (repeatable)")
       ->type_name("NAME=VALUE");
 }
@@ -45,17 +91,30 @@ int run_cli(int argc, const char* const* argv, std::ostream& out, std::ostream& 
   compile_cmd->add_option("--emit", compile.emit, "what to print")
       ->check(CLI::IsMember({"all", "nft", "json", "routes", "ast", "ir"}))
       ->default_str("all");
-  compile_cmd->add_option("-o,--output", compile.output, "write to this file instead of stdout");
+  compile_cmd->add_option("-o,--output", compile.output, "write to this file instead of stdout")
+      ->check(names("the output file"));
   compile_cmd->add_flag("--timings", compile.timings, "print the time of each stage on stderr");
 
-  auto add_node_options = [](CLI::App* command, NodeOptions& node) {
-    command->add_option("--netns", node.netns, "act inside this network namespace (ip netns)");
+  // Text of --lock-timeout per command, turned into NodeOptions after parsing.
+  std::vector<std::pair<std::string*, NodeOptions*>> lock_timeouts;
+  std::vector<std::unique_ptr<std::string>> lock_timeout_texts;
+  auto add_node_options = [&](CLI::App* command, NodeOptions& node, bool takes_lock) {
+    command->add_option("--netns", node.netns, "act inside this network namespace (ip netns)")
+        ->check(names("a network namespace, as `ip netns list` shows them"));
+    if (!takes_lock) return;
+    lock_timeout_texts.push_back(std::make_unique<std::string>());
+    command
+        ->add_option("--lock-timeout", *lock_timeout_texts.back(),
+                     "wait at most this long for another ztc in the namespace (default 30)")
+        ->type_name("SECONDS")
+        ->check(seconds());
+    lock_timeouts.emplace_back(lock_timeout_texts.back().get(), &node);
   };
   auto add_apply_command = [&](const char* name, const char* help, LoadOptions& options,
                                std::vector<std::string>& defines, bool dry_run) {
     CLI::App* command = app.add_subcommand(name, help);
     add_policy_options(command, options.policy, defines);
-    add_node_options(command, options.node);
+    add_node_options(command, options.node, true);
     if (dry_run) {
       command->add_flag("--dry-run", options.dry_run,
                         "check everything against the kernel and print the plan; change nothing");
@@ -67,6 +126,8 @@ int run_cli(int argc, const char* const* argv, std::ostream& out, std::ostream& 
   CLI::App* load_cmd = add_apply_command(
       "load", "apply the policy atomically (nft table, rules, routes, sysctls)", load_options,
       load_defines, true);
+  load_cmd->add_flag("--replace", load_options.replace,
+                     "also when that removes another ztc table, or a set that holds members");
   CLI::App* unload_cmd = add_apply_command(
       "unload", "remove the policy's table and every ztc rule and route", unload_options,
       unload_defines, true);
@@ -75,7 +136,7 @@ int run_cli(int argc, const char* const* argv, std::ostream& out, std::ostream& 
       diff_options, diff_defines, false);
   NodeOptions status_options;
   CLI::App* status_cmd = app.add_subcommand("status", "what ztc owns on this node");
-  add_node_options(status_cmd, status_options);
+  add_node_options(status_cmd, status_options, false);
 
   // ztc set add|del|list|sync FILE SET ...: see tools/ztc/set_commands.h.
   CLI::App* set_cmd = app.add_subcommand(
@@ -95,12 +156,13 @@ int run_cli(int argc, const char* const* argv, std::ostream& out, std::ostream& 
     command->command = set_cmd->add_subcommand(name, help);
     add_policy_options(command->command, command->options.policy, command->defines);
     command->command->add_option("SET", command->options.set, "a managed set of the policy")
-        ->required();
+        ->required()
+        ->check(names("a managed set of the policy"));
     if (elements_help) {
       command->command->add_option("ELEMENT", command->options.elements, elements_help)
           ->required();
     }
-    add_node_options(command->command, command->options.node);
+    add_node_options(command->command, command->options.node, true);
     set_commands.push_back(std::move(command));
     return set_commands.back().get();
   };
@@ -118,7 +180,8 @@ int run_cli(int argc, const char* const* argv, std::ostream& out, std::ostream& 
   sync->command
       ->add_option("--from", sync->options.from,
                    "members, one `ELEMENT [comment \"TEXT\"]` a line (# comments); - for stdin")
-      ->required();
+      ->required()
+      ->check(names("a members file, or - for stdin"));
   for (auto& command : set_commands) {
     if (command->run == run_set_list) continue;
     command->command->add_flag("-v,--verbose", command->options.verbose,
@@ -157,6 +220,10 @@ int run_cli(int argc, const char* const* argv, std::ostream& out, std::ostream& 
     err << "ztc: error: " << e.what() << "\n";
     err << "Run 'ztc --help' for usage.\n";
     return kExitUsage;
+  }
+
+  for (const auto& [text, node] : lock_timeouts) {
+    if (!text->empty()) node->lock_timeout_ms = *parse_seconds_as_ms(*text);
   }
 
   std::string error;

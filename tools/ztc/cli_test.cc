@@ -161,6 +161,65 @@ BOOST_AUTO_TEST_CASE(usage_errors_exit_2_with_a_message_and_no_output) {
   }
 }
 
+// An option that names something, given as '' (an unset shell variable), is
+// a usage error: `--netns ''` used to mean the host's namespace. So is a
+// --lock-timeout that is not a number of seconds. All refused before any
+// privilege check, file read or kernel access.
+BOOST_AUTO_TEST_CASE(empty_names_and_bad_timeouts_are_usage_errors) {
+  const std::string policy = source_path(kExample);
+  const std::string netns = "ztc: error: --netns: must not be empty (it names a network "
+                            "namespace, as `ip netns list` shows them)\n" + kUsageHint;
+  const std::vector<UsageCase> cases = {
+      {{"load", policy, "--netns", ""}, netns},
+      {{"load", policy, "--netns="}, "ztc: error: --netns: 1 required TEXT missing\n" + kUsageHint},
+      {{"unload", policy, "--netns", ""}, netns},
+      {{"diff", policy, "--netns", ""}, netns},
+      {{"status", "--netns", ""}, netns},
+      {{"set", "sync", policy, "pods", "--from", "-", "--netns", ""}, netns},
+      {{"compile", ""},
+       "ztc: error: FILE: must not be empty (it names a policy file, or - for stdin)\n" +
+           kUsageHint},
+      {{"load", ""},
+       "ztc: error: FILE: must not be empty (it names a policy file, or - for stdin)\n" +
+           kUsageHint},
+      {{"compile", policy, "-o", ""},
+       "ztc: error: --output: must not be empty (it names the output file)\n" + kUsageHint},
+      {{"set", "sync", policy, "pods", "--from", ""},
+       "ztc: error: --from: must not be empty (it names a members file, or - for stdin)\n" +
+           kUsageHint},
+      {{"set", "add", policy, "", "10.244.1.5"},
+       "ztc: error: SET: must not be empty (it names a managed set of the policy)\n" +
+           kUsageHint},
+      {{"load", policy, "--lock-timeout", "garbage"},
+       "ztc: error: --lock-timeout: 'garbage' is not a number of seconds from 0 to 86400\n" +
+           kUsageHint},
+      {{"set", "list", policy, "pods", "--lock-timeout", "-1"},
+       "ztc: error: --lock-timeout: '-1' is not a number of seconds from 0 to 86400\n" +
+           kUsageHint},
+      {{"unload", policy, "--lock-timeout", ""},
+       "ztc: error: --lock-timeout: '' is not a number of seconds from 0 to 86400\n" +
+           kUsageHint},
+      {{"diff", policy, "--lock-timeout", "1e3"},
+       "ztc: error: --lock-timeout: '1e3' is not a number of seconds from 0 to 86400\n" +
+           kUsageHint},
+      {{"load", policy, "--lock-timeout", "86401"},
+       "ztc: error: --lock-timeout: '86401' is not a number of seconds from 0 to 86400\n" +
+           kUsageHint},
+      {{"status", "--lock-timeout", "5"},
+       "ztc: error: The following arguments were not expected: 5 --lock-timeout\n" + kUsageHint},
+  };
+  for (const UsageCase& c : cases) {
+    std::string joined;
+    for (const std::string& a : c.args) joined += " '" + a + "'";
+    BOOST_TEST_CONTEXT("ztc" << joined) {
+      Run run = ztc(c.args);
+      BOOST_TEST(run.exit_code == 2);
+      BOOST_TEST(run.out == "");
+      BOOST_TEST(run.err == c.err);
+    }
+  }
+}
+
 // An unknown flag or command alone is reported as a missing subcommand: the
 // message should name what the user got wrong, as it does after a
 // subcommand.

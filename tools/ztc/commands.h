@@ -42,6 +42,7 @@ struct LoadOptions {
   PolicyOptions policy;
   NodeOptions node;
   bool dry_run = false;
+  bool replace = false;  // load: may remove another ztc table, or a set with members
 };
 
 int run_load(const LoadOptions& options, std::ostream& out, std::ostream& err);
