@@ -298,7 +298,8 @@ BOOST_AUTO_TEST_CASE(unload_leaves_nothing_of_ztc_and_twice_is_fine,
 
   Run unloaded = node.ztc("unload " + shell_quote(kExample));
   require_ok(unloaded, "unload");
-  BOOST_TEST(first_line(unloaded.out) == "removed table ip ztunnel; routing: 11 entries removed\n");
+  BOOST_TEST(first_line(unloaded.out) ==
+             "removed table ip ztunnel; routing: 11 entries removed; sysctls: 3 put back\n");
   BOOST_TEST(node.must("nft list ruleset") == "");
   BOOST_TEST(node.ztc_rules() == "");
   BOOST_TEST(node.ztc_routes() == "");
@@ -324,7 +325,15 @@ BOOST_AUTO_TEST_CASE(a_renamed_table_replaces_the_old_one, *boost::unit_test::la
   BOOST_TEST(diff.out ==
              "+ (the owned nft table is not loaded)\n"
              "- (table ip ztunnel is managed by ztc but not by this policy)\n");
-  Run load = node.ztc("load " + shell_quote(renamed));
+  Run refused = node.ztc("load " + shell_quote(renamed));
+  BOOST_TEST(refused.exit_code == 1);
+  BOOST_TEST(refused.err ==
+             renamed + ":12:1: error: loading table ip ztunnel2 would remove table ip ztunnel; "
+                       "nothing was changed (--replace to do it)\n"
+                       "    table ip ztunnel2\n"
+                       "    ^\n"
+                       "ztc: load failed; the node was left as it was\n");
+  Run load = node.ztc("load " + shell_quote(renamed) + " --replace");
   require_ok(load, "load of the renamed table");
   BOOST_TEST(load.out ==
              "loaded table ip ztunnel2; removed table ip ztunnel; routing: 0 changes\n");
@@ -332,7 +341,8 @@ BOOST_AUTO_TEST_CASE(a_renamed_table_replaces_the_old_one, *boost::unit_test::la
   // Unloading with the old policy still removes what ztc owns.
   Run unload = node.ztc("unload " + shell_quote(kExample));
   require_ok(unload, "unload");
-  BOOST_TEST(first_line(unload.out) == "removed table ip ztunnel2; routing: 9 entries removed\n");
+  BOOST_TEST(first_line(unload.out) ==
+             "removed table ip ztunnel2; routing: 9 entries removed; sysctls: 3 put back\n");
   BOOST_TEST(node.must("nft list ruleset") == "");
 }
 
@@ -380,7 +390,15 @@ BOOST_AUTO_TEST_CASE(concurrent_loads_end_in_one_consistent_state,
   BOOST_TEST_REQUIRE(run_command(script).exit_code == 0);
   int changed = 0;
   for (int i = 0; i < kLoads; ++i) {
-    std::string out = read_file(dir.path() + "/" + std::to_string(i));
+    // Without the lines of the loads that waited for the lock.
+    std::string out;
+    std::istringstream lines(read_file(dir.path() + "/" + std::to_string(i)));
+    for (std::string line; std::getline(lines, line);) {
+      if (line.rfind("ztc: waiting for the lock of namespace " + node.name() + " held by pid ",
+                     0) != 0) {
+        out += line + "\n";
+      }
+    }
     BOOST_TEST_CONTEXT("load " << i << ":\n" << first_line(out) << "...") {
       BOOST_TEST(out.size() >= 7u);
       BOOST_TEST(out.substr(out.size() - 7) == "exit 0\n");
@@ -414,7 +432,7 @@ BOOST_AUTO_TEST_CASE(a_held_lock_makes_load_wait, *boost::unit_test::label("kern
     BOOST_TEST_REQUIRE(lock->ok(), lock->error());
     ApplyLock second(nft::Family::ip, "other", 100);  // another table: the same lock
     BOOST_TEST(!second.ok());
-    BOOST_TEST(second.error().find("another ztc is changing this network namespace") == 0u,
+    BOOST_TEST(second.error().find("gave up waiting for the lock of namespace net:[") == 0u,
                second.error());
   }
   std::atomic<bool> done{false};
@@ -540,7 +558,8 @@ BOOST_AUTO_TEST_CASE(dry_run_changes_nothing_and_prints_the_plan,
   Snapshot loaded = snapshot(node);
   require_ok(unload_dry, "unload dry run");
   BOOST_TEST(first_line(unload_dry.out) ==
-             "would remove table ip ztunnel; routing: 9 entries to remove\n");
+             "would remove table ip ztunnel; routing: 9 entries to remove; sysctls: 3 to put "
+             "back\n");
   BOOST_TEST(snapshot(node) == loaded);
 }
 
