@@ -384,6 +384,24 @@ ApplyReport load(const nft::Table& compiled, const route::Plan& plan, Kernels ke
     report.routing = std::move(check);
     return report;
   }
+  // What the kernel checks of a route's addresses only when it adds it,
+  // asked now (one question per template: 100k member routes share one).
+  std::set<std::string> asked;
+  auto check_addresses = [&](const route::Route& route, const Location& where) {
+    if (!asked.insert(route::describe(route)).second) return;
+    if (route::KernelError refused = kernels.routing.check_route_addresses(route)) {
+      report.diagnostics.error(where, "the kernel would refuse " + route::describe(route) + ": " +
+                                          *refused);
+    }
+  };
+  for (const route::Route& route : plan.routes) check_addresses(route, route.location);
+  for (const route::DerivedRoutes& derived : plan.derived) {
+    route::Route sample = derived.route;
+    sample.destination = IpPrefix{};
+    sample.destination.family = sample.family;
+    check_addresses(sample, derived.location);
+  }
+  if (report.diagnostics.has_errors()) return report;
   if (!replace) {
     std::vector<std::string> lost = losses(compiled, before, kernels);
     if (!lost.empty()) {

@@ -87,6 +87,11 @@ int run_load(const LoadOptions& options, std::ostream& out, std::ostream& err) {
     out << report.nft_buffer;
     out << "# routing changes that a load would make: " << report.routing.diff.size() << "\n";
     print_routing_changes(report.routing, out);
+    // Routes of others are not read (only ztc's are), so a key they hold is
+    // found only by the write.
+    out << "# not checked without writing: a route of another program at the same table, "
+           "destination and metric; a sysctl that reads but cannot be written (the load then "
+           "fails and undoes itself)\n";
     return kExitOk;
   }
   out << "loaded table " << nft::family_name(table.family) << " " << table.name;
