@@ -106,7 +106,6 @@ void sort_members(std::vector<nft::Element>* members) {
   *members = std::move(sorted);
 }
 
-
 std::string plural(size_t count, const std::string& one, const std::string& many) {
   return std::to_string(count) + " " + (count == 1 ? one : many);
 }
@@ -131,8 +130,7 @@ size_t count_elements(const Kernels& kernels, nft::Family family, const std::str
     nft::SetDescription description;
     std::vector<nft::Element> live;
     if (!kernels.sets->describe(family, table, set, &description) && description.set_exists &&
-        description.type.rfind("type ", 0) != 0 &&
-        !kernels.sets->list(family, table, set, &live)) {
+        description.type.rfind("type ", 0) != 0 && !kernels.sets->list(family, table, set, &live)) {
       return live.size();
     }
   }
@@ -149,8 +147,8 @@ size_t routes_deleted(const route::ReconcileResult& check) {
   for (size_t i = 0; i < check.diff.size(); ++i) {
     const route::DiffLine& line = check.diff[i];
     if (line.sign != '-' || !is_route(line)) continue;
-    bool replaced = i + 1 < check.diff.size() && check.diff[i + 1].sign == '+' &&
-                    is_route(check.diff[i + 1]);
+    bool replaced =
+        i + 1 < check.diff.size() && check.diff[i + 1].sign == '+' && is_route(check.diff[i + 1]);
     if (!replaced) ++count;
   }
   return count;
@@ -339,8 +337,8 @@ std::vector<route::Route> derived_routes(const route::Plan& plan, const nft::Tab
   return out;
 }
 
-ApplyReport load(const nft::Table& compiled, const route::Plan& plan, Kernels kernels,
-                 bool dry_run, bool replace) {
+ApplyReport load(const nft::Table& compiled, const route::Plan& plan, Kernels kernels, bool dry_run,
+                 bool replace) {
   ApplyReport report;
   TablesBefore before;
   std::string error;
@@ -377,8 +375,7 @@ ApplyReport load(const nft::Table& compiled, const route::Plan& plan, Kernels ke
 
   // 1. Routing checked against the kernel (devices exist, no collisions)
   //    before anything is written: bad input never reaches the kernel.
-  route::ReconcileResult check =
-      route::reconcile(kernels.routing, effective, member_routes, true);
+  route::ReconcileResult check = route::reconcile(kernels.routing, effective, member_routes, true);
   if (!check.ok) {
     report.diagnostics.append(check.diagnostics);
     report.routing = std::move(check);
@@ -390,8 +387,8 @@ ApplyReport load(const nft::Table& compiled, const route::Plan& plan, Kernels ke
   auto check_addresses = [&](const route::Route& route, const Location& where) {
     if (!asked.insert(route::describe(route)).second) return;
     if (route::KernelError refused = kernels.routing.check_route_addresses(route)) {
-      report.diagnostics.error(where, "the kernel would refuse " + route::describe(route) + ": " +
-                                          *refused);
+      report.diagnostics.error(
+          where, "the kernel would refuse " + route::describe(route) + ": " + *refused);
     }
   };
   for (const route::Route& route : plan.routes) check_addresses(route, route.location);
@@ -405,8 +402,8 @@ ApplyReport load(const nft::Table& compiled, const route::Plan& plan, Kernels ke
   if (!replace) {
     std::vector<std::string> lost = losses(compiled, before, kernels);
     if (!lost.empty()) {
-      std::string text = "loading table " + table_ref(compiled.family, compiled.name) +
-                         " would remove ";
+      std::string text =
+          "loading table " + table_ref(compiled.family, compiled.name) + " would remove ";
       for (size_t i = 0; i < lost.size(); ++i) text += (i ? ", " : "") + lost[i];
       size_t routes = routes_deleted(check);
       if (routes) text += " and delete " + plural(routes, "ztc route", "ztc routes");
@@ -548,8 +545,8 @@ ApplyReport unload(nft::Family family, const std::string& name, Kernels kernels,
       change.subject = route::SysctlWrite{key, current, value};
       if (!dry_run) {
         if (route::KernelError failed = kernels.routing.write_sysctl(key, value)) {
-          report.diagnostics.error(Location{}, "cannot put back sysctl " + key + " to " + value +
-                                                   ": " + *failed);
+          report.diagnostics.error(
+              Location{}, "cannot put back sysctl " + key + " to " + value + ": " + *failed);
           report.routing.ok = false;
           continue;
         }

@@ -70,7 +70,8 @@ BOOST_AUTO_TEST_CASE(nothing_arrived_restores_the_mask) {
 }
 
 BOOST_AUTO_TEST_CASE(a_signal_started_ignored_stays_ignored_but_is_reported) {
-  struct sigaction ignore {}, previous {};
+  struct sigaction ignore {
+  }, previous{};
   ignore.sa_handler = SIG_IGN;
   sigaction(SIGHUP, &ignore, &previous);
   {

@@ -522,10 +522,10 @@ KernelError NetlinkRoutingKernel::check_route_addresses(const Route& route) {
     if (lookup.error != 0 || !lookup.answered ||
         (lookup.type != RTN_UNICAST && lookup.type != RTN_LOCAL) || lookup.via_gateway ||
         !on_device) {
-      std::string why = lookup.error != 0 ? std::strerror(lookup.error)
-                        : lookup.via_gateway
-                            ? "reached only through another gateway"
-                            : !on_device ? "reached through another device" : "not reachable";
+      std::string why = lookup.error != 0    ? std::strerror(lookup.error)
+                        : lookup.via_gateway ? "reached only through another gateway"
+                        : !on_device         ? "reached through another device"
+                                             : "not reachable";
       return "Nexthop has invalid gateway: " + route.via->address_str() + " is " +
              (lookup.error != 0 ? "unreachable (" + why + ")" : why) +
              (route.device ? " on device " + *route.device : std::string()) +
@@ -660,8 +660,8 @@ bool same_rule(const Rule& a, const Rule& b) {
   if (a.family != b.family || a.priority != b.priority) return false;
   if (!(normal_from(a.from) == normal_from(b.from)) || a.iif != b.iif) return false;
   if (a.fwmark.has_value() != b.fwmark.has_value()) return false;
-  if (a.fwmark && (*a.fwmark != *b.fwmark ||
-                   a.fwmask.value_or(kAllBits) != b.fwmask.value_or(kAllBits))) {
+  if (a.fwmark &&
+      (*a.fwmark != *b.fwmark || a.fwmask.value_or(kAllBits) != b.fwmask.value_or(kAllBits))) {
     return false;
   }
   if (a.action != b.action) return false;
@@ -706,8 +706,8 @@ bool same_route(const Route& a, const Route& b) {
 }
 
 std::string describe(const Rule& rule) {
-  std::string text = std::string(family_flag(rule.family)) + " rule prio " +
-                     std::to_string(rule.priority);
+  std::string text =
+      std::string(family_flag(rule.family)) + " rule prio " + std::to_string(rule.priority);
   if (rule.from && rule.from->length > 0) text += " from " + rule.from->str();
   if (rule.iif) text += " iif " + *rule.iif;
   if (rule.fwmark) {

@@ -40,8 +40,9 @@ std::optional<StateDir> StateDir::open(const std::string& path, std::string* err
   if (fd < 0) {
     struct stat link {};
     bool symlink = errno == ELOOP || (lstat(path.c_str(), &link) == 0 && S_ISLNK(link.st_mode));
-    *error = symlink ? path + " is a symbolic link; refusing to use it (remove it: ztc creates "
-                              "its own directory)"
+    *error = symlink ? path +
+                           " is a symbolic link; refusing to use it (remove it: ztc creates "
+                           "its own directory)"
                      : "cannot open " + path + ": " + std::strerror(errno);
     return std::nullopt;
   }
@@ -129,8 +130,8 @@ bool StateDir::write(const std::string& name, const std::string& content,
   }
   const std::string temporary = "." + name + ".tmp." + std::to_string(getpid());
   unlinkat(fd_, temporary.c_str(), 0);  // a leftover of a killed ztc with this pid
-  int fd = openat(fd_, temporary.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
-                  0600);
+  int fd =
+      openat(fd_, temporary.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
   if (fd < 0) {
     *error = "cannot write " + path_ + "/" + temporary + ": " + std::strerror(errno);
     return false;

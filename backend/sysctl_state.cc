@@ -45,10 +45,10 @@ std::optional<SysctlValues> SysctlState::read(std::string* error) const {
     return SysctlValues{};
   }
   auto document = nlohmann::json::parse(*text, nullptr, false);
-  if (!document.is_object() || !document.contains("values") ||
-      !document["values"].is_object()) {
-    *error = path() + " is not a sysctl record; remove it to go on (ztc then cannot put back "
-                      "the sysctls it changed)";
+  if (!document.is_object() || !document.contains("values") || !document["values"].is_object()) {
+    *error = path() +
+             " is not a sysctl record; remove it to go on (ztc then cannot put back "
+             "the sysctls it changed)";
     return std::nullopt;
   }
   if (document.value("netns_cookie", uint64_t{0}) != cookie_) return SysctlValues{};  // stale

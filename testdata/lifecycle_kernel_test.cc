@@ -47,7 +47,8 @@ class Node : public AmbientNode {
 
 BOOST_AUTO_TEST_SUITE(lifecycle_kernel)
 
-BOOST_AUTO_TEST_CASE(unload_puts_back_the_sysctls_load_changed, *boost::unit_test::label("kernel")) {
+BOOST_AUTO_TEST_CASE(unload_puts_back_the_sysctls_load_changed,
+                     *boost::unit_test::label("kernel")) {
   Node node;
   node.must("sysctl -qw net.ipv4.conf.all.rp_filter=2 net.ipv4.conf.default.rp_filter=1");
   const std::string before = node.sysctls();
@@ -92,29 +93,29 @@ BOOST_AUTO_TEST_CASE(a_load_that_would_drop_another_table_or_a_set_with_members_
                      *boost::unit_test::label("kernel")) {
   Node node;
   BOOST_TEST_REQUIRE(node.ztc("load " + shell_quote(kExample)).exit_code == 0);
-  Run added = node.ztc("set add " + shell_quote(kExample) + " pods 10.244.1.5 10.244.1.6 10.244.1.7");
+  Run added =
+      node.ztc("set add " + shell_quote(kExample) + " pods 10.244.1.5 10.244.1.6 10.244.1.7");
   BOOST_TEST_REQUIRE(added.exit_code == 0, added.err);
   const std::string nft_before = node.must("nft list ruleset");
   const std::string routes_before = node.ztc_routes();
 
   const std::string renamed_table = node.dir().write(
-      "table.zt", testing::replaced_once(read_file(kExample),
-                                         {{"table ip ztunnel\n", "table ip meshcap\n"}}));
+      "table.zt",
+      testing::replaced_once(read_file(kExample), {{"table ip ztunnel\n", "table ip meshcap\n"}}));
   Run refused = node.ztc("load " + shell_quote(renamed_table));
   BOOST_TEST(refused.exit_code == 1);
   BOOST_TEST(refused.out == "");
-  BOOST_TEST(refused.err ==
-             renamed_table + ":12:1: error: loading table ip meshcap would remove table ip "
-                             "ztunnel with 3 set elements and delete 3 ztc routes; nothing was "
-                             "changed (--replace to do it)\n"
-                             "    table ip meshcap\n"
-                             "    ^\n"
-                             "ztc: load failed; the node was left as it was\n");
+  BOOST_TEST(refused.err == renamed_table +
+                                ":12:1: error: loading table ip meshcap would remove table ip "
+                                "ztunnel with 3 set elements and delete 3 ztc routes; nothing was "
+                                "changed (--replace to do it)\n"
+                                "    table ip meshcap\n"
+                                "    ^\n"
+                                "ztc: load failed; the node was left as it was\n");
   BOOST_TEST(node.must("nft list ruleset") == nft_before);
   BOOST_TEST(node.ztc_routes() == routes_before);
 
-  const std::string renamed_set =
-      node.dir().write("set.zt", example_with_all("pods", "workloads"));
+  const std::string renamed_set = node.dir().write("set.zt", example_with_all("pods", "workloads"));
   refused = node.ztc("load " + shell_quote(renamed_set) + " --dry-run");
   BOOST_TEST(refused.exit_code == 1);
   BOOST_TEST(refused.err.find("error: loading table ip ztunnel would remove set pods (not in the "

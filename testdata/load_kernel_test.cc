@@ -170,11 +170,11 @@ BOOST_AUTO_TEST_CASE(a_routing_failure_after_the_nft_commit_restores_everything,
   // The nft table changes too (another bypass port), so a restore shows. The
   // new route's key is held by a route of another program: only the write
   // finds that (ztc reads only its own routes), after the nft commit.
-  std::string blocked =
-      dir.write("blocked.zt", example_with({{"bypass udp 6081", "bypass udp 6082"},
-                                            {"default via istioout_peer dev tunnel_out\n",
-                                             "default via istioout_peer dev tunnel_out\n"
-                                             "  10.98.0.0/16 via istioout_peer dev tunnel_out\n"}}));
+  std::string blocked = dir.write(
+      "blocked.zt", example_with({{"bypass udp 6081", "bypass udp 6082"},
+                                  {"default via istioout_peer dev tunnel_out\n",
+                                   "default via istioout_peer dev tunnel_out\n"
+                                   "  10.98.0.0/16 via istioout_peer dev tunnel_out\n"}}));
   int line = line_of(blocked, "10.98.0.0/16 via");
   std::string at = blocked + ":" + std::to_string(line) + ":3: ";
   std::string source = "    " + line_text(blocked, line) + "\n      ^\n";
@@ -192,8 +192,9 @@ BOOST_AUTO_TEST_CASE(a_routing_failure_after_the_nft_commit_restores_everything,
       BOOST_TEST(failed.exit_code == 1);
       BOOST_TEST(failed.out == "");
       BOOST_TEST(failed.err ==
-                 at + "error: cannot add -4 route 10.98.0.0/16 via 192.168.127.2 dev istioout "
-                      "table 101: File exists\n" +
+                 at +
+                     "error: cannot add -4 route 10.98.0.0/16 via 192.168.127.2 dev istioout "
+                     "table 101: File exists\n" +
                      source + at + "note: routing changes made so far were rolled back\n" + source +
                      at + "note: " +
                      (loaded_before ? "the previous nft table was restored"
@@ -334,11 +335,12 @@ BOOST_AUTO_TEST_CASE(a_renamed_table_replaces_the_old_one, *boost::unit_test::la
   Run refused = node.ztc("load " + shell_quote(renamed));
   BOOST_TEST(refused.exit_code == 1);
   BOOST_TEST(refused.err ==
-             renamed + ":12:1: error: loading table ip ztunnel2 would remove table ip ztunnel; "
-                       "nothing was changed (--replace to do it)\n"
-                       "    table ip ztunnel2\n"
-                       "    ^\n"
-                       "ztc: load failed; the node was left as it was\n");
+             renamed +
+                 ":12:1: error: loading table ip ztunnel2 would remove table ip ztunnel; "
+                 "nothing was changed (--replace to do it)\n"
+                 "    table ip ztunnel2\n"
+                 "    ^\n"
+                 "ztc: load failed; the node was left as it was\n");
   Run load = node.ztc("load " + shell_quote(renamed) + " --replace");
   require_ok(load, "load of the renamed table");
   BOOST_TEST(load.out ==
@@ -607,8 +609,8 @@ BOOST_AUTO_TEST_CASE(dry_run_refuses_the_gateways_and_sources_the_kernel_would,
         needle = needle.substr(needle.find_first_not_of(' '));
         if (needle.back() == '\n') needle.pop_back();
         int line = line_of(path, needle);
-        BOOST_TEST(first_line(load.err) == path + ":" + std::to_string(line) + ":3: error: " +
-                                               c.reason + "\n",
+        BOOST_TEST(first_line(load.err) ==
+                       path + ":" + std::to_string(line) + ":3: error: " + c.reason + "\n",
                    mode);
         BOOST_TEST(load.err.find("ztc: load failed; the node was left as it was\n") !=
                    std::string::npos);

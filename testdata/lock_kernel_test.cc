@@ -161,8 +161,8 @@ BOOST_AUTO_TEST_CASE(a_waiting_ztc_names_the_holder_and_gives_up_after_the_timeo
                               " held by pid " + std::to_string(holder.pid()) + "\n";
 
   auto started = std::chrono::steady_clock::now();
-  Run load = node.ztc("load " + shell_quote(kExample) + " --lock-timeout 1", "",
-                      with_run_dir(run_dir));
+  Run load =
+      node.ztc("load " + shell_quote(kExample) + " --lock-timeout 1", "", with_run_dir(run_dir));
   double seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   BOOST_TEST(load.exit_code == 1);
@@ -178,8 +178,8 @@ BOOST_AUTO_TEST_CASE(a_waiting_ztc_names_the_holder_and_gives_up_after_the_timeo
   Run set = node.ztc("set list " + shell_quote(kExample) + " pods --lock-timeout 0", "",
                      with_run_dir(run_dir));
   BOOST_TEST(set.exit_code == 1);
-  BOOST_TEST(set.err.find("ztc: error: gave up waiting for the lock of namespace " +
-                          node.name()) != std::string::npos,
+  BOOST_TEST(set.err.find("ztc: error: gave up waiting for the lock of namespace " + node.name()) !=
+                 std::string::npos,
              set.err);
 
   // Released while a load waits: the load goes ahead, having said it waited.

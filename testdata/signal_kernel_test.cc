@@ -39,8 +39,8 @@ using testing::TempDir;
 constexpr int kMembers = 3000;
 
 struct Outcome {
-  int code = -1;       // exit code; -1 when ended by a signal
-  int killed_by = 0;   // the signal that ended it
+  int code = -1;      // exit code; -1 when ended by a signal
+  int killed_by = 0;  // the signal that ended it
   std::string out, err;
   Micros elapsed{0};
 };
@@ -176,8 +176,9 @@ BOOST_AUTO_TEST_CASE(a_signalled_load_leaves_the_old_or_the_new_policy,
   const std::string example = read_file(testing::example_path("ambient-node"));
   const std::string policies[2] = {
       dir.write("a.zt", example),
-      dir.write("b.zt", testing::replaced_once(example, {{"rule 103 lookup 100", "rule 103 lookup 105"},
-                                                         {"route 100 for pods", "route 105 for pods"}}))};
+      dir.write("b.zt",
+                testing::replaced_once(example, {{"rule 103 lookup 100", "rule 103 lookup 105"},
+                                                 {"route 100 for pods", "route 105 for pods"}}))};
   auto load = [&](int which) { return node.ztc("load " + shell_quote(policies[which])); };
   auto diff_code = [&](int which) {
     return node.ztc("diff " + shell_quote(policies[which])).exit_code;

@@ -60,10 +60,9 @@ std::string AmbientNode::sysctls() const {
 const std::string& ztc_binary() {
   // ZTC_TEST_BINARY runs the kernel tests against another build (to show
   // that a new test fails on an older ztc).
-  static const std::string path =
-      std::getenv("ZTC_TEST_BINARY") && *std::getenv("ZTC_TEST_BINARY")
-          ? std::getenv("ZTC_TEST_BINARY")
-          : ZTC_BINARY;
+  static const std::string path = std::getenv("ZTC_TEST_BINARY") && *std::getenv("ZTC_TEST_BINARY")
+                                      ? std::getenv("ZTC_TEST_BINARY")
+                                      : ZTC_BINARY;
   return path;
 }
 

@@ -53,8 +53,7 @@ std::optional<Prepared> prepare(const LoadOptions& options, const std::string& c
     *exit_code = error_code;
     return std::nullopt;
   }
-  return Prepared{std::move(*compiled), std::move(*node), std::move(lock),
-                  std::move(sysctl_state)};
+  return Prepared{std::move(*compiled), std::move(*node), std::move(lock), std::move(sysctl_state)};
 }
 
 void print_routing_changes(const route::ReconcileResult& routing, std::ostream& out) {
@@ -70,9 +69,8 @@ int run_load(const LoadOptions& options, std::ostream& out, std::ostream& err) {
   HeldSignals held;
   Kernels kernels{*prepared->node.nft, *prepared->node.routing, prepared->node.sets.get(), &held,
                   &*prepared->sysctl_state};
-  ApplyReport report =
-      load(prepared->compiled.table, prepared->compiled.routing, kernels, options.dry_run,
-           options.replace);
+  ApplyReport report = load(prepared->compiled.table, prepared->compiled.routing, kernels,
+                            options.dry_run, options.replace);
   NodeState state = node_state(report.ok, report.node_unchanged);
   err << report.diagnostics.render();
   if (!report.ok) {
@@ -149,8 +147,8 @@ int run_diff(const LoadOptions& options, std::ostream& out, std::ostream& err) {
   int code = kExitUsage;
   auto prepared = prepare(options, "diff", err, &code, kExitUsage);
   if (!prepared) return code;
-  Kernels kernels{*prepared->node.nft, *prepared->node.routing, prepared->node.sets.get(),
-                  nullptr, &*prepared->sysctl_state};
+  Kernels kernels{*prepared->node.nft, *prepared->node.routing, prepared->node.sets.get(), nullptr,
+                  &*prepared->sysctl_state};
   DiffReport report =
       diff(prepared->compiled.table, prepared->compiled.routing, kernels, nft::canonical_listing);
   err << report.diagnostics.render();

@@ -68,7 +68,8 @@ CLI::Validator seconds() {
       "", "SECONDS");
 }
 
-void add_policy_options(CLI::App* command, PolicyOptions& policy, std::vector<std::string>& defines) {
+void add_policy_options(CLI::App* command, PolicyOptions& policy,
+                        std::vector<std::string>& defines) {
   command->add_option("FILE", policy.file, "policy file (.zt), or - for stdin")
       ->required()
       ->check(names("a policy file, or - for stdin"));
@@ -123,14 +124,14 @@ int run_cli(int argc, const char* const* argv, std::ostream& out, std::ostream& 
   };
   LoadOptions load_options, unload_options, diff_options;
   std::vector<std::string> load_defines, unload_defines, diff_defines;
-  CLI::App* load_cmd = add_apply_command(
-      "load", "apply the policy atomically (nft table, rules, routes, sysctls)", load_options,
-      load_defines, true);
+  CLI::App* load_cmd =
+      add_apply_command("load", "apply the policy atomically (nft table, rules, routes, sysctls)",
+                        load_options, load_defines, true);
   load_cmd->add_flag("--replace", load_options.replace,
                      "also when that removes another ztc table, or a set that holds members");
-  CLI::App* unload_cmd = add_apply_command(
-      "unload", "remove the policy's table and every ztc rule and route", unload_options,
-      unload_defines, true);
+  CLI::App* unload_cmd =
+      add_apply_command("unload", "remove the policy's table and every ztc rule and route",
+                        unload_options, unload_defines, true);
   CLI::App* diff_cmd = add_apply_command(
       "diff", "show what differs between the node and the policy (exit 1 if anything)",
       diff_options, diff_defines, false);
@@ -159,8 +160,7 @@ int run_cli(int argc, const char* const* argv, std::ostream& out, std::ostream& 
         ->required()
         ->check(names("a managed set of the policy"));
     if (elements_help) {
-      command->command->add_option("ELEMENT", command->options.elements, elements_help)
-          ->required();
+      command->command->add_option("ELEMENT", command->options.elements, elements_help)->required();
     }
     add_node_options(command->command, command->options.node, true);
     set_commands.push_back(std::move(command));
@@ -174,9 +174,9 @@ int run_cli(int argc, const char* const* argv, std::ostream& out, std::ostream& 
                   element_words, run_set_del);
   add_set_command("list", "print the members, one per line, in the --from format", nullptr,
                   run_set_list);
-  SetCommand* sync = add_set_command(
-      "sync", "make the members exactly those of a file (an agent's re-sync)", nullptr,
-      run_set_sync);
+  SetCommand* sync =
+      add_set_command("sync", "make the members exactly those of a file (an agent's re-sync)",
+                      nullptr, run_set_sync);
   sync->command
       ->add_option("--from", sync->options.from,
                    "members, one `ELEMENT [comment \"TEXT\"]` a line (# comments); - for stdin")
@@ -197,8 +197,8 @@ int run_cli(int argc, const char* const* argv, std::ostream& out, std::ostream& 
   };
   if (argc > 1) {
     std::string first = argv[1];
-    bool global_flag = first == "-h" || first == "--help" || first == "--help-all" ||
-                       first == "--version";
+    bool global_flag =
+        first == "-h" || first == "--help" || first == "--help-all" || first == "--version";
     if (first[0] != '-' ? !is_command(first) : !global_flag) {
       err << "ztc: error: unknown " << (first[0] == '-' ? "option" : "command") << " '" << first
           << "'\nRun 'ztc --help' for usage.\n";

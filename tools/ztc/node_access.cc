@@ -67,7 +67,8 @@ int exit_after_held_signals(HeldSignals& held, const std::string& operation, Nod
                             int code, std::ostream& err) {
   HeldSignals::Arrived arrived = held.release();
   if (arrived.signal == 0) return code;
-  const char* where = state == NodeState::new_state ? "finished it first: the node is in the new state"
+  const char* where = state == NodeState::new_state
+                          ? "finished it first: the node is in the new state"
                       : state == NodeState::old_state
                           ? "it failed and was undone: the node is in the old state"
                           : "it failed and could not be fully undone: the node is half-changed "
