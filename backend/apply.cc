@@ -6,6 +6,7 @@
 #include <string_view>
 
 #include "backend/nft_text.h"
+#include "backend/sysctl.h"
 
 namespace ztc {
 namespace {
@@ -105,7 +106,120 @@ void sort_members(std::vector<nft::Element>* members) {
   *members = std::move(sorted);
 }
 
+std::string plural(size_t count, const std::string& one, const std::string& many) {
+  return std::to_string(count) + " " + (count == 1 ? one : many);
+}
+
+// Names of the sets in a `list table` text (one tab in: the table's own).
+std::vector<std::string> set_names(const std::string& listing) {
+  std::vector<std::string> names;
+  std::istringstream lines(listing);
+  for (std::string line; std::getline(lines, line);) {
+    if (line.rfind("\tset ", 0) != 0) continue;
+    std::string name = line.substr(5);
+    size_t end = name.find(' ');
+    names.push_back(name.substr(0, end));
+  }
+  return names;
+}
+
+// Elements of a set as the kernel holds them (0 when it cannot say).
+size_t count_elements(const Kernels& kernels, nft::Family family, const std::string& table,
+                      const std::string& set) {
+  if (kernels.sets) {
+    nft::SetDescription description;
+    std::vector<nft::Element> live;
+    if (!kernels.sets->describe(family, table, set, &description) && description.set_exists &&
+        description.type.rfind("type ", 0) != 0 && !kernels.sets->list(family, table, set, &live)) {
+      return live.size();
+    }
+  }
+  return kernels.nft.list_set_elements(family, table, set).size();
+}
+
+// Routes the reconciler would delete (a replaced route is listed as a '-'
+// line followed by its '+' line: not lost).
+size_t routes_deleted(const route::ReconcileResult& check) {
+  size_t count = 0;
+  const auto is_route = [](const route::DiffLine& line) {
+    return line.text.find(" route ") != std::string::npos;
+  };
+  for (size_t i = 0; i < check.diff.size(); ++i) {
+    const route::DiffLine& line = check.diff[i];
+    if (line.sign != '-' || !is_route(line)) continue;
+    bool replaced =
+        i + 1 < check.diff.size() && check.diff[i + 1].sign == '+' && is_route(check.diff[i + 1]);
+    if (!replaced) ++count;
+  }
+  return count;
+}
+
+// What a load of `compiled` would lose that the user may not mean to: other
+// ztc tables (with their set elements) and sets of the table that the policy
+// no longer has, when they hold elements. Empty: nothing.
+std::vector<std::string> losses(const nft::Table& compiled, const TablesBefore& before,
+                                const Kernels& kernels) {
+  std::vector<std::string> lost;
+  for (const LiveTable& other : before.others) {
+    size_t elements = 0;
+    for (const std::string& set : set_names(other.listing.value_or(""))) {
+      elements += count_elements(kernels, other.family, other.name, set);
+    }
+    lost.push_back("table " + other.ref() +
+                   (elements ? " with " + plural(elements, "set element", "set elements") : ""));
+  }
+  if (before.target) {
+    for (const std::string& name : set_names(*before.target)) {
+      bool kept = std::any_of(compiled.sets.begin(), compiled.sets.end(),
+                              [&](const nft::Set& set) { return set.name == name; });
+      if (kept) continue;
+      size_t elements = count_elements(kernels, compiled.family, compiled.name, name);
+      if (elements > 0) {
+        lost.push_back("set " + name + " (not in the policy) with " +
+                       plural(elements, "element", "elements"));
+      }
+    }
+  }
+  return lost;
+}
+
+// The sysctl record after a load of `plan`: the recorded values of keys the
+// plan still sets, and the current value of each key it sets for the first
+// time and changes. Keys it no longer sets drop out (they are put back).
+SysctlValues next_record(const route::Plan& plan, const SysctlValues& recorded,
+                         route::RoutingKernel& kernel) {
+  SysctlValues next;
+  for (const route::Sysctl& sysctl : plan.sysctls) {
+    auto found = recorded.find(sysctl.key);
+    if (found != recorded.end()) {
+      next[sysctl.key] = found->second;
+      continue;
+    }
+    std::string current;
+    if (kernel.read_sysctl(sysctl.key, &current)) continue;  // the check reports it
+    if (!sysctl_values_equal(current, sysctl.value)) next[sysctl.key] = current;
+  }
+  return next;
+}
+
+bool device_present(route::RoutingKernel& kernel, const std::string& key) {
+  std::optional<std::string> device = sysctl_interface(key);
+  return !device || kernel.device_exists(*device);
+}
+
 }  // namespace
+
+route::Plan with_sysctl_restores(const route::Plan& plan, const SysctlValues& recorded,
+                                 route::RoutingKernel& kernel, const Location& where) {
+  route::Plan out = plan;
+  std::set<std::string> set_by_plan;
+  for (const route::Sysctl& sysctl : plan.sysctls) set_by_plan.insert(sysctl.key);
+  for (const auto& [key, value] : recorded) {
+    if (set_by_plan.count(key) || !device_present(kernel, key)) continue;
+    out.sysctls.push_back({key, value, where});
+  }
+  return out;
+}
 
 std::string LiveTable::ref() const { return table_ref(family, name); }
 
@@ -223,8 +337,8 @@ std::vector<route::Route> derived_routes(const route::Plan& plan, const nft::Tab
   return out;
 }
 
-ApplyReport load(const nft::Table& compiled, const route::Plan& plan, Kernels kernels,
-                 bool dry_run) {
+ApplyReport load(const nft::Table& compiled, const route::Plan& plan, Kernels kernels, bool dry_run,
+                 bool replace) {
   ApplyReport report;
   TablesBefore before;
   std::string error;
@@ -247,15 +361,58 @@ ApplyReport load(const nft::Table& compiled, const route::Plan& plan, Kernels ke
   }
   nft::Table table = std::move(*merged);
   std::vector<route::Route> member_routes = derived_routes(plan, table);
+  SysctlValues recorded;
+  if (kernels.sysctl_state) {
+    std::optional<SysctlValues> values = kernels.sysctl_state->read(&error);
+    if (!values) {
+      report.diagnostics.error(compiled.location, error);
+      return report;
+    }
+    recorded = std::move(*values);
+  }
+  const route::Plan effective =
+      with_sysctl_restores(plan, recorded, kernels.routing, compiled.location);
 
   // 1. Routing checked against the kernel (devices exist, no collisions)
   //    before anything is written: bad input never reaches the kernel.
-  route::ReconcileResult check = route::reconcile(kernels.routing, plan, member_routes, true);
+  route::ReconcileResult check = route::reconcile(kernels.routing, effective, member_routes, true);
   if (!check.ok) {
     report.diagnostics.append(check.diagnostics);
     report.routing = std::move(check);
     return report;
   }
+  // What the kernel checks of a route's addresses only when it adds it,
+  // asked now (one question per template: 100k member routes share one).
+  std::set<std::string> asked;
+  auto check_addresses = [&](const route::Route& route, const Location& where) {
+    if (!asked.insert(route::describe(route)).second) return;
+    if (route::KernelError refused = kernels.routing.check_route_addresses(route)) {
+      report.diagnostics.error(
+          where, "the kernel would refuse " + route::describe(route) + ": " + *refused);
+    }
+  };
+  for (const route::Route& route : plan.routes) check_addresses(route, route.location);
+  for (const route::DerivedRoutes& derived : plan.derived) {
+    route::Route sample = derived.route;
+    sample.destination = IpPrefix{};
+    sample.destination.family = sample.family;
+    check_addresses(sample, derived.location);
+  }
+  if (report.diagnostics.has_errors()) return report;
+  if (!replace) {
+    std::vector<std::string> lost = losses(compiled, before, kernels);
+    if (!lost.empty()) {
+      std::string text =
+          "loading table " + table_ref(compiled.family, compiled.name) + " would remove ";
+      for (size_t i = 0; i < lost.size(); ++i) text += (i ? ", " : "") + lost[i];
+      size_t routes = routes_deleted(check);
+      if (routes) text += " and delete " + plural(routes, "ztc route", "ztc routes");
+      report.diagnostics.error(compiled.location,
+                               text + "; nothing was changed (--replace to do it)");
+      return report;
+    }
+  }
+  const SysctlValues record = next_record(plan, recorded, kernels.routing);
 
   // 2. The whole table in one transaction (a dry run asks the kernel too),
   //    with the removal of any other table ztc manages.
@@ -269,8 +426,23 @@ ApplyReport load(const nft::Table& compiled, const route::Plan& plan, Kernels ke
   line_origin.resize(
       static_cast<size_t>(std::count(report.nft_buffer.begin(), report.nft_buffer.end(), '\n')) + 1,
       compiled.location);
+  // From the first write on, signals wait (held_signals.h). The sysctl
+  // record comes first: a load killed after it changed a sysctl still knows
+  // the value to put back.
+  const bool record_changes = !dry_run && kernels.sysctl_state && record != recorded;
+  if (!dry_run) kernels.hold_signals();
+  if (record_changes && !kernels.sysctl_state->write(record, &error)) {
+    report.diagnostics.error(compiled.location, error);
+    return report;
+  }
+  auto restore_record = [&] {
+    if (record_changes && !kernels.sysctl_state->write(recorded, &error)) {
+      report.diagnostics.warning(compiled.location, error);
+    }
+  };
   nft::ApplyResult nft_result = kernels.nft.run(report.nft_buffer, dry_run);
   if (!nft_result.success) {
+    restore_record();
     report.diagnostics.append(
         nft::map_nft_errors(nft_result.error, report.nft_buffer, line_origin));
     if (!report.diagnostics.has_errors()) {
@@ -290,8 +462,9 @@ ApplyReport load(const nft::Table& compiled, const route::Plan& plan, Kernels ke
   //    member route) is freed first: two of them at once are the peak memory
   //    of a load at 100k pods.
   check = route::ReconcileResult{};
-  report.routing = route::reconcile(kernels.routing, plan, member_routes, false);
+  report.routing = route::reconcile(kernels.routing, effective, member_routes, false);
   if (!report.routing.ok) {
+    if (report.routing.applied.empty()) restore_record();
     report.diagnostics.append(report.routing.diagnostics);
     Location where = first_error_location(report.routing.diagnostics, compiled.location);
     std::vector<Saved> saved{{compiled.family, compiled.name, before.target}};
@@ -338,6 +511,7 @@ ApplyReport unload(nft::Family family, const std::string& name, Kernels kernels,
     report.nft_buffer += "delete table " + table_ref(table.family, table.name) + "\n";
     report.tables_removed.push_back(table_ref(table.family, table.name));
   }
+  if (!dry_run) kernels.hold_signals();
   if (!report.nft_buffer.empty()) {
     nft::ApplyResult result = kernels.nft.run(report.nft_buffer, dry_run);
     if (!result.success) {
@@ -348,10 +522,55 @@ ApplyReport unload(nft::Family family, const std::string& name, Kernels kernels,
     report.nft_committed = !dry_run;
   }
   report.routing = route::remove_all(kernels.routing, dry_run);
+  SysctlValues recorded;
+  std::vector<route::Change> restores;  // sysctls put back, in order
+  if (report.routing.ok && kernels.sysctl_state) {
+    if (std::optional<SysctlValues> values = kernels.sysctl_state->read(&error)) {
+      recorded = std::move(*values);
+    } else {
+      report.routing.ok = false;
+      report.diagnostics.error(Location{}, error);
+    }
+    for (const auto& [key, value] : recorded) {
+      std::string current;
+      if (!report.routing.ok || !device_present(kernels.routing, key)) continue;
+      if (route::KernelError failed = kernels.routing.read_sysctl(key, &current)) {
+        report.diagnostics.error(Location{}, "cannot read sysctl " + key + ": " + *failed);
+        report.routing.ok = false;
+        continue;
+      }
+      if (sysctl_values_equal(current, value)) continue;
+      route::Change change;
+      change.kind = route::Change::Kind::write_sysctl;
+      change.subject = route::SysctlWrite{key, current, value};
+      if (!dry_run) {
+        if (route::KernelError failed = kernels.routing.write_sysctl(key, value)) {
+          report.diagnostics.error(
+              Location{}, "cannot put back sysctl " + key + " to " + value + ": " + *failed);
+          report.routing.ok = false;
+          continue;
+        }
+      }
+      report.sysctls_restored.push_back(
+          {'~', "sysctl " + key + " " + current + " -> " + value, Location{}});
+      restores.push_back(std::move(change));
+    }
+    if (!report.routing.ok) {
+      // Undo the restores, then the routing removals; the tables follow below.
+      Diagnostics undone = route::undo(kernels.routing, restores);
+      undone.append(route::undo(kernels.routing, report.routing.applied));
+      if (undone.has_errors()) report.node_unchanged = false;
+      report.diagnostics.append(undone);
+      report.routing.applied.clear();
+      report.sysctls_restored.clear();
+    } else if (!dry_run && !kernels.sysctl_state->write({}, &error)) {
+      report.diagnostics.warning(Location{}, error);
+    }
+  }
   if (!report.routing.ok) {
     report.diagnostics.append(report.routing.diagnostics);
     bool routing_undone = report.routing.applied.empty();
-    report.node_unchanged = routing_undone;
+    report.node_unchanged = report.node_unchanged && routing_undone;
     if (report.nft_committed) {
       nft::ApplyResult restored = restore_tables(kernels.nft, saved);
       if (!restored.success) {

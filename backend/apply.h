@@ -17,12 +17,14 @@
 #include <string>
 #include <vector>
 
+#include "backend/held_signals.h"
 #include "backend/nft_applier.h"
 #include "model/nft_model.h"
 #include "backend/nft_set_reader.h"
 #include "backend/routing_kernel.h"
 #include "model/routing_plan.h"
 #include "backend/routing_reconciler.h"
+#include "backend/sysctl_state.h"
 #include "model/diagnostics.h"
 
 namespace ztc {
@@ -34,6 +36,16 @@ struct Kernels {
   // where libnftables 1.0.6 takes over a second). Without one, members are
   // listed through `nft`.
   nft::SetReader* sets = nullptr;
+  // Held from right before the first kernel write to the end of the
+  // operation (held_signals.h); the caller releases it. None: not held.
+  HeldSignals* signals = nullptr;
+  // Where the sysctl values before ztc are kept (sysctl_state.h). None: load
+  // records nothing, unload restores nothing.
+  const SysctlState* sysctl_state = nullptr;
+
+  void hold_signals() const {
+    if (signals) signals->hold();
+  }
 };
 
 struct ApplyReport {
@@ -49,14 +61,23 @@ struct ApplyReport {
   // Tables removed (or, dry run, to be removed): "ip ztunnel". For a load,
   // other ztc tables than the policy's.
   std::vector<std::string> tables_removed;
+  // unload: sysctls put back to their value before ztc (or, dry run, to be).
+  std::vector<route::DiffLine> sysctls_restored;
 };
 
 // `table` as compiled: managed sets hold only their declared elements; the
 // live members are added here so a reload never un-enrols a pod.
-ApplyReport load(const nft::Table& table, const route::Plan& plan, Kernels kernels, bool dry_run);
+// A load that would lose what the node holds (another ztc table, a set of
+// the table that the policy no longer has, with their elements and routes)
+// is refused unless `replace`, saying what would be lost.
+// Sysctls: the value before ztc is recorded when ztc first changes one, and
+// one the policy no longer sets is put back (see sysctl_state.h).
+ApplyReport load(const nft::Table& table, const route::Plan& plan, Kernels kernels, bool dry_run,
+                 bool replace = false);
 
 // Removes the table `family name` if ztc manages it (a warning if it exists
-// and is someone else's), every other table ztc manages, and all ztc routing.
+// and is someone else's), every other table ztc manages, and all ztc routing,
+// and puts back the sysctls ztc changed.
 ApplyReport unload(nft::Family family, const std::string& table, Kernels kernels, bool dry_run);
 
 // The table with the live members of its managed sets merged in (declared
@@ -64,6 +85,13 @@ ApplyReport unload(nft::Family family, const std::string& table, Kernels kernels
 // members cannot be read: a load must stop then, or it would un-enrol them.
 std::optional<nft::Table> with_live_members(const nft::Table& table, const Kernels& kernels,
                                             size_t* carried, std::string* error);
+
+// `plan` plus, for each sysctl ztc changed earlier (`recorded`) that the plan
+// no longer sets, its value before ztc (at `where`), so that the reconciler
+// puts it back and `diff` reports it. Keys of devices that are gone are left
+// out: their sysctls went with them.
+route::Plan with_sysctl_restores(const route::Plan& plan, const SysctlValues& recorded,
+                                 route::RoutingKernel& kernel, const Location& where);
 
 // Routes derived from the members of managed sets in `table`.
 std::vector<route::Route> derived_routes(const route::Plan& plan, const nft::Table& table);

@@ -1,7 +1,6 @@
 #include "backend/apply_lock.h"
 
 #include <fcntl.h>
-#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -10,51 +9,87 @@
 #include <cstring>
 #include <thread>
 
+#include "backend/state_dir.h"
+
 namespace ztc {
 namespace {
 
-// The namespace is the name: loads into different namespaces (tests,
-// --netns) never wait for each other.
-std::string lock_path() {
-  struct stat info {};
-  unsigned long long netns = 0;
-  if (stat("/proc/thread-self/ns/net", &info) == 0) netns = info.st_ino;
-  return "/run/lock/ztc-netns-" + std::to_string(netns) + ".lock";
+constexpr off_t kPidBeaconOffset = off_t{1} << 32;
+
+struct flock byte_lock(short type, off_t offset) {
+  struct flock lock {};
+  lock.l_type = type;
+  lock.l_whence = SEEK_SET;
+  lock.l_start = offset;
+  lock.l_len = 1;
+  return lock;
+}
+
+// The pid holding the namespace's lock, from its beacon; 0 when unknown (an
+// older ztc, or a holder in this very process).
+pid_t holder_pid(int fd, off_t netns) {
+  struct flock probe = byte_lock(F_WRLCK, netns + kPidBeaconOffset);
+  if (fcntl(fd, F_GETLK, &probe) != 0 || probe.l_type == F_UNLCK) return 0;
+  return probe.l_pid > 0 ? probe.l_pid : 0;
+}
+
+std::string held_by(pid_t pid) {
+  return pid > 0 ? "held by pid " + std::to_string(pid) : "held by another ztc";
+}
+
+std::string duration_text(int ms) {
+  return ms % 1000 == 0 ? std::to_string(ms / 1000) + " s" : std::to_string(ms) + " ms";
 }
 
 }  // namespace
 
-ApplyLock::ApplyLock(nft::Family family, const std::string& table, int timeout_ms)
-    : path_(lock_path()) {
-  mkdir("/run/lock", 01777);
-  int fd = open(path_.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-  if (fd < 0) {
-    error_ = "cannot open lock " + path_ + ": " + std::strerror(errno);
+ApplyLock::ApplyLock(nft::Family family, const std::string& table, int timeout_ms,
+                     const std::string& namespace_name, const WaitNotice& on_wait) {
+  struct stat info {};
+  if (stat("/proc/thread-self/ns/net", &info) != 0) {
+    error_ = std::string("cannot tell the network namespace: ") + std::strerror(errno);
     return;
   }
+  const off_t netns = static_cast<off_t>(info.st_ino);
+  const std::string where =
+      "namespace " +
+      (namespace_name.empty() ? "net:[" + std::to_string(info.st_ino) + "]" : namespace_name);
+  std::optional<StateDir> directory = StateDir::runtime(&error_);
+  if (!directory) return;
+  path_ = directory->path() + "/lock";
+  fd_ = directory->open_file("lock", &error_);
+  if (fd_ < 0) return;
+
   auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
-  while (flock(fd, LOCK_EX | LOCK_NB) != 0) {
-    if (errno != EWOULDBLOCK && errno != EINTR) {
+  pid_t announced = -1;
+  for (;;) {
+    struct flock exclusive = byte_lock(F_WRLCK, netns);
+    if (fcntl(fd_, F_OFD_SETLK, &exclusive) == 0) break;
+    if (errno != EAGAIN && errno != EACCES && errno != EINTR) {
       error_ = "cannot lock " + path_ + ": " + std::strerror(errno);
-      close(fd);
       return;
     }
+    pid_t holder = holder_pid(fd_, netns);
     if (std::chrono::steady_clock::now() >= deadline) {
-      error_ = "another ztc is changing this network namespace (lock " + path_ +
-               ", waiting to change table " + nft::family_name(family) + " " + table +
-               "); gave up after " +
-               (timeout_ms % 1000 == 0 ? std::to_string(timeout_ms / 1000) + " s"
-                                       : std::to_string(timeout_ms) + " ms");
-      close(fd);
+      error_ = "gave up waiting for the lock of " + where + " (" + held_by(holder) + ") after " +
+               duration_text(timeout_ms) + "; table " + nft::family_name(family) + " " + table +
+               " was not changed";
       return;
     }
+    if (holder != announced && on_wait) {
+      on_wait("ztc: waiting for the lock of " + where + " " + held_by(holder));
+    }
+    announced = holder;
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
-  fd_ = fd;
+  // Best effort: only tells waiters who we are.
+  struct flock beacon = byte_lock(F_RDLCK, netns + kPidBeaconOffset);
+  fcntl(fd_, F_SETLK, &beacon);
+  locked_ = true;
 }
 
 ApplyLock::~ApplyLock() {
-  if (fd_ >= 0) close(fd_);  // releases the flock
+  if (fd_ >= 0) close(fd_);  // releases both locks
 }
 
 }  // namespace ztc

@@ -501,7 +501,13 @@ BOOST_AUTO_TEST_CASE(load_removes_other_ztc_tables_in_its_transaction_and_restor
   std::string buffer = nft::emit_text(v1.table).text + "delete table inet old\n";
 
   routing.fail_write(2, "Operation not permitted");
-  ApplyReport failed = load(v1.table, v1.routing, kernels, false);
+  ApplyReport refused = load(v1.table, v1.routing, kernels, false);  // without replace
+  BOOST_TEST(!refused.ok);
+  BOOST_TEST(refused.diagnostics.render().find("would remove table inet old") !=
+             std::string::npos);
+  BOOST_TEST(!refused.nft_committed);
+  nft.calls.clear();
+  ApplyReport failed = load(v1.table, v1.routing, kernels, false, /*replace=*/true);
   BOOST_TEST(!failed.ok);
   BOOST_TEST(failed.node_unchanged);
   BOOST_TEST(failed.tables_removed.empty());
@@ -518,7 +524,7 @@ BOOST_AUTO_TEST_CASE(load_removes_other_ztc_tables_in_its_transaction_and_restor
              failed.diagnostics.render());
 
   nft.calls.clear();
-  ApplyReport report = load(v1.table, v1.routing, kernels, false);
+  ApplyReport report = load(v1.table, v1.routing, kernels, false, /*replace=*/true);
   BOOST_TEST_REQUIRE(report.ok, report.diagnostics.render());
   BOOST_TEST(report.nft_buffer == buffer);
   BOOST_TEST(report.tables_removed == std::vector<std::string>{"inet old"},

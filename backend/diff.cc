@@ -56,7 +56,21 @@ DiffReport diff(const nft::Table& compiled, const route::Plan& plan, Kernels ker
     }
     report.nft_lines = line_diff(*live, *desired);
   }
-  report.routing = route::reconcile(kernels.routing, plan, derived_routes(plan, table), true);
+  // A sysctl ztc changed that the policy no longer sets differs from its
+  // value before ztc (a load would put that back).
+  SysctlValues recorded;
+  if (kernels.sysctl_state) {
+    std::string error;
+    std::optional<SysctlValues> values = kernels.sysctl_state->read(&error);
+    if (!values) {
+      report.diagnostics.error(compiled.location, error);
+      return report;
+    }
+    recorded = std::move(*values);
+  }
+  report.routing = route::reconcile(
+      kernels.routing, with_sysctl_restores(plan, recorded, kernels.routing, compiled.location),
+      derived_routes(plan, table), true);
   if (!report.routing.ok) {
     report.diagnostics.append(report.routing.diagnostics);
     return report;

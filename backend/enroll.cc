@@ -210,6 +210,7 @@ bool run_routes(route::RoutingKernel& kernel, const std::vector<route::Change>& 
       Diagnostics undo = route::undo(kernel, applied);
       result->diagnostics.append(undo);
       if (undo.has_errors()) {
+        result->node_unchanged = false;
         result->diagnostics.note(change.location, "some route changes could not be rolled back");
       }
       return false;
@@ -233,6 +234,7 @@ void commit(const SetTarget& target, Work work, Kernels kernels, EnrollResult* r
   const nft::Set& set = *target.set;
   std::string buffer = nft::emit_set_elements_command(table, set, work.remove, false) +
                        nft::emit_set_elements_command(table, set, work.add, true);
+  kernels.hold_signals();  // until the set and its routes are consistent
   if (!buffer.empty()) {
     ++result->nft_transactions;
     nft::ApplyResult applied = kernels.nft.run(buffer, /*dry_run=*/false);
@@ -256,6 +258,7 @@ void commit(const SetTarget& target, Work work, Kernels kernels, EnrollResult* r
     if (reverted.success) {
       result->diagnostics.note(Location{}, "the set and its routes were left as they were");
     } else {
+      result->node_unchanged = false;
       result->diagnostics.error(Location{}, "could not revert the set: nft: " + reverted.error);
     }
     result->nft_buffer.clear();

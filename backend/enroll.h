@@ -63,6 +63,7 @@ std::vector<nft::Element> check_members(const SetTarget& target,
 
 struct EnrollResult {
   bool ok = false;
+  bool node_unchanged = true;  // on failure: everything written was undone
   Diagnostics diagnostics;
   std::vector<nft::Element> added;        // became members
   std::vector<nft::Element> removed;      // stopped being members (with their comments)

@@ -437,6 +437,111 @@ KernelError NetlinkRoutingKernel::delete_rule_exactly(const Rule& rule, int dept
   return result;
 }
 
+namespace {
+
+// One RTM_GETROUTE answer: how the kernel reaches an address.
+struct RouteLookup {
+  bool answered = false;
+  int error = 0;
+  unsigned char type = 0;
+  int oif = 0;
+  bool via_gateway = false;
+};
+
+int on_lookup(nl_msg* msg, void* arg) {
+  auto* lookup = static_cast<RouteLookup*>(arg);
+  nlmsghdr* header = nlmsg_hdr(msg);
+  if (header->nlmsg_type != RTM_NEWROUTE) return NL_OK;
+  auto* route = static_cast<rtmsg*>(nlmsg_data(header));
+  nlattr* attributes[RTA_MAX + 1] = {};
+  if (nlmsg_parse(header, sizeof(rtmsg), attributes, RTA_MAX, nullptr) < 0) return NL_OK;
+  lookup->answered = true;
+  lookup->type = route->rtm_type;
+  if (attributes[RTA_OIF]) lookup->oif = static_cast<int>(nla_get_u32(attributes[RTA_OIF]));
+  lookup->via_gateway = attributes[RTA_GATEWAY] != nullptr || attributes[RTA_VIA] != nullptr;
+  return NL_OK;
+}
+
+int on_lookup_error(sockaddr_nl*, nlmsgerr* err, void* arg) {
+  static_cast<RouteLookup*>(arg)->error = -err->error;
+  return NL_STOP;
+}
+
+// `ip route get ADDRESS [oif INDEX]`, in the socket's namespace.
+RouteLookup lookup_route(nl_sock* sock, const IpPrefix& address, int oif) {
+  RouteLookup lookup;
+  nl_msg* raw = nlmsg_alloc_simple(RTM_GETROUTE, NLM_F_REQUEST | NLM_F_ACK);
+  if (!raw) {
+    lookup.error = ENOMEM;
+    return lookup;
+  }
+  MsgPtr msg(raw);
+  rtmsg request = {};
+  request.rtm_family = static_cast<unsigned char>(af_of(address.family));
+  request.rtm_dst_len = static_cast<unsigned char>(address.max_length());
+  // The FIB entry that matches, as the kernel's nexthop check finds it: an
+  // output lookup would "assume on link" whatever is given with an oif.
+  request.rtm_flags = RTM_F_FIB_MATCH;
+  const int size = address.family == IpFamily::v4 ? 4 : 16;
+  if (nlmsg_append(raw, &request, sizeof request, NLMSG_ALIGNTO) < 0 ||
+      nla_put(raw, RTA_DST, size, address.bytes.data()) < 0 ||
+      (oif > 0 && nla_put_u32(raw, RTA_OIF, static_cast<uint32_t>(oif)) < 0)) {
+    lookup.error = ENOMEM;
+    return lookup;
+  }
+  if (nl_send_auto(sock, raw) < 0) {
+    lookup.error = EIO;
+    return lookup;
+  }
+  nl_cb* base = nl_socket_get_cb(sock);
+  nl_cb* cb = nl_cb_clone(base);
+  nl_cb_put(base);
+  if (!cb) {
+    lookup.error = ENOMEM;
+    return lookup;
+  }
+  AckState ack;
+  nl_cb_set(cb, NL_CB_VALID, NL_CB_CUSTOM, on_lookup, &lookup);
+  nl_cb_set(cb, NL_CB_ACK, NL_CB_CUSTOM, on_ack, &ack);
+  nl_cb_err(cb, NL_CB_CUSTOM, on_lookup_error, &lookup);
+  // The answer, then the ack asked for below; bounded.
+  for (int i = 0; i < 4 && !ack.done && lookup.error == 0; ++i) {
+    if (nl_recvmsgs(sock, cb) < 0) break;
+  }
+  nl_cb_put(cb);
+  return lookup;
+}
+
+}  // namespace
+
+KernelError NetlinkRoutingKernel::check_route_addresses(const Route& route) {
+  std::optional<int> device = route.device ? ifindex(*route.device) : std::nullopt;
+  if (route.via && !route.onlink && route.scope != Scope::host) {
+    RouteLookup lookup = lookup_route(sock_, *route.via, 0);
+    bool on_device = !device || lookup.oif == *device;
+    if (lookup.error != 0 || !lookup.answered ||
+        (lookup.type != RTN_UNICAST && lookup.type != RTN_LOCAL) || lookup.via_gateway ||
+        !on_device) {
+      std::string why = lookup.error != 0    ? std::strerror(lookup.error)
+                        : lookup.via_gateway ? "reached only through another gateway"
+                        : !on_device         ? "reached through another device"
+                                             : "not reachable";
+      return "Nexthop has invalid gateway: " + route.via->address_str() + " is " +
+             (lookup.error != 0 ? "unreachable (" + why + ")" : why) +
+             (route.device ? " on device " + *route.device : std::string()) +
+             " (checked without writing)";
+    }
+  }
+  if (route.source) {
+    RouteLookup lookup = lookup_route(sock_, *route.source, 0);
+    if (lookup.error != 0 || lookup.type != RTN_LOCAL) {
+      return "Invalid prefsrc address: " + route.source->address_str() +
+             " is not an address of this node (checked without writing)";
+    }
+  }
+  return std::nullopt;
+}
+
 std::optional<int> NetlinkRoutingKernel::ifindex(const std::string& name) {
   if (auto found = ifindex_cache_.find(name); found != ifindex_cache_.end()) return found->second;
   if (name.empty() || name.size() >= IFNAMSIZ) return std::nullopt;
@@ -555,8 +660,8 @@ bool same_rule(const Rule& a, const Rule& b) {
   if (a.family != b.family || a.priority != b.priority) return false;
   if (!(normal_from(a.from) == normal_from(b.from)) || a.iif != b.iif) return false;
   if (a.fwmark.has_value() != b.fwmark.has_value()) return false;
-  if (a.fwmark && (*a.fwmark != *b.fwmark ||
-                   a.fwmask.value_or(kAllBits) != b.fwmask.value_or(kAllBits))) {
+  if (a.fwmark &&
+      (*a.fwmark != *b.fwmark || a.fwmask.value_or(kAllBits) != b.fwmask.value_or(kAllBits))) {
     return false;
   }
   if (a.action != b.action) return false;
@@ -601,8 +706,8 @@ bool same_route(const Route& a, const Route& b) {
 }
 
 std::string describe(const Rule& rule) {
-  std::string text = std::string(family_flag(rule.family)) + " rule prio " +
-                     std::to_string(rule.priority);
+  std::string text =
+      std::string(family_flag(rule.family)) + " rule prio " + std::to_string(rule.priority);
   if (rule.from && rule.from->length > 0) text += " from " + rule.from->str();
   if (rule.iif) text += " iif " + *rule.iif;
   if (rule.fwmark) {

@@ -48,6 +48,14 @@ class RoutingKernel {
   virtual KernelError write_sysctl(const std::string& key, const std::string& value) = 0;
 
   virtual bool device_exists(const std::string& name) = 0;
+
+  // What the kernel asks of a route's addresses when it is added, asked
+  // without adding it (a dry run, and a load before its first write): its
+  // gateway (unless onlink) is reached on its device by a directly connected
+  // route, and its src is an address of the node. The kernel's words on
+  // failure ("Nexthop has invalid gateway"). Kernels that cannot ask say
+  // nothing (nullopt).
+  virtual KernelError check_route_addresses(const Route& route) { return std::nullopt; }
 };
 
 // netlink via libnl-route-3, bound to the network namespace of the thread that
@@ -70,6 +78,7 @@ class NetlinkRoutingKernel : public RoutingKernel {
   KernelError read_sysctl(const std::string& key, std::string* value) override;
   KernelError write_sysctl(const std::string& key, const std::string& value) override;
   bool device_exists(const std::string& name) override;
+  KernelError check_route_addresses(const Route& route) override;
 
  private:
   NetlinkRoutingKernel(nl_sock* sock, int netns_fd) : sock_(sock), netns_fd_(netns_fd) {}

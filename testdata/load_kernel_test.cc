@@ -92,6 +92,10 @@ void require_ok(const Run& run, const std::string& what) {
 std::string first_line(const std::string& text) { return text.substr(0, text.find('\n') + 1); }
 
 const char* const kNoDifferences = "no differences\n";
+const std::string kDryRunLimits =
+    "# not checked without writing: a route of another program at the same table, destination "
+    "and metric; a sysctl that reads but cannot be written (the load then fails and undoes "
+    "itself)\n";
 
 }  // namespace
 
@@ -163,15 +167,19 @@ BOOST_AUTO_TEST_CASE(a_missing_device_fails_at_the_route_and_changes_nothing,
 BOOST_AUTO_TEST_CASE(a_routing_failure_after_the_nft_commit_restores_everything,
                      *boost::unit_test::label("kernel")) {
   TempDir dir;
-  // The nft table changes too (another bypass port), so a restore shows.
-  std::string unreachable =
-      dir.write("unreachable.zt", example_with({{"bypass udp 6081", "bypass udp 6082"},
-                                                {"default via istioout_peer dev tunnel_out",
-                                                 "default via 10.99.0.1 dev tunnel_out"}}));
-  int line = line_of(unreachable, "default via 10.99.0.1");
-  std::string at = unreachable + ":" + std::to_string(line) + ":3: ";
-  std::string source = "    " + line_text(unreachable, line) + "\n      ^\n";
+  // The nft table changes too (another bypass port), so a restore shows. The
+  // new route's key is held by a route of another program: only the write
+  // finds that (ztc reads only its own routes), after the nft commit.
+  std::string blocked = dir.write(
+      "blocked.zt", example_with({{"bypass udp 6081", "bypass udp 6082"},
+                                  {"default via istioout_peer dev tunnel_out\n",
+                                   "default via istioout_peer dev tunnel_out\n"
+                                   "  10.98.0.0/16 via istioout_peer dev tunnel_out\n"}}));
+  int line = line_of(blocked, "10.98.0.0/16 via");
+  std::string at = blocked + ":" + std::to_string(line) + ":3: ";
+  std::string source = "    " + line_text(blocked, line) + "\n      ^\n";
   AmbientNode node("ztc-load");
+  node.must("ip route add 10.98.0.0/16 dev istioout table 101 proto static");
   for (bool loaded_before : {false, true}) {
     BOOST_TEST_CONTEXT("loaded before: " << loaded_before) {
       if (loaded_before) {
@@ -180,14 +188,13 @@ BOOST_AUTO_TEST_CASE(a_routing_failure_after_the_nft_commit_restores_everything,
         require_ok(node.ztc("load " + shell_quote(kExample)), "load with members");
       }
       Snapshot before = snapshot(node);
-      Run failed = node.ztc("load " + shell_quote(unreachable));
+      Run failed = node.ztc("load " + shell_quote(blocked));
       BOOST_TEST(failed.exit_code == 1);
       BOOST_TEST(failed.out == "");
-      std::string verb = loaded_before ? "replace" : "add";
       BOOST_TEST(failed.err ==
-                 at + "error: cannot " + verb +
-                     " -4 route default via 10.99.0.1 dev istioout table 101: Network is "
-                     "unreachable (Nexthop has invalid gateway)\n" +
+                 at +
+                     "error: cannot add -4 route 10.98.0.0/16 via 192.168.127.2 dev istioout "
+                     "table 101: File exists\n" +
                      source + at + "note: routing changes made so far were rolled back\n" + source +
                      at + "note: " +
                      (loaded_before ? "the previous nft table was restored"
@@ -298,7 +305,8 @@ BOOST_AUTO_TEST_CASE(unload_leaves_nothing_of_ztc_and_twice_is_fine,
 
   Run unloaded = node.ztc("unload " + shell_quote(kExample));
   require_ok(unloaded, "unload");
-  BOOST_TEST(first_line(unloaded.out) == "removed table ip ztunnel; routing: 11 entries removed\n");
+  BOOST_TEST(first_line(unloaded.out) ==
+             "removed table ip ztunnel; routing: 11 entries removed; sysctls: 3 put back\n");
   BOOST_TEST(node.must("nft list ruleset") == "");
   BOOST_TEST(node.ztc_rules() == "");
   BOOST_TEST(node.ztc_routes() == "");
@@ -324,7 +332,16 @@ BOOST_AUTO_TEST_CASE(a_renamed_table_replaces_the_old_one, *boost::unit_test::la
   BOOST_TEST(diff.out ==
              "+ (the owned nft table is not loaded)\n"
              "- (table ip ztunnel is managed by ztc but not by this policy)\n");
-  Run load = node.ztc("load " + shell_quote(renamed));
+  Run refused = node.ztc("load " + shell_quote(renamed));
+  BOOST_TEST(refused.exit_code == 1);
+  BOOST_TEST(refused.err ==
+             renamed +
+                 ":12:1: error: loading table ip ztunnel2 would remove table ip ztunnel; "
+                 "nothing was changed (--replace to do it)\n"
+                 "    table ip ztunnel2\n"
+                 "    ^\n"
+                 "ztc: load failed; the node was left as it was\n");
+  Run load = node.ztc("load " + shell_quote(renamed) + " --replace");
   require_ok(load, "load of the renamed table");
   BOOST_TEST(load.out ==
              "loaded table ip ztunnel2; removed table ip ztunnel; routing: 0 changes\n");
@@ -332,7 +349,8 @@ BOOST_AUTO_TEST_CASE(a_renamed_table_replaces_the_old_one, *boost::unit_test::la
   // Unloading with the old policy still removes what ztc owns.
   Run unload = node.ztc("unload " + shell_quote(kExample));
   require_ok(unload, "unload");
-  BOOST_TEST(first_line(unload.out) == "removed table ip ztunnel2; routing: 9 entries removed\n");
+  BOOST_TEST(first_line(unload.out) ==
+             "removed table ip ztunnel2; routing: 9 entries removed; sysctls: 3 put back\n");
   BOOST_TEST(node.must("nft list ruleset") == "");
 }
 
@@ -380,7 +398,15 @@ BOOST_AUTO_TEST_CASE(concurrent_loads_end_in_one_consistent_state,
   BOOST_TEST_REQUIRE(run_command(script).exit_code == 0);
   int changed = 0;
   for (int i = 0; i < kLoads; ++i) {
-    std::string out = read_file(dir.path() + "/" + std::to_string(i));
+    // Without the lines of the loads that waited for the lock.
+    std::string out;
+    std::istringstream lines(read_file(dir.path() + "/" + std::to_string(i)));
+    for (std::string line; std::getline(lines, line);) {
+      if (line.rfind("ztc: waiting for the lock of namespace " + node.name() + " held by pid ",
+                     0) != 0) {
+        out += line + "\n";
+      }
+    }
     BOOST_TEST_CONTEXT("load " << i << ":\n" << first_line(out) << "...") {
       BOOST_TEST(out.size() >= 7u);
       BOOST_TEST(out.substr(out.size() - 7) == "exit 0\n");
@@ -414,7 +440,7 @@ BOOST_AUTO_TEST_CASE(a_held_lock_makes_load_wait, *boost::unit_test::label("kern
     BOOST_TEST_REQUIRE(lock->ok(), lock->error());
     ApplyLock second(nft::Family::ip, "other", 100);  // another table: the same lock
     BOOST_TEST(!second.ok());
-    BOOST_TEST(second.error().find("another ztc is changing this network namespace") == 0u,
+    BOOST_TEST(second.error().find("gave up waiting for the lock of namespace net:[") == 0u,
                second.error());
   }
   std::atomic<bool> done{false};
@@ -533,15 +559,65 @@ BOOST_AUTO_TEST_CASE(dry_run_changes_nothing_and_prints_the_plan,
       BOOST_TEST(count > 0u);
       BOOST_TEST(dry.out == "# dry run: the kernel accepted the table; nothing was changed\n" +
                                 nft.output + "# routing changes that a load would make: " +
-                                std::to_string(count) + "\n" + changes);
+                                std::to_string(count) + "\n" + changes + kDryRunLimits);
     }
   }
   Run unload_dry = node.ztc("unload --dry-run " + shell_quote(kExample));
   Snapshot loaded = snapshot(node);
   require_ok(unload_dry, "unload dry run");
   BOOST_TEST(first_line(unload_dry.out) ==
-             "would remove table ip ztunnel; routing: 9 entries to remove\n");
+             "would remove table ip ztunnel; routing: 9 entries to remove; sysctls: 3 to put "
+             "back\n");
   BOOST_TEST(snapshot(node) == loaded);
+}
+
+// A dry run asks the kernel what it checks of a route's addresses when it
+// adds one (RTM_GETROUTE, no write): a gateway not reached on its device and
+// a src the node does not have are refused by the dry run as by the load.
+BOOST_AUTO_TEST_CASE(dry_run_refuses_the_gateways_and_sources_the_kernel_would,
+                     *boost::unit_test::label("kernel")) {
+  TempDir dir;
+  AmbientNode node("ztc-load");
+  require_ok(node.ztc("load " + shell_quote(kExample)), "load");
+  struct Case {
+    std::string from, to, reason;
+  };
+  const std::vector<Case> cases = {
+      {"default via istioout_peer dev tunnel_out", "default via 192.0.2.1 dev tunnel_out",
+       "the kernel would refuse -4 route default via 192.0.2.1 dev istioout table 101: Nexthop "
+       "has invalid gateway: 192.0.2.1 is unreachable (Network is unreachable) on device "
+       "istioout (checked without writing)"},
+      {"default via istioout_peer dev tunnel_out", "default via 192.168.126.2 dev tunnel_out",
+       "the kernel would refuse -4 route default via 192.168.126.2 dev istioout table 101: "
+       "Nexthop has invalid gateway: 192.168.126.2 is reached through another device on device "
+       "istioout (checked without writing)"},
+      {"route 100 {\n  ztunnel_ip dev ztunnel scope link\n",
+       "route 100 {\n  ztunnel_ip dev ztunnel scope link src 192.0.2.9\n",
+       "the kernel would refuse -4 route 10.244.1.2 dev veth1ae58883 scope link src 192.0.2.9 "
+       "table 100: Invalid prefsrc address: 192.0.2.9 is not an address of this node (checked "
+       "without writing)"},
+  };
+  for (const Case& c : cases) {
+    BOOST_TEST_CONTEXT(c.to) {
+      std::string path = dir.write("refused.zt", example_with({{c.from, c.to}}));
+      Snapshot before = snapshot(node);
+      for (const char* mode : {"--dry-run ", ""}) {
+        Run load = node.ztc(std::string("load ") + mode + shell_quote(path));
+        BOOST_TEST(load.exit_code == 1);
+        BOOST_TEST(load.out == "");
+        std::string needle = c.to.substr(c.to.rfind('\n', c.to.size() - 2) + 1);
+        needle = needle.substr(needle.find_first_not_of(' '));
+        if (needle.back() == '\n') needle.pop_back();
+        int line = line_of(path, needle);
+        BOOST_TEST(first_line(load.err) ==
+                       path + ":" + std::to_string(line) + ":3: error: " + c.reason + "\n",
+                   mode);
+        BOOST_TEST(load.err.find("ztc: load failed; the node was left as it was\n") !=
+                   std::string::npos);
+        BOOST_TEST(snapshot(node) == before);
+      }
+    }
+  }
 }
 
 BOOST_AUTO_TEST_CASE(without_privilege_one_line_naming_cap_net_admin,

@@ -1,6 +1,7 @@
 #include "testsupport/ambient_node.h"
 
 #include <boost/test/unit_test.hpp>
+#include <cstdlib>
 
 #include "testsupport/files.h"
 
@@ -57,7 +58,11 @@ std::string AmbientNode::sysctls() const {
 }
 
 const std::string& ztc_binary() {
-  static const std::string path = ZTC_BINARY;
+  // ZTC_TEST_BINARY runs the kernel tests against another build (to show
+  // that a new test fails on an older ztc).
+  static const std::string path = std::getenv("ZTC_TEST_BINARY") && *std::getenv("ZTC_TEST_BINARY")
+                                      ? std::getenv("ZTC_TEST_BINARY")
+                                      : ZTC_BINARY;
   return path;
 }
 

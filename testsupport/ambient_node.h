@@ -55,7 +55,7 @@ class AmbientNode {
   ScopedTestNetns netns_;
 };
 
-// Paths of the real binary and the bundled examples.
+// Paths of the real binary (ZTC_TEST_BINARY overrides it) and the bundled examples.
 const std::string& ztc_binary();
 std::string example_path(
     const std::string& name);  // "ambient-node" -> .../examples/ambient-node.zt

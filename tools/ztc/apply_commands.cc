@@ -7,6 +7,7 @@
 #include "backend/apply_lock.h"
 #include "backend/diff.h"
 #include "backend/nft_canonical.h"
+#include "backend/sysctl_state.h"
 #include "tools/ztc/commands.h"
 #include "tools/ztc/node_access.h"
 #include "tools/ztc/policy_input.h"
@@ -20,6 +21,7 @@ struct Prepared {
   CompiledPolicy compiled;
   NodeAccess node;
   std::unique_ptr<ApplyLock> lock;
+  std::optional<SysctlState> sysctl_state;
 };
 
 std::optional<Prepared> prepare(const LoadOptions& options, const std::string& command,
@@ -38,14 +40,21 @@ std::optional<Prepared> prepare(const LoadOptions& options, const std::string& c
     *exit_code = error_code;
     return std::nullopt;
   }
-  auto lock = std::make_unique<ApplyLock>(compiled->table.family, compiled->table.name,
-                                          options.node.lock_timeout_ms);
+  auto lock = std::make_unique<ApplyLock>(
+      compiled->table.family, compiled->table.name, options.node.lock_timeout_ms,
+      options.node.netns, [&err](const std::string& line) { err << line << std::endl; });
   if (!lock->ok()) {
     err << "ztc: error: " << lock->error() << "\n";
     *exit_code = error_code;
     return std::nullopt;
   }
-  return Prepared{std::move(*compiled), std::move(*node), std::move(lock)};
+  std::optional<SysctlState> sysctl_state = SysctlState::open(&error);
+  if (!sysctl_state) {
+    err << "ztc: error: " << error << "\n";
+    *exit_code = error_code;
+    return std::nullopt;
+  }
+  return Prepared{std::move(*compiled), std::move(*node), std::move(lock), std::move(sysctl_state)};
 }
 
 void print_routing_changes(const route::ReconcileResult& routing, std::ostream& out) {
@@ -62,15 +71,18 @@ int run_load(const LoadOptions& options, std::ostream& out, std::ostream& err) {
     err << "ztc: load refused (--strict): preflight found conflicts; the node was not changed\n";
     return kExitFailure;
   }
-  Kernels kernels{*prepared->node.nft, *prepared->node.routing, prepared->node.sets.get()};
-  ApplyReport report =
-      load(prepared->compiled.table, prepared->compiled.routing, kernels, options.dry_run);
+  HeldSignals held;
+  Kernels kernels{*prepared->node.nft, *prepared->node.routing, prepared->node.sets.get(), &held,
+                  &*prepared->sysctl_state};
+  ApplyReport report = load(prepared->compiled.table, prepared->compiled.routing, kernels,
+                            options.dry_run, options.replace);
+  NodeState state = node_state(report.ok, report.node_unchanged);
   err << report.diagnostics.render();
   if (!report.ok) {
     err << (report.node_unchanged
                 ? "ztc: load failed; the node was left as it was\n"
                 : "ztc: load failed and could not be fully rolled back; see the errors above\n");
-    return kExitFailure;
+    return exit_after_held_signals(held, "load", state, kExitFailure, err);
   }
   const nft::Table& table = prepared->compiled.table;
   if (options.dry_run) {
@@ -78,6 +90,11 @@ int run_load(const LoadOptions& options, std::ostream& out, std::ostream& err) {
     out << report.nft_buffer;
     out << "# routing changes that a load would make: " << report.routing.diff.size() << "\n";
     print_routing_changes(report.routing, out);
+    // Routes of others are not read (only ztc's are), so a key they hold is
+    // found only by the write.
+    out << "# not checked without writing: a route of another program at the same table, "
+           "destination and metric; a sysctl that reads but cannot be written (the load then "
+           "fails and undoes itself)\n";
     return kExitOk;
   }
   out << "loaded table " << nft::family_name(table.family) << " " << table.name;
@@ -85,22 +102,26 @@ int run_load(const LoadOptions& options, std::ostream& out, std::ostream& err) {
   for (const std::string& removed : report.tables_removed) out << "; removed table " << removed;
   out << "; routing: " << report.routing.diff.size() << " changes\n";
   print_routing_changes(report.routing, out);
-  return kExitOk;
+  out.flush();
+  return exit_after_held_signals(held, "load", state, kExitOk, err);
 }
 
 int run_unload(const LoadOptions& options, std::ostream& out, std::ostream& err) {
   int code = kExitFailure;
   auto prepared = prepare(options, "unload", err, &code, kExitFailure);
   if (!prepared) return code;
-  Kernels kernels{*prepared->node.nft, *prepared->node.routing, prepared->node.sets.get()};
+  HeldSignals held;
+  Kernels kernels{*prepared->node.nft, *prepared->node.routing, prepared->node.sets.get(), &held,
+                  &*prepared->sysctl_state};
   const nft::Table& table = prepared->compiled.table;
   ApplyReport report = unload(table.family, table.name, kernels, options.dry_run);
+  NodeState state = node_state(report.ok, report.node_unchanged);
   err << report.diagnostics.render();
   if (!report.ok) {
     err << (report.node_unchanged
                 ? "ztc: unload failed; the node was left as it was\n"
                 : "ztc: unload failed and could not be fully rolled back; see the errors above\n");
-    return kExitFailure;
+    return exit_after_held_signals(held, "unload", state, kExitFailure, err);
   }
   if (report.tables_removed.empty()) {
     out << "no table managed by ztc";
@@ -113,16 +134,26 @@ int run_unload(const LoadOptions& options, std::ostream& out, std::ostream& err)
     }
   }
   out << "; routing: " << report.routing.diff.size()
-      << (options.dry_run ? " entries to remove\n" : " entries removed\n");
+      << (options.dry_run ? " entries to remove" : " entries removed");
+  if (!report.sysctls_restored.empty()) {
+    out << "; sysctls: " << report.sysctls_restored.size()
+        << (options.dry_run ? " to put back" : " put back");
+  }
+  out << "\n";
   print_routing_changes(report.routing, out);
-  return kExitOk;
+  for (const route::DiffLine& line : report.sysctls_restored) {
+    out << line.sign << " " << line.text << "\n";
+  }
+  out.flush();
+  return exit_after_held_signals(held, "unload", state, kExitOk, err);
 }
 
 int run_diff(const LoadOptions& options, std::ostream& out, std::ostream& err) {
   int code = kExitUsage;
   auto prepared = prepare(options, "diff", err, &code, kExitUsage);
   if (!prepared) return code;
-  Kernels kernels{*prepared->node.nft, *prepared->node.routing, prepared->node.sets.get()};
+  Kernels kernels{*prepared->node.nft, *prepared->node.routing, prepared->node.sets.get(), nullptr,
+                  &*prepared->sysctl_state};
   DiffReport report =
       diff(prepared->compiled.table, prepared->compiled.routing, kernels, nft::canonical_listing);
   err << report.diagnostics.render();

@@ -1,7 +1,9 @@
 #include "tools/ztc/cli.h"
 
 #include <CLI/CLI.hpp>
+#include <cstdlib>
 #include <memory>
+#include <optional>
 #include <ostream>
 
 #include "tools/ztc/commands.h"
@@ -26,8 +28,53 @@ bool parse_overrides(const std::vector<std::string>& defines, Overrides* out, st
   return true;
 }
 
-void add_policy_options(CLI::App* command, PolicyOptions& policy, std::vector<std::string>& defines) {
-  command->add_option("FILE", policy.file, "policy file (.zt), or - for stdin")->required();
+// An option that names something (a file, a namespace, a set) and is given
+// as '' is a mistake, most often an unset shell variable: `--netns "$NS"`
+// would otherwise quietly mean the host's namespace.
+CLI::Validator names(const std::string& what) {
+  return CLI::Validator(
+      [what](std::string& value) -> std::string {
+        return value.empty() ? "must not be empty (it names " + what + ")" : "";
+      },
+      "", "non-empty");
+}
+
+// --lock-timeout SECONDS: a plain decimal (0 = do not wait), at most a day;
+// milliseconds are what the lock counts in.
+constexpr int kMaxLockTimeoutSeconds = 86400;
+
+std::optional<int> parse_seconds_as_ms(const std::string& text) {
+  size_t digits = 0, dot = std::string::npos;
+  for (size_t i = 0; i < text.size(); ++i) {
+    if (text[i] >= '0' && text[i] <= '9') {
+      ++digits;
+    } else if (text[i] == '.' && dot == std::string::npos) {
+      dot = i;
+    } else {
+      return std::nullopt;
+    }
+  }
+  if (digits == 0 || digits > 12) return std::nullopt;
+  double seconds = std::strtod(text.c_str(), nullptr);
+  if (seconds > kMaxLockTimeoutSeconds) return std::nullopt;
+  return static_cast<int>(seconds * 1000 + 0.5);
+}
+
+CLI::Validator seconds() {
+  return CLI::Validator(
+      [](std::string& value) -> std::string {
+        if (parse_seconds_as_ms(value)) return "";
+        return "'" + value + "' is not a number of seconds from 0 to " +
+               std::to_string(kMaxLockTimeoutSeconds);
+      },
+      "", "SECONDS");
+}
+
+void add_policy_options(CLI::App* command, PolicyOptions& policy,
+                        std::vector<std::string>& defines) {
+  command->add_option("FILE", policy.file, "policy file (.zt), or - for stdin")
+      ->required()
+      ->check(names("a policy file, or - for stdin"));
   command->add_option("-D,--define", defines, "set a parameter: -D NAME=VALUE (repeatable)")
       ->type_name("NAME=VALUE");
 }
@@ -47,21 +94,34 @@ int run_cli(int argc, const char* const* argv, std::ostream& out, std::ostream& 
   compile_cmd->add_option("--emit", compile.emit, "what to print")
       ->check(CLI::IsMember({"all", "nft", "json", "routes", "ast", "ir"}))
       ->default_str("all");
-  compile_cmd->add_option("-o,--output", compile.output, "write to this file instead of stdout");
+  compile_cmd->add_option("-o,--output", compile.output, "write to this file instead of stdout")
+      ->check(names("the output file"));
   compile_cmd->add_flag("--timings", compile.timings, "print the time of each stage on stderr");
   compile_cmd
       ->add_option("--against", compile.against,
                    "warn about collisions with known owners (cilium,calico,...)")
       ->delimiter(',');
 
-  auto add_node_options = [](CLI::App* command, NodeOptions& node) {
-    command->add_option("--netns", node.netns, "act inside this network namespace (ip netns)");
+  // Text of --lock-timeout per command, turned into NodeOptions after parsing.
+  std::vector<std::pair<std::string*, NodeOptions*>> lock_timeouts;
+  std::vector<std::unique_ptr<std::string>> lock_timeout_texts;
+  auto add_node_options = [&](CLI::App* command, NodeOptions& node, bool takes_lock) {
+    command->add_option("--netns", node.netns, "act inside this network namespace (ip netns)")
+        ->check(names("a network namespace, as `ip netns list` shows them"));
+    if (!takes_lock) return;
+    lock_timeout_texts.push_back(std::make_unique<std::string>());
+    command
+        ->add_option("--lock-timeout", *lock_timeout_texts.back(),
+                     "wait at most this long for another ztc in the namespace (default 30)")
+        ->type_name("SECONDS")
+        ->check(seconds());
+    lock_timeouts.emplace_back(lock_timeout_texts.back().get(), &node);
   };
   auto add_apply_command = [&](const char* name, const char* help, LoadOptions& options,
                                std::vector<std::string>& defines, bool dry_run) {
     CLI::App* command = app.add_subcommand(name, help);
     add_policy_options(command, options.policy, defines);
-    add_node_options(command, options.node);
+    add_node_options(command, options.node, true);
     if (dry_run) {
       command->add_flag("--dry-run", options.dry_run,
                         "check everything against the kernel and print the plan; change nothing");
@@ -70,12 +130,14 @@ int run_cli(int argc, const char* const* argv, std::ostream& out, std::ostream& 
   };
   LoadOptions load_options, unload_options, diff_options;
   std::vector<std::string> load_defines, unload_defines, diff_defines;
-  CLI::App* load_cmd = add_apply_command(
-      "load", "apply the policy atomically (nft table, rules, routes, sysctls)", load_options,
-      load_defines, true);
-  CLI::App* unload_cmd = add_apply_command(
-      "unload", "remove the policy's table and every ztc rule and route", unload_options,
-      unload_defines, true);
+  CLI::App* load_cmd =
+      add_apply_command("load", "apply the policy atomically (nft table, rules, routes, sysctls)",
+                        load_options, load_defines, true);
+  load_cmd->add_flag("--replace", load_options.replace,
+                     "also when that removes another ztc table, or a set that holds members");
+  CLI::App* unload_cmd =
+      add_apply_command("unload", "remove the policy's table and every ztc rule and route",
+                        unload_options, unload_defines, true);
   CLI::App* diff_cmd = add_apply_command(
       "diff", "show what differs between the node and the policy (exit 1 if anything)",
       diff_options, diff_defines, false);
@@ -90,7 +152,7 @@ int run_cli(int argc, const char* const* argv, std::ostream& out, std::ostream& 
   preflight_cmd->add_flag("--json", preflight_options.json, "print {\"conflicts\": [...]}");
   NodeOptions status_options;
   CLI::App* status_cmd = app.add_subcommand("status", "what ztc owns on this node");
-  add_node_options(status_cmd, status_options);
+  add_node_options(status_cmd, status_options, false);
 
   // ztc set add|del|list|sync FILE SET ...: see tools/ztc/set_commands.h.
   CLI::App* set_cmd = app.add_subcommand(
@@ -110,12 +172,12 @@ int run_cli(int argc, const char* const* argv, std::ostream& out, std::ostream& 
     command->command = set_cmd->add_subcommand(name, help);
     add_policy_options(command->command, command->options.policy, command->defines);
     command->command->add_option("SET", command->options.set, "a managed set of the policy")
-        ->required();
+        ->required()
+        ->check(names("a managed set of the policy"));
     if (elements_help) {
-      command->command->add_option("ELEMENT", command->options.elements, elements_help)
-          ->required();
+      command->command->add_option("ELEMENT", command->options.elements, elements_help)->required();
     }
-    add_node_options(command->command, command->options.node);
+    add_node_options(command->command, command->options.node, true);
     set_commands.push_back(std::move(command));
     return set_commands.back().get();
   };
@@ -127,13 +189,14 @@ int run_cli(int argc, const char* const* argv, std::ostream& out, std::ostream& 
                   element_words, run_set_del);
   add_set_command("list", "print the members, one per line, in the --from format", nullptr,
                   run_set_list);
-  SetCommand* sync = add_set_command(
-      "sync", "make the members exactly those of a file (an agent's re-sync)", nullptr,
-      run_set_sync);
+  SetCommand* sync =
+      add_set_command("sync", "make the members exactly those of a file (an agent's re-sync)",
+                      nullptr, run_set_sync);
   sync->command
       ->add_option("--from", sync->options.from,
                    "members, one `ELEMENT [comment \"TEXT\"]` a line (# comments); - for stdin")
-      ->required();
+      ->required()
+      ->check(names("a members file, or - for stdin"));
   for (auto& command : set_commands) {
     if (command->run == run_set_list) continue;
     command->command->add_flag("-v,--verbose", command->options.verbose,
@@ -168,8 +231,8 @@ int run_cli(int argc, const char* const* argv, std::ostream& out, std::ostream& 
   };
   if (argc > 1) {
     std::string first = argv[1];
-    bool global_flag = first == "-h" || first == "--help" || first == "--help-all" ||
-                       first == "--version";
+    bool global_flag =
+        first == "-h" || first == "--help" || first == "--help-all" || first == "--version";
     if (first[0] != '-' ? !is_command(first) : !global_flag) {
       err << "ztc: error: unknown " << (first[0] == '-' ? "option" : "command") << " '" << first
           << "'\nRun 'ztc --help' for usage.\n";
@@ -191,6 +254,10 @@ int run_cli(int argc, const char* const* argv, std::ostream& out, std::ostream& 
     err << "ztc: error: " << e.what() << "\n";
     err << "Run 'ztc --help' for usage.\n";
     return kExitUsage;
+  }
+
+  for (const auto& [text, node] : lock_timeouts) {
+    if (!text->empty()) node->lock_timeout_ms = *parse_seconds_as_ms(*text);
   }
 
   std::string error;

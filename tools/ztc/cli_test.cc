@@ -138,20 +138,79 @@ BOOST_AUTO_TEST_CASE(usage_errors_exit_2_with_a_message_and_no_output) {
       {{}, "ztc: error: A subcommand is required\n" + kUsageHint},
       {{"compile", "--bogus", policy},
        "ztc: error: The following argument was not expected: --bogus\n" + kUsageHint},
-      {{"--bogus", "compile", policy},
-       "ztc: error: unknown option '--bogus'\n" + kUsageHint},
+      {{"--bogus", "compile", policy}, "ztc: error: unknown option '--bogus'\n" + kUsageHint},
       {{"compile"}, "ztc: error: FILE is required\n" + kUsageHint},
       {{"compile", policy, policy},
        "ztc: error: The following argument was not expected: " + policy + "\n" + kUsageHint},
       {{"compile", "-D", "ztunnel_ip", policy}, "ztc: error: -D ztunnel_ip: expected NAME=VALUE\n"},
       {{"compile", "-D", "=10.0.0.1", policy}, "ztc: error: -D =10.0.0.1: expected NAME=VALUE\n"},
-      {{"compile", policy, "-D"}, "ztc: error: --define: 1 required NAME=VALUE missing\n" + kUsageHint},
+      {{"compile", policy, "-D"},
+       "ztc: error: --define: 1 required NAME=VALUE missing\n" + kUsageHint},
       {{"compile", "--emit", "bogus", policy},
        "ztc: error: --emit: bogus not in {all,nft,json,routes,ast,ir}\n" + kUsageHint},
   };
   for (const UsageCase& c : cases) {
     std::string joined;
     for (const std::string& a : c.args) joined += " " + a;
+    BOOST_TEST_CONTEXT("ztc" << joined) {
+      Run run = ztc(c.args);
+      BOOST_TEST(run.exit_code == 2);
+      BOOST_TEST(run.out == "");
+      BOOST_TEST(run.err == c.err);
+    }
+  }
+}
+
+// An option that names something, given as '' (an unset shell variable), is
+// a usage error: `--netns ''` used to mean the host's namespace. So is a
+// --lock-timeout that is not a number of seconds. All refused before any
+// privilege check, file read or kernel access.
+BOOST_AUTO_TEST_CASE(empty_names_and_bad_timeouts_are_usage_errors) {
+  const std::string policy = source_path(kExample);
+  const std::string netns =
+      "ztc: error: --netns: must not be empty (it names a network "
+      "namespace, as `ip netns list` shows them)\n" +
+      kUsageHint;
+  const std::vector<UsageCase> cases = {
+      {{"load", policy, "--netns", ""}, netns},
+      {{"load", policy, "--netns="}, "ztc: error: --netns: 1 required TEXT missing\n" + kUsageHint},
+      {{"unload", policy, "--netns", ""}, netns},
+      {{"diff", policy, "--netns", ""}, netns},
+      {{"status", "--netns", ""}, netns},
+      {{"set", "sync", policy, "pods", "--from", "-", "--netns", ""}, netns},
+      {{"compile", ""},
+       "ztc: error: FILE: must not be empty (it names a policy file, or - for stdin)\n" +
+           kUsageHint},
+      {{"load", ""},
+       "ztc: error: FILE: must not be empty (it names a policy file, or - for stdin)\n" +
+           kUsageHint},
+      {{"compile", policy, "-o", ""},
+       "ztc: error: --output: must not be empty (it names the output file)\n" + kUsageHint},
+      {{"set", "sync", policy, "pods", "--from", ""},
+       "ztc: error: --from: must not be empty (it names a members file, or - for stdin)\n" +
+           kUsageHint},
+      {{"set", "add", policy, "", "10.244.1.5"},
+       "ztc: error: SET: must not be empty (it names a managed set of the policy)\n" + kUsageHint},
+      {{"load", policy, "--lock-timeout", "garbage"},
+       "ztc: error: --lock-timeout: 'garbage' is not a number of seconds from 0 to 86400\n" +
+           kUsageHint},
+      {{"set", "list", policy, "pods", "--lock-timeout", "-1"},
+       "ztc: error: --lock-timeout: '-1' is not a number of seconds from 0 to 86400\n" +
+           kUsageHint},
+      {{"unload", policy, "--lock-timeout", ""},
+       "ztc: error: --lock-timeout: '' is not a number of seconds from 0 to 86400\n" + kUsageHint},
+      {{"diff", policy, "--lock-timeout", "1e3"},
+       "ztc: error: --lock-timeout: '1e3' is not a number of seconds from 0 to 86400\n" +
+           kUsageHint},
+      {{"load", policy, "--lock-timeout", "86401"},
+       "ztc: error: --lock-timeout: '86401' is not a number of seconds from 0 to 86400\n" +
+           kUsageHint},
+      {{"status", "--lock-timeout", "5"},
+       "ztc: error: The following arguments were not expected: 5 --lock-timeout\n" + kUsageHint},
+  };
+  for (const UsageCase& c : cases) {
+    std::string joined;
+    for (const std::string& a : c.args) joined += " '" + a + "'";
     BOOST_TEST_CONTEXT("ztc" << joined) {
       Run run = ztc(c.args);
       BOOST_TEST(run.exit_code == 2);
@@ -174,7 +233,9 @@ BOOST_AUTO_TEST_CASE(unknown_flag_or_command_without_subcommand_is_named) {
 
 BOOST_AUTO_TEST_CASE(bad_policy_exits_1_with_diagnostics_on_stderr_only) {
   TempDir dir;
-  dir.write("bad.zt", "table ip t\nmark skip = 0x200\ncapture prerouting {\n  iif tunnel => mark |= skp\n}\n");
+  dir.write(
+      "bad.zt",
+      "table ip t\nmark skip = 0x200\ncapture prerouting {\n  iif tunnel => mark |= skp\n}\n");
   for (const char* emit : {"all", "nft", "ir"}) {
     BOOST_TEST_CONTEXT(emit) {
       Run run = ztc({"compile", "--emit", emit, "bad.zt"}, "", dir.path());
@@ -196,11 +257,12 @@ BOOST_AUTO_TEST_CASE(bad_policy_exits_1_with_diagnostics_on_stderr_only) {
   syntax = ztc({"compile", "syntax.zt"}, "", dir.path());
   BOOST_TEST(syntax.exit_code == 1);
   BOOST_TEST(syntax.out == "");
-  BOOST_TEST(syntax.err ==
-             "syntax.zt:2:14: error: syntax error: unexpected '$', expected the start of a statement "
-             "(table, param, mark, iface, set, capture, rule, route, ...)\n"
-             "    mark a = 0x1 $\n"
-             "                 ^\n");
+  BOOST_TEST(
+      syntax.err ==
+      "syntax.zt:2:14: error: syntax error: unexpected '$', expected the start of a statement "
+      "(table, param, mark, iface, set, capture, rule, route, ...)\n"
+      "    mark a = 0x1 $\n"
+      "                 ^\n");
 }
 
 BOOST_AUTO_TEST_CASE(good_policy_prints_each_stage) {
@@ -239,7 +301,8 @@ BOOST_AUTO_TEST_CASE(defines_reach_the_policy) {
   BOOST_TEST(run.out.find("route ipv4 table 102 default via 10.244.1.9 dev vethabc onlink\n") !=
              std::string::npos);
   // The last -D of a name wins.
-  run = ztc({"compile", "--emit", "ir", "-D", "host_ip=10.0.0.1", "-D", "host_ip=10.0.0.2", policy});
+  run =
+      ztc({"compile", "--emit", "ir", "-D", "host_ip=10.0.0.1", "-D", "host_ip=10.0.0.2", policy});
   BOOST_TEST(run.exit_code == 0);
   BOOST_TEST(run.out.find("param host_ip: ipv4 = 10.0.0.2 (-D)\n") != std::string::npos);
 
@@ -281,8 +344,8 @@ BOOST_AUTO_TEST_CASE(output_file) {
   run = ztc({"compile", "-o", dir.file("no/such/dir/out.nft"), policy});
   BOOST_TEST(run.exit_code == 1);
   BOOST_TEST(run.out == "");
-  BOOST_TEST(run.err.rfind("ztc: error: cannot write '" + dir.file("no/such/dir/out.nft") + "'", 0) ==
-             0u);
+  BOOST_TEST(
+      run.err.rfind("ztc: error: cannot write '" + dir.file("no/such/dir/out.nft") + "'", 0) == 0u);
 }
 
 BOOST_AUTO_TEST_CASE(policy_from_stdin) {

@@ -44,7 +44,8 @@ struct LoadOptions {
   PolicyOptions policy;
   NodeOptions node;
   bool dry_run = false;
-  bool strict = false;  // load: refuse when preflight finds anything
+  bool strict = false;   // load: refuse when preflight finds anything
+  bool replace = false;  // load: may remove another ztc table, or a set with members
 };
 
 int run_load(const LoadOptions& options, std::ostream& out, std::ostream& err);

@@ -1,6 +1,7 @@
 #include "tools/ztc/node_access.h"
 
 #include <fstream>
+#include <ostream>
 #include <sstream>
 
 #include "backend/netns.h"
@@ -55,6 +56,31 @@ std::optional<NodeAccess> open_node(const NodeOptions& options, const std::strin
     return std::nullopt;
   }
   return access;
+}
+
+NodeState node_state(bool ok, bool node_unchanged) {
+  if (ok) return NodeState::new_state;
+  return node_unchanged ? NodeState::old_state : NodeState::half_changed;
+}
+
+int exit_after_held_signals(HeldSignals& held, const std::string& operation, NodeState state,
+                            int code, std::ostream& err) {
+  HeldSignals::Arrived arrived = held.release();
+  if (arrived.signal == 0) return code;
+  const char* where = state == NodeState::new_state
+                          ? "finished it first: the node is in the new state"
+                      : state == NodeState::old_state
+                          ? "it failed and was undone: the node is in the old state"
+                          : "it failed and could not be fully undone: the node is half-changed "
+                            "(see the errors above)";
+  err << "ztc: " << signal_name(arrived.signal) << " arrived during the " << operation;
+  if (arrived.ignored) {
+    // Started with it ignored (nohup, a shell's background job): not a reason to stop.
+    err << " and was ignored, as ztc was started ignoring it; " << where << "\n";
+    return code;
+  }
+  err << "; " << where << "\n";
+  return 128 + arrived.signal;
 }
 
 }  // namespace ztc

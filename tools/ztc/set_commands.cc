@@ -63,8 +63,9 @@ std::unique_ptr<Prepared> prepare(const SetOptions& options, const std::string& 
   }
   prepared->node = std::move(*node);
   const nft::Table& table = prepared->compiled.table;
-  prepared->lock =
-      std::make_unique<ApplyLock>(table.family, table.name, options.node.lock_timeout_ms);
+  prepared->lock = std::make_unique<ApplyLock>(
+      table.family, table.name, options.node.lock_timeout_ms, options.node.netns,
+      [&err](const std::string& line) { err << line << std::endl; });
   if (!prepared->lock->ok()) {
     err << "ztc: error: " << prepared->lock->error() << "\n";
     return nullptr;
@@ -119,14 +120,17 @@ int change_members(const SetOptions& options, const std::string& command,
                    const char* unchanged, std::ostream& out, std::ostream& err) {
   auto prepared = prepare(options, command, &members, err);
   if (!prepared) return kExitFailure;
-  Kernels kernels{*prepared->node.nft, *prepared->node.routing};
+  HeldSignals held;  // from the first write until the set and its routes agree
+  Kernels kernels{*prepared->node.nft, *prepared->node.routing, nullptr, &held};
   EnrollResult result = operation(prepared->target, members, kernels, *prepared->reader);
+  NodeState state = node_state(result.ok, result.node_unchanged);
   print_diagnostics(result.diagnostics, err);
-  if (!result.ok) return kExitFailure;
+  if (!result.ok) return exit_after_held_signals(held, command, state, kExitFailure, err);
   print_result(options.set, result, unchanged, options.verbose, out);
   keep_member_state(member_state_dir(!options.node.netns.empty()), prepared->target,
                     *prepared->reader, result.changed(), err);
-  return kExitOk;
+  out.flush();
+  return exit_after_held_signals(held, command, state, kExitOk, err);
 }
 
 bool read_member_file(const std::string& path, std::string* text, std::string* error) {

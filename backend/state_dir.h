@@ -1,0 +1,53 @@
+// ztc's own directories on the node (DESIGN.md, "State on the node"):
+//   /run/ztc      what must not outlive a boot: the lock, the sysctl values
+//                 ztc changed (to put them back on unload)
+//   /var/lib/ztc  what must outlive one (reserved for member lists)
+// Each is created 0700 when absent. One that is a symlink, not a directory,
+// owned by another user than ztc's, or writable by group or others is
+// refused: whoever can plant a file there could make root write elsewhere or
+// stall every ztc. Files inside are opened relative to the directory's
+// descriptor with O_NOFOLLOW (never created through a symlink) and written
+// whole by rename, so a reader sees the old content or the new, never half.
+//
+// ZTC_RUN_DIR and ZTC_STATE_DIR replace the two paths, for tests that plant
+// symlinks or foreign owners without disturbing the node's real directory;
+// the same checks apply to them.
+#pragma once
+
+#include <optional>
+#include <string>
+
+namespace ztc {
+
+class StateDir {
+ public:
+  static std::optional<StateDir> runtime(std::string* error);     // /run/ztc
+  static std::optional<StateDir> persistent(std::string* error);  // /var/lib/ztc
+  // `path` created (0700) if absent, then checked as described above.
+  static std::optional<StateDir> open(const std::string& path, std::string* error);
+
+  StateDir(StateDir&& other) noexcept;
+  StateDir& operator=(StateDir&& other) noexcept;
+  StateDir(const StateDir&) = delete;
+  StateDir& operator=(const StateDir&) = delete;
+  ~StateDir();
+
+  const std::string& path() const { return path_; }
+
+  // A file opened read-write, created 0600 if absent (never through a
+  // symlink); the caller closes it. -1 with `error`.
+  int open_file(const std::string& name, std::string* error) const;
+  // The whole file; nullopt without an error when it does not exist.
+  std::optional<std::string> read(const std::string& name, std::string* error) const;
+  // Replaces the file by rename (a temporary beside it, synced first).
+  bool write(const std::string& name, const std::string& content, std::string* error) const;
+  // Removes the file; absent is fine.
+  bool remove(const std::string& name, std::string* error) const;
+
+ private:
+  StateDir(std::string path, int fd) : path_(std::move(path)), fd_(fd) {}
+  std::string path_;
+  int fd_ = -1;
+};
+
+}  // namespace ztc
