@@ -71,6 +71,7 @@ ApplyLock::ApplyLock(nft::Family family, const std::string& table, int timeout_m
     }
     pid_t holder = holder_pid(fd_, netns);
     if (std::chrono::steady_clock::now() >= deadline) {
+      timed_out_ = true;
       error_ = "gave up waiting for the lock of " + where + " (" + held_by(holder) + ") after " +
                duration_text(timeout_ms) + "; table " + nft::family_name(family) + " " + table +
                " was not changed";

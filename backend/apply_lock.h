@@ -39,10 +39,14 @@ class ApplyLock {
   bool ok() const { return locked_; }
   const std::string& error() const { return error_; }
   const std::string& path() const { return path_; }
+  // The lock was held by another ztc for the whole timeout (worth retrying),
+  // as opposed to a lock that cannot be had at all (a bad run directory).
+  bool timed_out() const { return timed_out_; }
 
  private:
   int fd_ = -1;
   bool locked_ = false;
+  bool timed_out_ = false;
   std::string path_;
   std::string error_;
 };

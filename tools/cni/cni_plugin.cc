@@ -249,8 +249,8 @@ std::optional<Failure> open(const Config& config, Node* node) {
   const nft::Table& table = node->compiled.table;
   node->lock = std::make_unique<ApplyLock>(table.family, table.name, config.lock_timeout_ms);
   if (!node->lock->ok()) {
-    // ApplyLock reports a timeout this way; anything else (no /run/lock) is not transient.
-    bool busy = node->lock->error().rfind("another ztc is changing", 0) == 0;
+    // Only a lock held by another ztc is transient; a bad run directory is not.
+    bool busy = node->lock->timed_out();
     return Failure{busy ? kTryAgainLater : kNodeFailure,
                    busy ? "another ztc holds the lock: try again later" : "cannot lock the node",
                    node->lock->error()};

@@ -43,7 +43,7 @@ for program in "${programs[@]}"; do
 done
 copy_libraries "$rootfs/usr/bin/ztc"
 copy_libraries "$rootfs/usr/bin/ztc-cni"
-mkdir -p "$rootfs/tmp" "$rootfs/run/lock" "$rootfs/var/lib/ztc" "$rootfs/etc/ztc"
+mkdir -p "$rootfs/tmp" "$rootfs/run/ztc" "$rootfs/var/lib/ztc" "$rootfs/etc/ztc"
 chmod 1777 "$rootfs/tmp"
 
 tar -C "$rootfs" -cf "$out/ztc-image.tar" .

@@ -49,7 +49,7 @@ class Manifests(unittest.TestCase):
             mounts = {m["mountPath"]: m["name"] for m in container["volumeMounts"]}
             # Same paths as on the host: ztc-cni, run by the kubelet on the
             # host, reads the policy and state and takes the lock there.
-            for path in ("/etc/ztc", "/var/lib/ztc", "/run/lock"):
+            for path in ("/etc/ztc", "/var/lib/ztc", "/run/ztc"):
                 self.assertEqual(volumes[mounts[path]]["hostPath"]["path"], path)
             self.assertEqual(volumes[mounts["/host/opt/cni/bin"]]["hostPath"]["path"],
                              "/opt/cni/bin")
