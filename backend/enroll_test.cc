@@ -882,8 +882,8 @@ BOOST_AUTO_TEST_CASE(addresses_no_pod_can_have_are_not_enrolled) {
 }
 
 BOOST_AUTO_TEST_CASE(ipv6_addresses_no_pod_can_have_are_not_enrolled) {
-  CompiledPolicy policy =
-      compile("table ip6 z\niface eth = \"eth0\"\nset pods6: ipv6 managed\n"
+  CompiledPolicy policy = compile(
+      "table ip6 z\niface eth = \"eth0\"\nset pods6: ipv6 managed\n"
       "route 100 for pods6 { member dev eth }\n");
   Diagnostics unused;
   SetTarget pods6 = *find_managed_set(policy.table, policy.routing, "pods6", unused);

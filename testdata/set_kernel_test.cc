@@ -444,8 +444,8 @@ BOOST_AUTO_TEST_CASE(a_set_loaded_by_an_older_ztc_needs_one_reload,
   require_ok(node.set("add pods 10.244.0.5"), "set add");
   // What ztc before the member-route records left: the same table, the set
   // without its comment (the members as they were).
-  auto emitted = run_command(shell_quote(kZtc) + " compile " + shell_quote(kExample) +
-                             " --emit nft");
+  auto emitted =
+      run_command(shell_quote(kZtc) + " compile " + shell_quote(kExample) + " --emit nft");
   BOOST_REQUIRE(emitted.exit_code == 0);
   std::string old_table;
   std::istringstream lines(emitted.output);
