@@ -7,6 +7,7 @@
 #include <unordered_map>
 #include <utility>
 
+#include "backend/enroll_fingerprint.h"
 #include "backend/nft_text.h"
 #include "model/ip_address.h"
 #include "model/values.h"
@@ -28,9 +29,26 @@ std::string table_text(const nft::Table& table) {
 
 bool starts_with(const std::string& text, const char* prefix) { return text.rfind(prefix, 0) == 0; }
 
+// Why an address cannot be a pod's, or nullopt: a class no pod address is
+// in, or an address of the node itself.
+std::optional<std::string> not_a_pod(const SetTarget& target, const std::string& canonical) {
+  std::optional<IpPrefix> address = parse_ip_prefix(canonical);
+  if (!address) return std::nullopt;  // not an address set
+  if (std::optional<std::string> what = non_pod_address_class(*address)) return what;
+  auto own = target.node_addresses.find(canonical);
+  if (own != target.node_addresses.end()) {
+    return "an address of this node (on " + own->second + ")";
+  }
+  return std::nullopt;
+}
+
+enum class Access { read, write };
+
 // The kernel's set is the policy's: the table is loaded, is ztc's, holds the
-// set, with the same key type.
-bool check_kernel_set(const SetTarget& target, nft::SetReader& reader, Diagnostics& diagnostics) {
+// set, with the same key type; and, to change it, was loaded with the same
+// member routes.
+bool check_kernel_set(const SetTarget& target, nft::SetReader& reader, Diagnostics& diagnostics,
+                      Access access) {
   const nft::Table& table = *target.table;
   const nft::Set& set = *target.set;
   nft::SetDescription kernel;
@@ -60,6 +78,17 @@ bool check_kernel_set(const SetTarget& target, nft::SetReader& reader, Diagnosti
     diagnostics.error(set.location, "set '" + set.name + "' holds " + kernel.type +
                                         " in the kernel but the policy says " + set.type +
                                         ": run `ztc load` with this policy first");
+    return false;
+  }
+  if (access == Access::read) return true;
+  std::optional<std::string> mismatch =
+      member_routes_mismatch(set.name, table_text(table), kernel.set_comment, set.comment);
+  if (mismatch) {
+    Location where = target.derived.empty() ? set.location : target.derived.front().location;
+    diagnostics.error(where, *mismatch);
+    diagnostics.note(Location{},
+                     "give `ztc set` the policy file and -D values that were loaded, or `ztc "
+                     "load` this policy first; nothing was changed");
     return false;
   }
   return true;
@@ -283,8 +312,8 @@ bool member_less(const nft::Element& a, const nft::Element& b) {
 // What the command was asked, checked: the set's elements, or nullopt.
 std::optional<std::vector<nft::Element>> checked(const SetTarget& target,
                                                  const std::vector<MemberInput>& input,
-                                                 EnrollResult* result) {
-  std::vector<nft::Element> elements = check_members(target, input, result->diagnostics);
+                                                 MemberUse use, EnrollResult* result) {
+  std::vector<nft::Element> elements = check_members(target, input, result->diagnostics, use);
   if (result->diagnostics.has_errors()) {
     result->diagnostics.note(Location{}, "nothing was changed");
     return std::nullopt;
@@ -337,7 +366,7 @@ std::optional<SetTarget> find_managed_set(const nft::Table& table, const route::
 
 std::vector<nft::Element> check_members(const SetTarget& target,
                                         const std::vector<MemberInput>& input,
-                                        Diagnostics& diagnostics) {
+                                        Diagnostics& diagnostics, MemberUse use) {
   const nft::Set& set = *target.set;
   std::optional<ValueType> type = element_type(set.type);
   std::vector<nft::Element> out;
@@ -356,6 +385,15 @@ std::vector<nft::Element> check_members(const SetTarget& target,
       diagnostics.error(member.location, "element '" + member.value + "' of set '" + set.name +
                                              "' (" + type_name(*type) + "): " + error);
       continue;
+    }
+    if (use == MemberUse::enrol && !set.any_address) {
+      if (std::optional<std::string> why = not_a_pod(target, *canonical)) {
+        diagnostics.error(member.location, "element '" + *canonical + "' of set '" + set.name +
+                                               "': " + *why +
+                                               " cannot be a pod (a set declared `managed "
+                                               "any_address` may hold it)");
+        continue;
+      }
     }
     if (*type == ValueType::ifname) *canonical = "\"" + *canonical + "\"";
     std::string comment = member.comment.value_or("");
@@ -386,8 +424,10 @@ std::vector<nft::Element> check_members(const SetTarget& target,
 EnrollResult add_members(const SetTarget& target, const std::vector<MemberInput>& members,
                          Kernels kernels, nft::SetReader& reader) {
   EnrollResult result;
-  std::optional<std::vector<nft::Element>> wanted = checked(target, members, &result);
-  if (!wanted || !check_kernel_set(target, reader, result.diagnostics)) return result;
+  std::optional<std::vector<nft::Element>> wanted =
+      checked(target, members, MemberUse::enrol, &result);
+  if (!wanted) return result;
+  if (!check_kernel_set(target, reader, result.diagnostics, Access::write)) return result;
   std::vector<std::optional<nft::Element>> present;
   if (!current_members(target, values_of(*wanted), reader, &present, result.diagnostics)) {
     return result;
@@ -425,8 +465,10 @@ EnrollResult add_members(const SetTarget& target, const std::vector<MemberInput>
 EnrollResult remove_members(const SetTarget& target, const std::vector<MemberInput>& members,
                             Kernels kernels, nft::SetReader& reader) {
   EnrollResult result;
-  std::optional<std::vector<nft::Element>> wanted = checked(target, members, &result);
-  if (!wanted || !check_kernel_set(target, reader, result.diagnostics)) return result;
+  std::optional<std::vector<nft::Element>> wanted =
+      checked(target, members, MemberUse::remove, &result);
+  if (!wanted) return result;
+  if (!check_kernel_set(target, reader, result.diagnostics, Access::write)) return result;
   std::vector<std::optional<nft::Element>> present;
   if (!current_members(target, values_of(*wanted), reader, &present, result.diagnostics)) {
     return result;
@@ -453,14 +495,26 @@ EnrollResult remove_members(const SetTarget& target, const std::vector<MemberInp
 }
 
 EnrollResult sync_members(const SetTarget& target, const std::vector<MemberInput>& members,
-                          Kernels kernels, nft::SetReader& reader) {
+                          Kernels kernels, nft::SetReader& reader, SyncOptions options) {
   EnrollResult result;
-  std::optional<std::vector<nft::Element>> wanted = checked(target, members, &result);
-  if (!wanted || !check_kernel_set(target, reader, result.diagnostics)) return result;
+  std::optional<std::vector<nft::Element>> wanted =
+      checked(target, members, MemberUse::enrol, &result);
+  if (!wanted) return result;
+  if (!check_kernel_set(target, reader, result.diagnostics, Access::write)) return result;
   const nft::Table& table = *target.table;
   std::vector<nft::Element> current;
   if (nft::ReadError error = reader.list(table.family, table.name, target.set->name, &current)) {
     result.diagnostics.error(Location{}, "cannot list set '" + target.set->name + "': " + *error);
+    return result;
+  }
+  if (wanted->empty() && !current.empty() && !options.allow_empty) {
+    result.diagnostics.error(
+        Location{},
+        "the member list is empty: syncing set '" + target.set->name + "' to it would remove " +
+            (current.size() == 1 ? std::string("its only member")
+                                 : "all " + std::to_string(current.size()) + " members") +
+            "; pass --allow-empty if that is meant");
+    result.diagnostics.note(Location{}, "nothing was changed");
     return result;
   }
   std::unordered_map<std::string, const nft::Element*> now;
@@ -543,7 +597,7 @@ EnrollResult sync_members(const SetTarget& target, const std::vector<MemberInput
 std::optional<std::vector<nft::Element>> list_members(const SetTarget& target,
                                                       nft::SetReader& reader,
                                                       Diagnostics& diagnostics) {
-  if (!check_kernel_set(target, reader, diagnostics)) return std::nullopt;
+  if (!check_kernel_set(target, reader, diagnostics, Access::read)) return std::nullopt;
   std::vector<nft::Element> members;
   const nft::Table& table = *target.table;
   if (nft::ReadError error = reader.list(table.family, table.name, target.set->name, &members)) {

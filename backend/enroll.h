@@ -22,6 +22,7 @@
 // hold the table's ApplyLock.
 #pragma once
 
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -47,7 +48,16 @@ struct SetTarget {
   const nft::Table* table = nullptr;
   const nft::Set* set = nullptr;
   std::vector<route::DerivedRoutes> derived;  // the policy's routes for this set
+  // The node's own addresses (canonical text -> device): no pod has one. Read
+  // from the namespace once it is entered; empty before.
+  std::map<std::string, std::string> node_addresses;
 };
+
+// What the elements are checked for: to become members (they must be
+// addresses a pod can have, unless the set is `managed any_address`), or to
+// be removed (anything of the set's type: a member an older ztc let in must
+// be removable).
+enum class MemberUse { enrol, remove };
 
 // nullopt with an error when the policy has no set of that name or it is not
 // managed ("set 'dns' is not managed: ...").
@@ -56,10 +66,11 @@ std::optional<SetTarget> find_managed_set(const nft::Table& table, const route::
 
 // Checks and canonicalizes elements for the set's type. Errors name the element:
 //   element '10.0.0.300' of set 'pods' (ipv4): not an IPv4 address
+//   element '127.0.0.1' of set 'pods': a loopback address cannot be a pod (...)
 // Repeats of an element are merged (an error when their comments differ).
 std::vector<nft::Element> check_members(const SetTarget& target,
                                         const std::vector<MemberInput>& input,
-                                        Diagnostics& diagnostics);
+                                        Diagnostics& diagnostics, MemberUse use = MemberUse::enrol);
 
 struct EnrollResult {
   bool ok = false;
@@ -89,11 +100,17 @@ EnrollResult add_members(const SetTarget& target, const std::vector<MemberInput>
 EnrollResult remove_members(const SetTarget& target, const std::vector<MemberInput>& members,
                             Kernels kernels, nft::SetReader& reader);
 
+struct SyncOptions {
+  // An empty list empties a non-empty set only when this says so: an agent
+  // that read an empty or truncated file must not un-enrol every pod.
+  bool allow_empty = false;
+};
+
 // Makes the members exactly `members` (comments included: a member listed
 // without a comment loses its comment), and every member's derived routes
 // present (routes missing from the kernel are added back).
 EnrollResult sync_members(const SetTarget& target, const std::vector<MemberInput>& members,
-                          Kernels kernels, nft::SetReader& reader);
+                          Kernels kernels, nft::SetReader& reader, SyncOptions options = {});
 
 // The current members, sorted (addresses numerically); nullopt with an error
 // when the table or set is not there.

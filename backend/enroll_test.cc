@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "backend/enroll_fingerprint.h"
 #include "backend/routing_fake.h"
 #include "compiler/compile.h"
 
@@ -34,11 +35,12 @@ const char* const kPolicy =
     "  member via 192.168.126.2 dev tunnel_in src 10.244.1.1\n"  // 15
     "}\n";                                                       // 16
 
-CompiledPolicy compile(const std::string& text) {
+CompiledPolicy compile(const std::string& text, const Overrides& overrides = {}) {
   MemoryFileSystem files;
   files.add("policy.zt", text);
   Diagnostics diagnostics;
-  std::optional<CompiledPolicy> compiled = compile_policy("policy.zt", files, {}, diagnostics);
+  std::optional<CompiledPolicy> compiled =
+      compile_policy("policy.zt", files, overrides, diagnostics);
   BOOST_REQUIRE_MESSAGE(compiled, "test policy does not compile:\n" << diagnostics.render());
   return std::move(*compiled);
 }
@@ -72,6 +74,7 @@ struct Node {
     nft.add_set(nft::Family::ip, "ztunnel", "dns", "ipv4_addr");
     nft.add_set(nft::Family::ip, "ztunnel", "ports", "inet_service");
     nft.add_set(nft::Family::ip, "ztunnel", "veths", "ifname");
+    loaded_with(policy);
     routing.add_device("istioin");
     route::Route foreign;
     foreign.table = 100;
@@ -79,6 +82,13 @@ struct Node {
     foreign.device = "istioin";
     routing.add_foreign_route(foreign);
     pods = target("pods");
+  }
+
+  // The member-route records `load` of `loaded` would leave on the sets.
+  void loaded_with(const CompiledPolicy& loaded) {
+    for (const nft::Set& set : loaded.table.sets) {
+      nft.add_set(nft::Family::ip, "ztunnel", set.name, set.type).comment = set.comment;
+    }
   }
 
   SetTarget target(const std::string& name) {
@@ -540,10 +550,24 @@ BOOST_AUTO_TEST_CASE(sync_to_the_same_members_writes_nothing) {
   BOOST_TEST(node.routing.writes() == 0);
 }
 
-BOOST_AUTO_TEST_CASE(sync_to_nothing_empties_the_set_and_its_routes) {
+BOOST_AUTO_TEST_CASE(sync_to_nothing_is_refused_unless_allowed) {
   Node node;
   node.enrolled(inputs({"10.244.0.1", "10.244.0.2"}));
-  EnrollResult result = sync_members(node.pods, {}, node.kernels, node.nft);
+  EnrollResult refused = sync_members(node.pods, {}, node.kernels, node.nft);
+  BOOST_TEST(!refused.ok);
+  BOOST_TEST(refused.diagnostics.render() ==
+             "error: the member list is empty: syncing set 'pods' to it would remove all 2 "
+             "members; pass --allow-empty if that is meant\n"
+             "note: nothing was changed\n");
+  BOOST_TEST(node.nft.calls.empty());
+  BOOST_TEST(node.routing.writes() == 0);
+  BOOST_TEST(node.members() == Lines({"10.244.0.1", "10.244.0.2"}), per_element());
+
+  // An empty set synced to nothing is no loss: nothing to refuse.
+  Node fresh;
+  BOOST_TEST(sync_members(fresh.pods, {}, fresh.kernels, fresh.nft).ok);
+
+  EnrollResult result = sync_members(node.pods, {}, node.kernels, node.nft, {true});
   BOOST_TEST_REQUIRE(result.ok, result.diagnostics.render());
   BOOST_TEST(node.members().empty());
   BOOST_TEST(node.routes().empty());
@@ -664,6 +688,222 @@ BOOST_AUTO_TEST_CASE(member_files_parse_one_element_a_line) {
              "address\n"
              "    10.244.0.300\n"
              "    ^\n");
+}
+
+// kPolicy with `from` replaced by `to` (exactly once).
+std::string policy_with(const std::string& from, const std::string& to) {
+  std::string text = kPolicy;
+  size_t at = text.find(from);
+  BOOST_REQUIRE(at != std::string::npos && text.find(from, at + 1) == std::string::npos);
+  return text.replace(at, from.size(), to);
+}
+
+BOOST_AUTO_TEST_CASE(load_records_the_member_routes_of_each_managed_set) {
+  CompiledPolicy policy = compile(kPolicy);
+  std::vector<std::string> comments;
+  for (const nft::Set& set : policy.table.sets) comments.push_back(set.name + ": " + set.comment);
+  BOOST_TEST(
+      comments ==
+          Lines({"pods: ztc member routes: via 192.168.126.2 dev istioin src 10.244.1.1 "
+                 "table 100",
+                 "dns: ", "ports: ztc member routes: none", "veths: ztc member routes: none"}),
+      per_element());
+
+  // Sorted, so the order of route statements does not matter; only the
+  // set's family counts.
+  const std::string two =
+      "table inet t\n"
+      "iface eth = \"eth0\"\n"
+      "param gw: ipv4 = 10.0.0.1\n"
+      "set pods: ipv4 managed\n"
+      "set pods6: ipv6 managed\n"
+      "route 200 for pods { member via gw dev eth metric 7 }\n"
+      "route 100 for pods { member dev eth scope link }\n"
+      "route 100 for pods6 { member via fd00::1 dev eth }\n";
+  CompiledPolicy dual = compile(two);
+  BOOST_TEST(dual.table.sets[0].comment ==
+             "ztc member routes: dev eth0 scope link table 100, via 10.0.0.1 dev eth0 metric 7 "
+             "table 200");
+  BOOST_TEST(dual.table.sets[1].comment == "ztc member routes: via fd00::1 dev eth0 table 100");
+  BOOST_TEST(compile(two, {{"gw", "10.0.0.9"}}).table.sets[0].comment !=
+             dual.table.sets[0].comment);
+
+  // nft keeps 128 characters of comment: longer records are hashed, stably.
+  std::string many = "table ip t\niface eth = \"eth0\"\nset pods: ipv4 managed\n";
+  for (int table = 100; table < 104; ++table) {
+    many += "route " + std::to_string(table) + " for pods { member via 10.0.0.1 dev eth }\n";
+  }
+  std::string hashed = compile(many).table.sets[0].comment;
+  BOOST_TEST(hashed.size() == std::string("ztc member routes: #").size() + 16);
+  BOOST_TEST(hashed.rfind("ztc member routes: #", 0) == 0u);
+  BOOST_TEST(compile(many).table.sets[0].comment == hashed);
+  BOOST_TEST(compile(many + "route 104 for pods { member via 10.0.0.1 dev eth }\n")
+                 .table.sets[0]
+                 .comment != hashed);
+}
+
+BOOST_AUTO_TEST_CASE(set_commands_refuse_a_policy_with_other_member_routes) {
+  // Loaded with route 100 for pods; the command is given route 200.
+  Node node;
+  node.enrolled(inputs({"10.244.0.5"}));
+  CompiledPolicy other = compile(policy_with("route 100 for pods", "route 200 for pods"));
+  Diagnostics unused;
+  SetTarget pods = *find_managed_set(other.table, other.routing, "pods", unused);
+  const std::string message =
+      "policy.zt:15:3: error: set 'pods' of table ip ztunnel was loaded from another policy: the "
+      "loaded policy routes its members via 192.168.126.2 dev istioin src 10.244.1.1 table 100; "
+      "this one routes its members via 192.168.126.2 dev istioin src 10.244.1.1 table 200\n"
+      "      member via 192.168.126.2 dev tunnel_in src 10.244.1.1\n"
+      "      ^\n"
+      "note: give `ztc set` the policy file and -D values that were loaded, or `ztc load` this "
+      "policy first; nothing was changed\n";
+  for (int op = 0; op < 3; ++op) {
+    BOOST_TEST_CONTEXT("operation " << op) {
+      EnrollResult result =
+          op == 0   ? add_members(pods, inputs({"10.244.0.6"}), node.kernels, node.nft)
+          : op == 1 ? remove_members(pods, inputs({"10.244.0.5"}), node.kernels, node.nft)
+                    : sync_members(pods, inputs({"10.244.0.6"}), node.kernels, node.nft);
+      BOOST_TEST(!result.ok);
+      BOOST_TEST(in_order(result.diagnostics) == message);
+    }
+  }
+  BOOST_TEST(node.nft.calls.empty());
+  BOOST_TEST(node.routing.writes() == 0);
+  BOOST_TEST(node.members() == Lines({"10.244.0.5"}), per_element());
+  // Listing reads only the set: it does not depend on the routes.
+  Diagnostics listing;
+  BOOST_TEST(list_members(pods, node.nft, listing).has_value(), listing.render());
+}
+
+BOOST_AUTO_TEST_CASE(other_define_values_for_the_template_are_refused) {
+  const std::string text =
+      "param gateway: ipv4 = 192.168.126.2\n" +
+      policy_with("  member via 192.168.126.2 dev", "  member via gateway dev");
+  Node node;
+  node.loaded_with(compile(text));
+  CompiledPolicy same = compile(text, {{"gateway", "192.168.126.2"}});
+  CompiledPolicy other = compile(text, {{"gateway", "192.168.126.3"}});
+  Diagnostics unused;
+  SetTarget same_pods = *find_managed_set(same.table, same.routing, "pods", unused);
+  SetTarget other_pods = *find_managed_set(other.table, other.routing, "pods", unused);
+  EnrollResult refused = add_members(other_pods, inputs({"10.244.0.6"}), node.kernels, node.nft);
+  BOOST_TEST(!refused.ok);
+  BOOST_TEST(refused.diagnostics.render().find(
+                 "the loaded policy routes its members via 192.168.126.2 dev istioin src "
+                 "10.244.1.1 table 100; this one routes its members via 192.168.126.3 dev "
+                 "istioin src 10.244.1.1 table 100\n") != std::string::npos,
+             refused.diagnostics.render());
+  BOOST_TEST(node.nft.calls.empty());
+  EnrollResult added = add_members(same_pods, inputs({"10.244.0.6"}), node.kernels, node.nft);
+  BOOST_TEST(added.ok, added.diagnostics.render());
+}
+
+BOOST_AUTO_TEST_CASE(a_change_elsewhere_in_the_policy_does_not_matter) {
+  // Another capture rule, a new line above everything (every line number
+  // moves), another route, and the member route written on one line.
+  std::string changed =
+      "# a comment line\n" + policy_with("  tcp saddr @pods => mark |= outbound\n",
+                                         "  udp saddr @pods => mark |= outbound, counter\n");
+  changed = changed.substr(0, changed.find("route 100 for pods")) +
+            "route 100 for pods { member via 192.168.126.2 dev tunnel_in src 10.244.1.1 }\n"
+            "route 101 { default dev tunnel_in }\n";
+  Node node;
+  CompiledPolicy policy = compile(changed);
+  Diagnostics unused;
+  SetTarget pods = *find_managed_set(policy.table, policy.routing, "pods", unused);
+  EnrollResult result = add_members(pods, inputs({"10.244.0.6"}), node.kernels, node.nft);
+  BOOST_TEST(result.ok, result.diagnostics.render());
+  BOOST_TEST(node.members() == Lines({"10.244.0.6"}), per_element());
+}
+
+BOOST_AUTO_TEST_CASE(a_set_loaded_without_a_record_is_refused_until_reloaded) {
+  // What ztc before the records left: the set carries no comment.
+  Node node;
+  node.nft.add_set(nft::Family::ip, "ztunnel", "pods").comment = "";
+  EnrollResult result = add_members(node.pods, inputs({"10.244.0.6"}), node.kernels, node.nft);
+  BOOST_TEST(!result.ok);
+  BOOST_TEST(in_order(result.diagnostics) ==
+             "policy.zt:15:3: error: set 'pods' of table ip ztunnel does not record which member "
+             "routes it was loaded with (an older ztc loaded it): run `ztc load` with this "
+             "policy once (members are kept)\n"
+             "      member via 192.168.126.2 dev tunnel_in src 10.244.1.1\n"
+             "      ^\n"
+             "note: give `ztc set` the policy file and -D values that were loaded, or `ztc load` "
+             "this policy first; nothing was changed\n");
+  BOOST_TEST(node.nft.calls.empty());
+  BOOST_TEST(node.routing.writes() == 0);
+}
+
+BOOST_AUTO_TEST_CASE(addresses_no_pod_can_have_are_not_enrolled) {
+  Node node;
+  node.pods.node_addresses = {{"10.244.1.1", "veth1"}};
+  const std::string suffix =
+      " cannot be a pod (a set declared `managed any_address` may hold it)\n";
+  std::vector<MemberInput> bad =
+      inputs({"10.244.0.5", "0.0.0.0", "127.0.0.1", "169.254.169.254", "224.0.0.1",
+              "239.255.255.250", "255.255.255.255", "10.244.1.1"});
+  for (int op = 0; op < 2; ++op) {
+    EnrollResult result = op == 0 ? add_members(node.pods, bad, node.kernels, node.nft)
+                                  : sync_members(node.pods, bad, node.kernels, node.nft);
+    BOOST_TEST(!result.ok);
+    BOOST_TEST(in_order(result.diagnostics) ==
+               "error: element '0.0.0.0' of set 'pods': an unspecified address" + suffix +
+                   "error: element '127.0.0.1' of set 'pods': a loopback address" + suffix +
+                   "error: element '169.254.169.254' of set 'pods': a link-local address" + suffix +
+                   "error: element '224.0.0.1' of set 'pods': a multicast address" + suffix +
+                   "error: element '239.255.255.250' of set 'pods': a multicast address" + suffix +
+                   "error: element '255.255.255.255' of set 'pods': the broadcast address" +
+                   suffix +
+                   "error: element '10.244.1.1' of set 'pods': an address of this node (on "
+                   "veth1)" +
+                   suffix + "note: nothing was changed\n");
+  }
+  BOOST_TEST(node.nft.calls.empty());
+  BOOST_TEST(node.routing.writes() == 0);
+  BOOST_TEST(node.members().empty());
+
+  // A member an older ztc let in can be removed.
+  node.nft.run("add element ip ztunnel pods { 127.0.0.1 }", false);
+  node.forget();
+  EnrollResult removed = remove_members(node.pods, inputs({"127.0.0.1"}), node.kernels, node.nft);
+  BOOST_TEST(removed.ok, removed.diagnostics.render());
+  BOOST_TEST(node.members().empty());
+
+  // A set that says `any_address` takes them.
+  Node any;
+  any.policy = compile(policy_with("set pods: ipv4 managed", "set pods: ipv4 managed any_address"));
+  any.loaded_with(any.policy);
+  any.pods = any.target("pods");
+  any.pods.node_addresses = {{"10.244.1.1", "veth1"}};
+  EnrollResult taken =
+      add_members(any.pods, inputs({"127.0.0.1", "10.244.1.1"}), any.kernels, any.nft);
+  BOOST_TEST(taken.ok, taken.diagnostics.render());
+  BOOST_TEST(any.members() == Lines({"127.0.0.1", "10.244.1.1"}), per_element());
+}
+
+BOOST_AUTO_TEST_CASE(ipv6_addresses_no_pod_can_have_are_not_enrolled) {
+  CompiledPolicy policy = compile(
+      "table ip6 z\niface eth = \"eth0\"\nset pods6: ipv6 managed\n"
+      "route 100 for pods6 { member dev eth }\n");
+  Diagnostics unused;
+  SetTarget pods6 = *find_managed_set(policy.table, policy.routing, "pods6", unused);
+  pods6.node_addresses = {{"fd00::1", "eth0"}};
+  Diagnostics diagnostics;
+  std::vector<nft::Element> ok = check_members(
+      pods6, inputs({"fd00::5", "::", "::1", "fe80::1", "febf::1", "ff02::1", "FD00::1"}),
+      diagnostics);
+  const std::string suffix =
+      " cannot be a pod (a set declared `managed any_address` may hold it)\n";
+  BOOST_TEST(in_order(diagnostics) ==
+             "error: element '::' of set 'pods6': an unspecified address" + suffix +
+                 "error: element '::1' of set 'pods6': a loopback address" + suffix +
+                 "error: element 'fe80::1' of set 'pods6': a link-local address" + suffix +
+                 "error: element 'febf::1' of set 'pods6': a link-local address" + suffix +
+                 "error: element 'ff02::1' of set 'pods6': a multicast address" + suffix +
+                 "error: element 'fd00::1' of set 'pods6': an address of this node (on eth0)" +
+                 suffix);
+  BOOST_TEST_REQUIRE(ok.size() == 1u);
+  BOOST_TEST(ok[0].value == "fd00::5");
 }
 
 BOOST_AUTO_TEST_CASE(the_fake_set_kernel_is_all_or_nothing_like_nft) {

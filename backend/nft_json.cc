@@ -201,7 +201,7 @@ std::string emit_json(const Table& table) {
   // existed; the whole list is one transaction.
   commands.push_back({{"add", {{"table", table_id}}}});
   commands.push_back({{"delete", {{"table", table_id}}}});
-  // No owner comment: nft 1.0.6 ignores a table comment in JSON.
+  // No owner comment and no set comments: nft 1.0.6 ignores them in JSON.
   commands.push_back({{"add", {{"table", table_id}}}});
 
   for (const Set& set : table.sets) {

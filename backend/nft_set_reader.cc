@@ -40,9 +40,11 @@ std::string set_key(Family family, const std::string& table, const std::string& 
   return std::string(family_name(family)) + " " + table + " " + set;
 }
 
-// Userdata is a list of TLVs: type (u8), length (u8), value. Comments (type 0
-// for tables and for set elements) carry a trailing NUL.
-std::string udata_comment(const nlattr* attr) {
+// Userdata is a list of TLVs: type (u8), length (u8), value. Comments carry a
+// trailing NUL; their type is 0 for tables and set elements, 7 for sets
+// (libnftnl's NFTNL_UDATA_SET_COMMENT).
+constexpr unsigned kSetCommentType = 7;
+std::string udata_comment(const nlattr* attr, unsigned comment_type = 0) {
   if (!attr) return "";
   const auto* data = static_cast<const unsigned char*>(nla_data(attr));
   size_t size = static_cast<size_t>(nla_len(attr));
@@ -50,7 +52,7 @@ std::string udata_comment(const nlattr* attr) {
     unsigned type = data[at];
     size_t length = data[at + 1];
     if (at + 2 + length > size) break;
-    if (type == 0) {
+    if (type == comment_type) {
       std::string text(reinterpret_cast<const char*>(data + at + 2), length);
       while (!text.empty() && text.back() == '\0') text.pop_back();
       return text;
@@ -301,6 +303,7 @@ ReadError NetlinkSetReader::describe(Family family, const std::string& table,
     if (nlmsg_parse(header, sizeof(nfgenmsg), tb, NFTA_SET_MAX, nullptr) < 0) return;
     out->set_exists = true;
     out->flags = be32(tb[NFTA_SET_FLAGS]);
+    out->set_comment = udata_comment(tb[NFTA_SET_USERDATA], kSetCommentType);
     format.type = be32(tb[NFTA_SET_KEY_TYPE]);
     format.length = be32(tb[NFTA_SET_KEY_LEN]);
     out->type = key_type_name(format.type);
@@ -521,6 +524,7 @@ ReadError FakeSetKernel::describe(Family family, const std::string& table, const
   if (const FakeSet* found = this->set(family, table, set)) {
     out->set_exists = true;
     out->type = found->type;
+    out->set_comment = found->comment;
   }
   return std::nullopt;
 }

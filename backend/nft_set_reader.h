@@ -37,6 +37,7 @@ struct SetDescription {
   // "type N" for a type ztc does not read.
   std::string type;
   uint32_t flags = 0;  // NFT_SET_* (interval, timeout, ...)
+  std::string set_comment;  // ztc's managed sets: their member routes record
 };
 
 class SetReader {
@@ -107,6 +108,7 @@ class FakeSetKernel : public FakeNftKernel, public SetReader {
  public:
   struct FakeSet {
     std::string type = "ipv4_addr";
+    std::string comment;
     std::vector<Element> members;
   };
 

@@ -92,6 +92,7 @@ struct SetDecl {
   Name name;
   Name type;
   bool managed = false;
+  bool any_address = false;  // `managed any_address`: no member address is refused
   std::vector<SetElement> elements;
   Location location;
 };

@@ -5,6 +5,7 @@
 #include <cstring>
 
 #include "compiler/checker.h"
+#include "model/ip_address.h"
 #include "compiler/overloaded.h"
 #include "model/values.h"
 
@@ -518,7 +519,12 @@ void Checker::declare_set(const ast::SetDecl& set) {
     poison(set.name);
     return;
   }
-  ir::Set out{set.name.text, *type, set.managed, false, {}, set.location};
+  ir::Set out{set.name.text, *type, set.managed, false, {}, set.location, set.any_address};
+  // Members of a managed address set are pods: an address no pod can have
+  // would be routed to the proxy (the node's own addresses are checked when
+  // members are enrolled: they depend on the node).
+  const bool pods_only = set.managed && !set.any_address &&
+                         (*type == ir::ValueType::ipv4 || *type == ir::ValueType::ipv6);
   out.elements.reserve(set.elements.size());
   // Duplicates: open addressing over indices into `seen` (two allocations in
   // all, not a node per element: a set can hold 100k members).
@@ -574,6 +580,14 @@ void Checker::declare_set(const ast::SetDecl& set) {
       diagnostics_.error(v.location, "element '" + v.text + "' of set '" + set.name.text +
                                          "' (" + ir::type_name(*type) + "): " + error);
       continue;
+    }
+    if (pods_only) {
+      if (auto what = non_pod_address_class(*parse_ip_prefix(*canonical))) {
+        diagnostics_.error(v.location, "element '" + *canonical + "' of set '" + set.name.text +
+                                           "': " + *what + " cannot be a pod (a set declared " +
+                                           "`managed any_address` may hold it)");
+        continue;
+      }
     }
     if (!first_time(*canonical)) {
       diagnostics_.error(v.location, "element '" + *canonical + "' is twice in set '" +

@@ -2,6 +2,7 @@
 
 #include <chrono>
 
+#include "backend/enroll_fingerprint.h"
 #include "compiler/lower.h"
 
 namespace ztc {
@@ -30,6 +31,7 @@ std::optional<CompiledPolicy> compile_policy(const std::string& path, FileSystem
   }
   out.times.lower_ms = ms_since(start);
   out.routing = out.ir.routing;
+  record_member_routes(&out.table, out.routing);
   return out;
 }
 

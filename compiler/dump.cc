@@ -137,7 +137,9 @@ std::string dump_ast(const ast::Policy& policy) {
   for (const ast::Statement& statement : policy.statements) {
     std::visit(
         Overloaded{
-            [&](const ast::Include& s) { out << pos(s.location) << " include \"" << s.path << "\"\n"; },
+            [&](const ast::Include& s) {
+              out << pos(s.location) << " include \"" << s.path << "\"\n";
+            },
             [&](const ast::Param& s) {
               out << pos(s.location) << " param " << s.name.text << ": " << s.type.text;
               if (s.default_value) out << " = " << value(*s.default_value);
@@ -163,7 +165,8 @@ std::string dump_ast(const ast::Policy& policy) {
             },
             [&](const ast::SetDecl& s) {
               out << pos(s.location) << " set " << s.name.text << ": " << s.type.text
-                  << (s.managed ? " managed" : "") << " (" << s.elements.size() << " elements)\n";
+                  << (s.managed ? " managed" : "") << (s.any_address ? " any_address" : "") << " ("
+                  << s.elements.size() << " elements)\n";
             },
             [&](const ast::BypassDecl& s) {
               out << pos(s.location) << " bypass " << s.protocol << " " << ports(s.ports) << "\n";
@@ -309,8 +312,10 @@ std::string dump_ir(const ir::Policy& policy) {
   }
   for (const ir::Set& s : policy.sets) {
     out << "set " << s.name << ": " << ir::type_name(s.type) << (s.managed ? " managed" : "")
-        << (s.from_group ? " (group)" : "") << " {"
-        << join(s.elements, [](const nft::Element& e) { return e.value; }, ",") << "}\n";
+        << (s.any_address ? " any_address" : "") << (s.from_group ? " (group)" : "") << " {"
+        << join(
+               s.elements, [](const nft::Element& e) { return e.value; }, ",")
+        << "}\n";
   }
   for (const ir::Chain& c : policy.chains) {
     out << (c.nat ? "nat " : "capture ") << nft::hook_name(c.hook) << "\n";

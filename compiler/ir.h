@@ -47,6 +47,7 @@ struct Set {
   bool from_group = false;  // an interface group lowered to a set
   std::vector<nft::Element> elements;
   Location location;
+  bool any_address = false;  // members may be loopback, multicast, the node's own, ...
 };
 
 using PortRange = std::pair<uint16_t, uint16_t>;

@@ -92,6 +92,7 @@ class Lowerer {
     out.type = set_type(set.type);
     out.interval = set.type == ir::ValueType::ipv4net || set.type == ir::ValueType::ipv6net;
     out.managed = set.managed;
+    out.any_address = set.any_address;
     out.elements = set.elements;
     out.location = set.location;
     table_.sets.push_back(std::move(out));

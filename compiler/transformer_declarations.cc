@@ -72,6 +72,7 @@ ast::SetDecl Transformer::set(g::ZtcParser::SetStmtContext* ctx) {
   out.name = name(ctx->ID());
   out.type = ast::Name{ctx->typeName()->getText(), at(ctx->typeName())};
   out.managed = ctx->MANAGED() != nullptr;
+  out.any_address = ctx->ANY_ADDRESS() != nullptr;
   auto elements = ctx->setElement();
   out.elements.reserve(elements.size());
   for (auto* element : elements) {

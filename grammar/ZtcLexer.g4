@@ -11,6 +11,7 @@ GROUP    : 'group';
 ADDR     : 'addr';
 SET      : 'set';
 MANAGED  : 'managed';
+ANY_ADDRESS : 'any_address';
 COMMENT  : 'comment';
 BYPASS   : 'bypass';
 CAPTURE  : 'capture';

@@ -44,7 +44,8 @@ groupStmt   : GROUP ID ASSIGN LBRACE iface (COMMA iface)* COMMA? RBRACE;
 addrStmt    : ADDR ID ASSIGN value;
 
 // set pods: ipv4 managed   /   set dns: ipv4 = { 10.96.0.10 comment "kube-dns" }
-setStmt     : SET ID COLON typeName MANAGED? (ASSIGN LBRACE (setElement (COMMA setElement)* COMMA?)? RBRACE)?;
+// `managed any_address`: members may be any address (loopback, multicast, ...)
+setStmt     : SET ID COLON typeName (MANAGED ANY_ADDRESS?)? (ASSIGN LBRACE (setElement (COMMA setElement)* COMMA?)? RBRACE)?;
 // Tokens, not `value`: a set can hold 100k members, and every rule context
 // costs an allocation and a dynamic_cast to read.
 setElement  : member=(STRING | NUMBER | IPV4_LITERAL | IPV6_LITERAL | ID) (COMMENT comment=STRING)?;

@@ -2,6 +2,7 @@
 
 #include <arpa/inet.h>
 
+#include <algorithm>
 #include <cstring>
 #include <tuple>
 
@@ -75,6 +76,24 @@ std::optional<IpPrefix> parse_ip_prefix(std::string_view text) {
   prefix.length = length.value_or(prefix.max_length());
   if (prefix.length > prefix.max_length()) return std::nullopt;
   return prefix;
+}
+
+std::optional<std::string> non_pod_address_class(const IpPrefix& address) {
+  const auto& b = address.bytes;
+  if (address.family == IpFamily::v4) {
+    if (b[0] == 0) return "an unspecified address";
+    if (b[0] == 127) return "a loopback address";
+    if (b[0] == 169 && b[1] == 254) return "a link-local address";
+    if ((b[0] & 0xf0) == 224) return "a multicast address";
+    if (b[0] == 255 && b[1] == 255 && b[2] == 255 && b[3] == 255) return "the broadcast address";
+    return std::nullopt;
+  }
+  bool zero_to_14 = std::all_of(b.begin(), b.begin() + 15, [](uint8_t byte) { return byte == 0; });
+  if (zero_to_14 && b[15] == 0) return "an unspecified address";
+  if (zero_to_14 && b[15] == 1) return "a loopback address";
+  if (b[0] == 0xfe && (b[1] & 0xc0) == 0x80) return "a link-local address";
+  if (b[0] == 0xff) return "a multicast address";
+  return std::nullopt;
 }
 
 }  // namespace ztc

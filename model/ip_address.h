@@ -36,4 +36,10 @@ struct IpPrefix {
 // "10.0.0.1", "10.0.0.0/8", "fd00::1", "fd00::/64". nullopt on anything else.
 std::optional<IpPrefix> parse_ip_prefix(std::string_view text);
 
+// What an address that no pod can have is ("a loopback address"): unspecified
+// (0.0.0.0/8, ::), loopback (127.0.0.0/8, ::1), link-local (169.254.0.0/16,
+// fe80::/10), multicast (224.0.0.0/4, ff00::/8) or the broadcast address.
+// nullopt for any other address.
+std::optional<std::string> non_pod_address_class(const IpPrefix& address);
+
 }  // namespace ztc

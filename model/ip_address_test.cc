@@ -171,6 +171,45 @@ BOOST_AUTO_TEST_CASE(family_names) {
   BOOST_TEST(std::string(family_name(IpFamily::v6)) == "ipv6");
 }
 
+BOOST_AUTO_TEST_CASE(addresses_no_pod_can_have_are_classified_to_the_boundary) {
+  auto what = [](const char* text) {
+    std::optional<IpPrefix> address = parse_ip_prefix(text);
+    BOOST_REQUIRE_MESSAGE(address, text);
+    return non_pod_address_class(*address).value_or("a pod's");
+  };
+  const std::vector<std::pair<const char*, const char*>> cases = {
+      {"0.0.0.0", "an unspecified address"},
+      {"0.255.255.255", "an unspecified address"},
+      {"1.0.0.0", "a pod's"},
+      {"126.255.255.255", "a pod's"},
+      {"127.0.0.1", "a loopback address"},
+      {"127.255.255.254", "a loopback address"},
+      {"128.0.0.1", "a pod's"},
+      {"169.253.255.255", "a pod's"},
+      {"169.254.0.1", "a link-local address"},
+      {"169.255.0.1", "a pod's"},
+      {"223.255.255.255", "a pod's"},
+      {"224.0.0.0", "a multicast address"},
+      {"239.255.255.255", "a multicast address"},
+      {"240.0.0.1", "a pod's"},
+      {"255.255.255.254", "a pod's"},
+      {"255.255.255.255", "the broadcast address"},
+      {"::", "an unspecified address"},
+      {"::1", "a loopback address"},
+      {"::2", "a pod's"},
+      {"fe7f::1", "a pod's"},
+      {"fe80::1", "a link-local address"},
+      {"febf:ffff::1", "a link-local address"},
+      {"fec0::1", "a pod's"},
+      {"fd00::1", "a pod's"},
+      {"ff00::", "a multicast address"},
+      {"ff02::1", "a multicast address"},
+      {"feff::1", "a pod's"},
+      {"1::", "a pod's"},
+  };
+  for (const auto& [text, expected] : cases) BOOST_TEST(what(text) == expected, text);
+}
+
 BOOST_AUTO_TEST_SUITE_END()
 
 }  // namespace

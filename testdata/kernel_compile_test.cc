@@ -19,6 +19,7 @@
 #include <string>
 #include <vector>
 
+#include "backend/enroll_fingerprint.h"
 #include "backend/netns.h"
 #include "backend/nft_json.h"
 #include "backend/nft_text.h"
@@ -140,15 +141,20 @@ std::string table_line(const nft::Table& table) {
   return std::string("table ") + nft::family_name(table.family) + " " + table.name + "\n";
 }
 
-// The table's owner comment is the one thing the JSON cannot carry: nft 1.0.6
-// ignores a table comment in JSON (see backend/nft_json.cc). Apart from it,
-// both outputs must give the same table.
+// The table's owner comment and the managed sets' member-route records are
+// the things the JSON cannot carry: nft 1.0.6 ignores table and set comments
+// in JSON (see backend/nft_json.cc). Apart from them, both outputs must give
+// the same table.
 const std::string kOwnerCommentLine = std::string("\tcomment \"") + nft::kOwnerComment + "\"\n";
 
 std::string without_owner_comment(const std::string& listing) {
   std::string out = listing;
   size_t at = out.find(kOwnerCommentLine);
   if (at != std::string::npos) out.erase(at, kOwnerCommentLine.size());
+  const std::string record = std::string("\t\tcomment \"") + kMemberRoutesPrefix;
+  for (at = out.find(record); at != std::string::npos; at = out.find(record, at)) {
+    out.erase(at, out.find('\n', at) + 1 - at);
+  }
   return out;
 }
 

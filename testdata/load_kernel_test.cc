@@ -472,6 +472,8 @@ BOOST_AUTO_TEST_CASE(managed_set_members_survive_reloads, *boost::unit_test::lab
       "table ip ztunnel {\n"
       "\tset pods {\n"
       "\t\ttype ipv4_addr\n"
+      "\t\tcomment \"ztc member routes: via 192.168.126.2 dev istioin src 10.244.1.1 "
+      "table 100\"\n"
       "\t\telements = { 10.244.1.5 comment \"uid-5\", 10.244.1.6 }\n"
       "\t}\n"
       "}\n";

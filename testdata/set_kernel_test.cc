@@ -152,9 +152,25 @@ BOOST_AUTO_TEST_CASE(sync_makes_the_members_those_of_the_file, *boost::unit_test
   BOOST_TEST(node.table100() == pod_route("10.244.0.2") + pod_route("10.244.0.3") +
                                     pod_route("10.244.0.4") + kZtunnelRoute);
 
-  // An empty file empties the set and removes the member routes.
-  Run empty = node.ztc("set sync " + shell_quote(kExample) + " pods --from -", "# none\n");
+  // An empty list would un-enrol every pod: refused, unless asked for.
+  std::string before = node.state();
+  Run refused = node.ztc("set sync " + shell_quote(kExample) + " pods --from -", "# none\n");
+  BOOST_TEST(refused.exit_code == 1);
+  BOOST_TEST(refused.out == "");
+  BOOST_TEST(refused.err ==
+             "ztc: error: the member list is empty: syncing set 'pods' to it would remove all 3 "
+             "members; pass --allow-empty if that is meant\n"
+             "ztc: note: nothing was changed\n");
+  BOOST_TEST(node.state() == before);
+  std::string empty_file = dir.write("empty.txt", "");
+  Run refused_file = node.set("sync pods --from " + shell_quote(empty_file));
+  BOOST_TEST(refused_file.exit_code == 1);
+  BOOST_TEST(node.state() == before);
+
+  Run empty =
+      node.ztc("set sync " + shell_quote(kExample) + " pods --allow-empty --from -", "# none\n");
   require_ok(empty, "set sync to nothing");
+  BOOST_TEST(empty.out == "set pods: 3 removed; routes: 3 removed\n");
   BOOST_TEST(node.set("list pods").out == "");
   BOOST_TEST(node.table100() == kZtunnelRoute);
 }
@@ -239,8 +255,8 @@ BOOST_AUTO_TEST_CASE(adding_present_and_deleting_absent_members_writes_nothing,
                 set_cmd + "sync" + policy + "--from " + members + netns);
   BOOST_TEST(events == "");
   BOOST_TEST(read_file(dir.file("out")) ==
-             "set pods: 1 already members\nset pods: 1 already members\n"
-             "set pods: 1 not members\nset pods: 2 unchanged\n");
+             "set pods: 1 already a member\nset pods: 1 already a member\n"
+             "set pods: 1 not a member\nset pods: 2 unchanged\n");
   if (traced) {
     BOOST_TEST(writes_in(trace).empty(), "netlink writes: " << trace);
     BOOST_TEST(trace.find("nlmsg_type=0xa0d ") != std::string::npos);  // it did read the set
@@ -364,6 +380,138 @@ BOOST_AUTO_TEST_CASE(mistakes_are_clear_errors_that_change_nothing,
                                  "    10.244.0.6 uid\n"
                                  "               ^\n");
   BOOST_TEST(node.state() == before);
+}
+
+BOOST_AUTO_TEST_CASE(set_commands_refuse_another_policy_than_the_loaded_one,
+                     *boost::unit_test::label("kernel")) {
+  Node node;
+  TempDir dir;
+  loaded(node);
+  require_ok(node.set("add pods 10.244.0.5"), "set add");
+  // load records the member routes on the set, in the same transaction.
+  BOOST_TEST(node.elements().find("comment \"ztc member routes: via 192.168.126.2 dev istioin "
+                                  "src 10.244.1.1 table 100\"") != std::string::npos,
+             node.elements());
+  std::string before = node.state();
+
+  // Other -D values for the member route template: refused, nothing written.
+  int line = line_of(kExample, "member via istioin_peer");
+  for (const char* command : {"add pods 10.244.0.6", "del pods 10.244.0.5"}) {
+    Run other = node.set(std::string(command) + " -D istioin_peer=192.168.126.3");
+    BOOST_TEST(other.exit_code == 1);
+    BOOST_TEST(other.out == "");
+    BOOST_TEST(other.err ==
+               kExample + ":" + std::to_string(line) +
+                   ":3: error: set 'pods' of table ip ztunnel was loaded from another policy: the "
+                   "loaded policy routes its members via 192.168.126.2 dev istioin src 10.244.1.1 "
+                   "table 100; this one routes its members via 192.168.126.3 dev istioin src "
+                   "10.244.1.1 table 100\n"
+                   "      member via istioin_peer dev tunnel_in src host_ip\n"
+                   "      ^\n"
+                   "ztc: note: give `ztc set` the policy file and -D values that were loaded, or "
+                   "`ztc load` this policy first; nothing was changed\n");
+  }
+  // Another file whose member routes go to another table: a sync would have
+  // routed every member there.
+  std::string table200 =
+      dir.write("table200.zt", example_with("route 100 for pods", "route 200 for pods"));
+  Run sync = node.ztc("set sync " + shell_quote(table200) + " pods --from -", "10.244.0.7\n");
+  BOOST_TEST(sync.exit_code == 1);
+  BOOST_TEST(
+      sync.err.find("the loaded policy routes its members via 192.168.126.2 dev istioin "
+                    "src 10.244.1.1 table 100; this one routes its members via "
+                    "192.168.126.2 dev istioin src 10.244.1.1 table 200\n") != std::string::npos,
+      sync.err);
+  BOOST_TEST(node.state() == before);
+
+  // The same policy with its defaults spelled out, and one whose capture
+  // rules changed: the member routes are the same, so the commands work.
+  require_ok(node.set("add pods 10.244.0.6 -D istioin_peer=192.168.126.2"), "same -D");
+  std::string other_rules =
+      dir.write("rules.zt", "# another edition\n" +
+                                example_with("  bypass                              => return",
+                                             "  bypass => counter, return"));
+  require_ok(node.set("add pods 10.244.0.7", other_rules), "unrelated change");
+  BOOST_TEST(node.table100() == pod_route("10.244.0.5") + pod_route("10.244.0.6") +
+                                    pod_route("10.244.0.7") + kZtunnelRoute);
+}
+
+BOOST_AUTO_TEST_CASE(a_set_loaded_by_an_older_ztc_needs_one_reload,
+                     *boost::unit_test::label("kernel")) {
+  Node node;
+  TempDir dir;
+  loaded(node);
+  require_ok(node.set("add pods 10.244.0.5"), "set add");
+  // What ztc before the member-route records left: the same table, the set
+  // without its comment (the members as they were).
+  auto emitted =
+      run_command(shell_quote(kZtc) + " compile " + shell_quote(kExample) + " --emit nft");
+  BOOST_REQUIRE(emitted.exit_code == 0);
+  std::string old_table;
+  std::istringstream lines(emitted.output);
+  for (std::string text; std::getline(lines, text);) {
+    if (text.find("comment \"ztc member routes:") == std::string::npos) old_table += text + "\n";
+  }
+  std::string file = dir.write("old.nft", old_table);
+  node.must("nft -f " + shell_quote(file) + " && nft add element ip ztunnel pods { 10.244.0.5 }");
+  BOOST_TEST(node.elements().find("ztc member routes") == std::string::npos, node.elements());
+  std::string before = node.state();
+
+  Run refused = node.set("add pods 10.244.0.6");
+  BOOST_TEST(refused.exit_code == 1);
+  BOOST_TEST(refused.err.find("error: set 'pods' of table ip ztunnel does not record which member "
+                              "routes it was loaded with (an older ztc loaded it): run `ztc load` "
+                              "with this policy once (members are kept)\n") != std::string::npos,
+             refused.err);
+  BOOST_TEST(node.state() == before);
+
+  Run reload = node.ztc("load " + shell_quote(kExample));
+  require_ok(reload, "reload");
+  BOOST_TEST(reload.out.find("(1 members kept)") != std::string::npos, reload.out);
+  require_ok(node.set("add pods 10.244.0.6"), "set add after the reload");
+  BOOST_TEST(node.set("list pods").out == "10.244.0.5\n10.244.0.6\n");
+}
+
+BOOST_AUTO_TEST_CASE(addresses_no_pod_can_have_are_refused, *boost::unit_test::label("kernel")) {
+  Node node;
+  TempDir dir;
+  loaded(node);
+  std::string before = node.state();
+  const std::string suffix =
+      " cannot be a pod (a set declared `managed any_address` may hold it)\n";
+  Run refused = node.set(
+      "add pods 10.244.0.5 127.0.0.1 224.0.0.251 255.255.255.255 0.0.0.0 "
+      "169.254.169.254 10.244.1.1 192.168.126.1");
+  BOOST_TEST(refused.exit_code == 1);
+  BOOST_TEST(refused.out == "");
+  BOOST_TEST(
+      refused.err ==
+      "ztc: error: element '127.0.0.1' of set 'pods': a loopback address" + suffix +
+          "ztc: error: element '224.0.0.251' of set 'pods': a multicast address" + suffix +
+          "ztc: error: element '255.255.255.255' of set 'pods': the broadcast address" + suffix +
+          "ztc: error: element '0.0.0.0' of set 'pods': an unspecified address" + suffix +
+          "ztc: error: element '169.254.169.254' of set 'pods': a link-local address" + suffix +
+          "ztc: error: element '10.244.1.1' of set 'pods': an address of this node (on "
+          "veth1ae58883)" +
+          suffix +
+          "ztc: error: element '192.168.126.1' of set 'pods': an address of this node (on "
+          "istioin)" +
+          suffix + "ztc: note: nothing was changed\n");
+  Run sync =
+      node.ztc("set sync " + shell_quote(kExample) + " pods --from -", "10.244.0.5\n127.0.0.1\n");
+  BOOST_TEST(sync.exit_code == 1);
+  BOOST_TEST(sync.err.find("<stdin>:2:1: error: element '127.0.0.1' of set 'pods': a loopback "
+                           "address cannot be a pod") == 0u,
+             sync.err);
+  BOOST_TEST(node.state() == before);
+
+  // A set that says `any_address` takes them.
+  std::string any = dir.write(
+      "any.zt", example_with("set pods: ipv4 managed", "set pods: ipv4 managed any_address"));
+  loaded(node, any);
+  Run taken = node.set("add pods 10.244.1.1", any);
+  require_ok(taken, "set add to an any_address set");
+  BOOST_TEST(taken.out == "set pods: 1 added; routes: 1 added\n");
 }
 
 BOOST_AUTO_TEST_CASE(many_members_in_one_call, *boost::unit_test::label("kernel")) {

@@ -197,6 +197,8 @@ int run_cli(int argc, const char* const* argv, std::ostream& out, std::ostream& 
                    "members, one `ELEMENT [comment \"TEXT\"]` a line (# comments); - for stdin")
       ->required()
       ->check(names("a members file, or - for stdin"));
+  sync->command->add_flag("--allow-empty", sync->options.allow_empty,
+                          "let an empty member list remove every member");
   for (auto& command : set_commands) {
     if (command->run == run_set_list) continue;
     command->command->add_flag("-v,--verbose", command->options.verbose,

@@ -1,8 +1,16 @@
 // ztc set add / del / list / sync.
 #include "tools/ztc/set_commands.h"
 
+#include <arpa/inet.h>
+#include <ifaddrs.h>
+#include <netinet/in.h>
+
+#include <cerrno>
+#include <cstring>
 #include <fstream>
+#include <functional>
 #include <iostream>
+#include <map>
 #include <memory>
 #include <ostream>
 #include <sstream>
@@ -10,6 +18,7 @@
 #include "backend/apply_lock.h"
 #include "backend/member_state.h"
 #include "backend/nft_set_reader.h"
+#include "model/ip_address.h"
 #include "tools/ztc/node_access.h"
 #include "tools/ztc/policy_input.h"
 
@@ -17,6 +26,29 @@ namespace ztc {
 namespace {
 
 constexpr size_t kMaxMemberFileBytes = size_t{256} << 20;
+
+// Every address of the current network namespace, canonical -> device.
+bool read_node_addresses(std::map<std::string, std::string>* addresses, std::string* error) {
+  ifaddrs* list = nullptr;
+  if (getifaddrs(&list) != 0) {
+    *error = std::string("cannot read the node's addresses: ") + std::strerror(errno);
+    return false;
+  }
+  for (const ifaddrs* entry = list; entry; entry = entry->ifa_next) {
+    const sockaddr* address = entry->ifa_addr;
+    if (!address || (address->sa_family != AF_INET && address->sa_family != AF_INET6)) continue;
+    char text[INET6_ADDRSTRLEN] = {};
+    const void* bytes =
+        address->sa_family == AF_INET
+            ? static_cast<const void*>(&reinterpret_cast<const sockaddr_in*>(address)->sin_addr)
+            : static_cast<const void*>(&reinterpret_cast<const sockaddr_in6*>(address)->sin6_addr);
+    if (!inet_ntop(address->sa_family, bytes, text, sizeof text)) continue;
+    std::optional<IpPrefix> parsed = parse_ip_prefix(text);
+    if (parsed) addresses->emplace(parsed->address_str(), entry->ifa_name);
+  }
+  freeifaddrs(list);
+  return true;
+}
 
 // Diagnostics with no policy or file position are the command's own: they
 // read `ztc: error: ...` like the CLI's other messages.
@@ -49,8 +81,10 @@ std::unique_ptr<Prepared> prepare(const SetOptions& options, const std::string& 
   prepared->compiled = std::move(*compiled);
   auto target = find_managed_set(prepared->compiled.table, prepared->compiled.routing, options.set,
                                  diagnostics);
-  // Bad elements are reported before anything else is opened or locked.
-  if (target && members) check_members(*target, *members, diagnostics);
+  // Elements that are not of the set's type are reported before anything
+  // else is opened or locked; whether they can be pods is checked with the
+  // node's addresses (add_members, sync_members), so all of it is said at once.
+  if (target && members) check_members(*target, *members, diagnostics, MemberUse::remove);
   print_diagnostics(diagnostics, err);
   if (!target || diagnostics.has_errors()) return nullptr;
   prepared->target = std::move(*target);
@@ -62,6 +96,11 @@ std::unique_ptr<Prepared> prepare(const SetOptions& options, const std::string& 
     return nullptr;
   }
   prepared->node = std::move(*node);
+  // Inside the namespace now: its addresses are the node's.
+  if (!read_node_addresses(&prepared->target.node_addresses, &error)) {
+    err << "ztc: error: " << error << "\n";
+    return nullptr;
+  }
   const nft::Table& table = prepared->compiled.table;
   prepared->lock = std::make_unique<ApplyLock>(
       table.family, table.name, options.node.lock_timeout_ms, options.node.netns,
@@ -82,29 +121,39 @@ std::string plural(size_t count, const char* one, const char* many) {
   return std::to_string(count) + " " + (count == 1 ? one : many);
 }
 
-// `unchanged`: what the elements left alone are ("already members").
-void print_result(const std::string& set, const EnrollResult& result, const char* unchanged,
-                  bool verbose, std::ostream& out) {
+}  // namespace
+
+std::string summary_line(const std::string& set, const EnrollResult& result,
+                         const UnchangedWording& unchanged) {
   size_t routes_added = 0, routes_removed = 0;
   for (const route::DiffLine& line : result.routes)
     (line.sign == '+' ? routes_added : routes_removed)++;
-  out << "set " << set << ": ";
   std::vector<std::string> parts;
   if (!result.added.empty()) parts.push_back(std::to_string(result.added.size()) + " added");
   if (!result.removed.empty()) parts.push_back(std::to_string(result.removed.size()) + " removed");
   if (!result.recommented.empty()) {
     parts.push_back(plural(result.recommented.size(), "comment", "comments") + " changed");
   }
-  if (result.unchanged > 0) parts.push_back(std::to_string(result.unchanged) + " " + unchanged);
-  if (parts.empty()) parts.push_back("nothing to change");
-  for (size_t i = 0; i < parts.size(); ++i) out << (i ? ", " : "") << parts[i];
-  if (routes_added || routes_removed) {
-    out << "; routes: ";
-    if (routes_added) out << routes_added << " added";
-    if (routes_added && routes_removed) out << ", ";
-    if (routes_removed) out << routes_removed << " removed";
+  if (result.unchanged > 0) {
+    parts.push_back(plural(result.unchanged, unchanged.one, unchanged.many));
   }
-  out << "\n";
+  if (parts.empty()) parts.push_back("nothing to change");
+  std::string line = "set " + set + ": ";
+  for (size_t i = 0; i < parts.size(); ++i) line += (i ? ", " : "") + parts[i];
+  if (routes_added || routes_removed) {
+    line += "; routes: ";
+    if (routes_added) line += std::to_string(routes_added) + " added";
+    if (routes_added && routes_removed) line += ", ";
+    if (routes_removed) line += std::to_string(routes_removed) + " removed";
+  }
+  return line + "\n";
+}
+
+namespace {
+
+void print_result(const std::string& set, const EnrollResult& result,
+                  const UnchangedWording& unchanged, bool verbose, std::ostream& out) {
+  out << summary_line(set, result, unchanged);
   if (!verbose) return;
   for (const nft::Element& e : result.added) out << "+ " << member_line(e) << "\n";
   for (const nft::Element& e : result.recommented) out << "~ " << member_line(e) << "\n";
@@ -112,12 +161,12 @@ void print_result(const std::string& set, const EnrollResult& result, const char
   for (const route::DiffLine& line : result.routes) out << line.sign << " " << line.text << "\n";
 }
 
-using Operation = EnrollResult (*)(const SetTarget&, const std::vector<MemberInput>&, Kernels,
-                                   nft::SetReader&);
+using Operation = std::function<EnrollResult(const SetTarget&, const std::vector<MemberInput>&,
+                                             Kernels, nft::SetReader&)>;
 
 int change_members(const SetOptions& options, const std::string& command,
                    const std::vector<MemberInput>& members, Operation operation,
-                   const char* unchanged, std::ostream& out, std::ostream& err) {
+                   const UnchangedWording& unchanged, std::ostream& out, std::ostream& err) {
   auto prepared = prepare(options, command, &members, err);
   if (!prepared) return kExitFailure;
   HeldSignals held;  // from the first write until the set and its routes agree
@@ -190,7 +239,7 @@ int run_set_add(const SetOptions& options, std::ostream& out, std::ostream& err)
     err << "ztc: error: " << error << "\n";
     return kExitUsage;
   }
-  return change_members(options, "set add", members, add_members, "already members", out, err);
+  return change_members(options, "set add", members, add_members, kAlreadyMembers, out, err);
 }
 
 int run_set_del(const SetOptions& options, std::ostream& out, std::ostream& err) {
@@ -200,7 +249,7 @@ int run_set_del(const SetOptions& options, std::ostream& out, std::ostream& err)
     err << "ztc: error: " << error << "\n";
     return kExitUsage;
   }
-  return change_members(options, "set del", members, remove_members, "not members", out, err);
+  return change_members(options, "set del", members, remove_members, kNotMembers, out, err);
 }
 
 int run_set_sync(const SetOptions& options, std::ostream& out, std::ostream& err) {
@@ -221,7 +270,13 @@ int run_set_sync(const SetOptions& options, std::ostream& out, std::ostream& err
     print_diagnostics(diagnostics, err);
     return kExitFailure;
   }
-  return change_members(options, "set sync", members, sync_members, "unchanged", out, err);
+  SyncOptions sync;
+  sync.allow_empty = options.allow_empty;
+  auto operation = [sync](const SetTarget& target, const std::vector<MemberInput>& wanted,
+                          Kernels kernels, nft::SetReader& reader) {
+    return sync_members(target, wanted, kernels, reader, sync);
+  };
+  return change_members(options, "set sync", members, operation, kUnchanged, out, err);
 }
 
 int run_set_list(const SetOptions& options, std::ostream& out, std::ostream& err) {

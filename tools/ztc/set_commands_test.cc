@@ -60,6 +60,29 @@ BOOST_AUTO_TEST_CASE(element_words_take_an_optional_comment_each) {
   }
 }
 
+BOOST_AUTO_TEST_CASE(summaries_count_in_the_singular_and_the_plural) {
+  auto result = [](size_t added, size_t unchanged, size_t routes) {
+    EnrollResult r;
+    r.added.assign(added, nft::Element{"10.0.0.1", ""});
+    r.unchanged = unchanged;
+    r.routes.assign(routes, route::DiffLine{'+', "route", Location{}});
+    return r;
+  };
+  BOOST_TEST(summary_line("pods", result(0, 1, 0), kAlreadyMembers) ==
+             "set pods: 1 already a member\n");
+  BOOST_TEST(summary_line("pods", result(0, 2, 0), kAlreadyMembers) ==
+             "set pods: 2 already members\n");
+  BOOST_TEST(summary_line("pods", result(0, 1, 0), kNotMembers) == "set pods: 1 not a member\n");
+  BOOST_TEST(summary_line("pods", result(0, 3, 0), kNotMembers) == "set pods: 3 not members\n");
+  BOOST_TEST(summary_line("pods", result(1, 1, 1), kUnchanged) ==
+             "set pods: 1 added, 1 unchanged; routes: 1 added\n");
+  EnrollResult recommented = result(0, 0, 0);
+  recommented.recommented.assign(1, nft::Element{"10.0.0.1", "uid"});
+  BOOST_TEST(summary_line("pods", recommented, kAlreadyMembers) == "set pods: 1 comment changed\n");
+  BOOST_TEST(summary_line("pods", result(0, 0, 0), kAlreadyMembers) ==
+             "set pods: nothing to change\n");
+}
+
 BOOST_AUTO_TEST_CASE(mistakes_are_reported_before_the_node_is_opened) {
   CliRun bad = cli({"set", "add", kExample, "pods", "10.244.0.5", "10.0.0.300", "10.1.0.0/16"});
   BOOST_TEST(bad.exit_code == 1);
