@@ -43,7 +43,7 @@ ir::Policy Checker::run(const ast::Policy& policy) {
     if (auto* p = std::get_if<ast::Param>(&statement)) declare_param(*p);
     if (auto* t = std::get_if<ast::TableDecl>(&statement)) declare_table(*t);
   }
-  check_unused_overrides();
+  check_unused_overrides(policy.file);
   // Pass 2: named things, in order (a mark may use marks declared above it).
   for (const ast::Statement& statement : policy.statements) {
     std::visit(Overloaded{
@@ -72,7 +72,7 @@ ir::Policy Checker::run(const ast::Policy& policy) {
   check_reachability();
   check_rule_targets();
   if (!have_table_) {
-    diagnostics_.error(Location{}, "the policy declares no table: add e.g. `table ip ztunnel`");
+    diagnostics_.error(Location{policy.file}, "the policy declares no table: add e.g. `table ip ztunnel`");
   }
   return std::move(out_);
 }
@@ -164,10 +164,11 @@ void Checker::declare_param(const ast::Param& param) {
   out_.params.push_back(std::move(out));
 }
 
-void Checker::check_unused_overrides() {
+void Checker::check_unused_overrides(const SourceFilePtr& policy_file) {
   for (const auto& [name, value] : overrides_) {
     if (used_overrides_.count(name) == 0 && symbols_.count(name) == 0) {
-      diagnostics_.error(Location{}, "-D " + name + "=" + value + ": the policy has no parameter '" +
+      diagnostics_.error(Location{policy_file}, "-D " + name + "=" + value +
+                                                    ": the policy has no parameter '" +
                                          name + "'");
     }
   }

@@ -109,6 +109,7 @@ class Loader {
       return;
     }
     auto file = std::make_shared<const SourceFile>(path, std::move(text));
+    if (!out.file) out.file = file;
     ast::Policy parsed = parse_source(file, diagnostics_, &tokens_left_);
     stack_.push_back(path);
     for (ast::Statement& statement : parsed.statements) {
