@@ -354,7 +354,7 @@ std::vector<nft::Element> check_members(const SetTarget& target,
                                              "' (" + ir::type_name(*type) + "): " + error);
       continue;
     }
-    if (*type == ir::ValueType::ifname) *canonical = "\"" + *canonical + "\"";
+    if (*type == ir::ValueType::ifname) *canonical = nft::quoted_string(*canonical);
     std::string comment = member.comment.value_or("");
     if (!valid_comment(comment)) {
       diagnostics.error(member.location, "comment of element '" + member.value +

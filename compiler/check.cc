@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cstring>
 
+#include "backend/nft_text.h"
 #include "compiler/checker.h"
 #include "compiler/overloaded.h"
 #include "compiler/values.h"
@@ -237,8 +238,8 @@ std::optional<std::string> Checker::resolve_ifname(const ast::Value& value) {
     if (!valid_ifname(value.text)) {
       diagnostics_.error(value.location,
                          "'" + value.text +
-                             "' is not an interface name (1 to 15 characters; no '/', ':', '\"', '#' "
-                             "or spaces)");
+                             "' is not an interface name (1 to 15 characters; no '/', ':', '\"', "
+                             "'#', '*', '\\' or spaces)");
       return std::nullopt;
     }
     return value.text;
@@ -442,7 +443,7 @@ void Checker::declare_group(const ast::GroupDecl& group) {
       continue;
     }
     out.ifnames.push_back(*ifname);
-    set.elements.push_back(nft::Element{"\"" + *ifname + "\"", ""});
+    set.elements.push_back(nft::Element{nft::quoted_string(*ifname), ""});
   }
   out.set = set.name;
   declare(group.name.text, SymbolKind::group, groups_.size(), group.name.location);
@@ -547,7 +548,7 @@ void Checker::declare_set(const ast::SetDecl& set) {
                                          "' must be at most 128 printable characters without '\"'");
       continue;
     }
-    if (*type == ir::ValueType::ifname) *canonical = "\"" + *canonical + "\"";
+    if (*type == ir::ValueType::ifname) *canonical = nft::quoted_string(*canonical);
     out.elements.push_back(nft::Element{*canonical, element.comment.value_or("")});
   }
   declare(out.name, SymbolKind::set, out_.sets.size(), set.name.location);
