@@ -1,16 +1,13 @@
-#include <cerrno>
 #include <chrono>
-#include <cstring>
 #include <cstdio>
-#include <fstream>
-#include <iostream>
-#include <iterator>
+#include <ostream>
 
 #include "backend/nft_json.h"
 #include "backend/nft_text.h"
 #include "backend/routing_text.h"
 #include "compiler/compile.h"
 #include "compiler/dump.h"
+#include "tools/ztc/checked_output.h"
 #include "tools/ztc/commands.h"
 #include "tools/ztc/policy_input.h"
 
@@ -53,12 +50,9 @@ int run_compile(const CompileOptions& options, std::ostream& out, std::ostream& 
     out << text;
     return kExitOk;
   }
-  errno = 0;
-  std::ofstream file(options.output, std::ios::binary | std::ios::trunc);
-  file << text;
-  if (!file.flush()) {
-    err << "ztc: error: cannot write '" << options.output << "'"
-        << (errno != 0 ? std::string(": ") + std::strerror(errno) : std::string()) << "\n";
+  std::string error;
+  if (!write_whole_file(options.output, text, &error)) {
+    err << "ztc: error: " << error << "\n";
     return kExitFailure;
   }
   return kExitOk;
