@@ -389,11 +389,37 @@ BOOST_AUTO_TEST_CASE(includes_are_spliced_in_place) {
   BOOST_TEST(loaded.dump == "1:1 table ip t\n1:1 mark a = 0x1\n1:1 mark b = 0x2\n3:1 mark c = 0x4\n");
 }
 
-BOOST_AUTO_TEST_CASE(absolute_include_path) {
+BOOST_AUTO_TEST_CASE(absolute_include_path_inside_an_include_dir) {
   MemoryFileSystem files;
-  files.add("/a/main.zt", "include \"/b/x.zt\"\n");
+  files.add("/a/main.zt", "include \"/b/x.zt\"\ninclude \"/a/sub/y.zt\"\n");
   files.add("/b/x.zt", "table ip t\n");
-  BOOST_TEST(load_files(files, "/a/main.zt").dump == "1:1 table ip t\n");
+  files.add("/a/sub/y.zt", "mark m = 0x1\n");
+  Diagnostics diagnostics;
+  ast::Policy policy = load_policy("/a/main.zt", files, diagnostics, {"/b"});
+  BOOST_TEST(diagnostics.render() == "");
+  BOOST_TEST(dump_ast(policy) == "1:1 table ip t\n1:1 mark m = 0x1\n");
+}
+
+// By default an include reads only from the top file's directory and below.
+BOOST_AUTO_TEST_CASE(includes_outside_the_policy_directory_are_refused) {
+  MemoryFileSystem files;
+  files.add("/etc/ztc/main.zt",
+            "table ip t\ninclude \"/etc/shadow\"\ninclude \"../passwd\"\n"
+            "include \"sub/../../ztc/ok.zt\"\n");
+  files.add("/etc/shadow", "root:x\n");
+  files.add("/etc/passwd", "root:x\n");
+  files.add("/etc/ztc/ok.zt", "mark m = 0x1\n");
+  Loaded loaded = load_files(files, "/etc/ztc/main.zt");
+  BOOST_TEST(loaded.errors ==
+             "/etc/ztc/main.zt:2:1: error: cannot include '/etc/shadow': it is outside the "
+             "include directories (/etc/ztc); --include-dir DIR allows another\n"
+             "    include \"/etc/shadow\"\n"
+             "    ^\n"
+             "/etc/ztc/main.zt:3:1: error: cannot include '/etc/ztc/../passwd': it is outside the "
+             "include directories (/etc/ztc); --include-dir DIR allows another\n"
+             "    include \"../passwd\"\n"
+             "    ^\n");
+  BOOST_TEST(loaded.dump == "1:1 table ip t\n1:1 mark m = 0x1\n");
 }
 
 BOOST_AUTO_TEST_CASE(include_errors) {

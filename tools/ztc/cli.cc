@@ -28,6 +28,8 @@ void add_policy_options(CLI::App* command, PolicyOptions& policy, std::vector<st
   command->add_option("FILE", policy.file, "policy file (.zt), or - for stdin")->required();
   command->add_option("-D,--define", defines, "set a parameter: -D NAME=VALUE (repeatable)")
       ->type_name("NAME=VALUE");
+  command->add_option("--include-dir", policy.include_dirs, "also allow includes from this tree")
+      ->type_name("DIR");
 }
 
 }  // namespace
