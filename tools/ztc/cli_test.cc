@@ -147,7 +147,7 @@ BOOST_AUTO_TEST_CASE(usage_errors_exit_2_with_a_message_and_no_output) {
       {{"compile", "-D", "=10.0.0.1", policy}, "ztc: error: -D =10.0.0.1: expected NAME=VALUE\n"},
       {{"compile", policy, "-D"}, "ztc: error: --define: 1 required NAME=VALUE missing\n" + kUsageHint},
       {{"compile", "--emit", "bogus", policy},
-       "ztc: error: --emit: bogus not in {all,nft,json,routes,ast,ir}\n" + kUsageHint},
+       "ztc: error: --emit: bogus not in {all,nft,json,routes,routes-ipv4,routes-ipv6,ast,ir}\n" + kUsageHint},
   };
   for (const UsageCase& c : cases) {
     std::string joined;

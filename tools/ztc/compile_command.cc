@@ -30,7 +30,19 @@ int run_compile(const CompileOptions& options, std::ostream& out, std::ostream& 
   } else if (options.emit == "json") {
     text = nft::emit_json(compiled->table);
   } else if (options.emit == "routes") {
+    // Fed to `ip -batch -`, an IPv6 rule (and a `default` route without a
+    // gateway) would be added as IPv4: one family per batch then.
+    if (route::has_family(compiled->routing, IpFamily::v6)) {
+      err << "ztc: error: --emit routes: the policy routes IPv6, and an `ip -batch` line "
+             "carries no family (an IPv6 rule would be added as IPv4); use --emit routes-ipv4 "
+             "with `ip -4 -batch -` and --emit routes-ipv6 with `ip -6 -batch -`\n";
+      return kExitUsage;
+    }
     text = route::emit_batch(compiled->routing);
+  } else if (options.emit == "routes-ipv4") {
+    text = route::emit_batch(compiled->routing, IpFamily::v4);
+  } else if (options.emit == "routes-ipv6") {
+    text = route::emit_batch(compiled->routing, IpFamily::v6);
   } else {
     text = "# nftables: nft -f\n" + nft::emit_text(compiled->table).text;
     std::string routes = route::emit_batch(compiled->routing);
