@@ -1059,7 +1059,7 @@ BOOST_AUTO_TEST_CASE(bad_declarations_do_not_make_their_uses_undefined) {
        "             ^\n"},
       {"table ip t\niface a = \"bad/name\"\ncapture input { iif a => return }\n", {},
        "p.zt:2:11: error: 'bad/name' is not an interface name (1 to 15 characters; no '/', ':', "
-       "'\"', '#' or spaces)\n"
+       "'\"', '#', '*', '\\' or spaces)\n"
        "    iface a = \"bad/name\"\n"
        "              ^\n"},
       {"table ip t\naddr a = 10.0.0.1/8\ncapture input { saddr a => return }\n", {},
