@@ -18,7 +18,6 @@ std::string hex32(uint32_t value) {
   return buf;
 }
 
-
 const char* field_text(Field field) {
   switch (field) {
     case Field::iifname: return "iifname";

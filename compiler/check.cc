@@ -73,7 +73,8 @@ ir::Policy Checker::run(const ast::Policy& policy) {
   check_reachability();
   check_rule_targets();
   if (!have_table_) {
-    diagnostics_.error(Location{policy.file}, "the policy declares no table: add e.g. `table ip ztunnel`");
+    diagnostics_.error(Location{policy.file},
+                       "the policy declares no table: add e.g. `table ip ztunnel`");
   }
   return std::move(out_);
 }
@@ -169,8 +170,7 @@ void Checker::check_unused_overrides(const SourceFilePtr& policy_file) {
   for (const auto& [name, value] : overrides_) {
     if (used_overrides_.count(name) == 0 && symbols_.count(name) == 0) {
       diagnostics_.error(Location{policy_file}, "-D " + name + "=" + value +
-                                                    ": the policy has no parameter '" +
-                                         name + "'");
+                                                    ": the policy has no parameter '" + name + "'");
     }
   }
 }

@@ -133,7 +133,6 @@ std::string printable_text(std::string_view text) {
   return out;
 }
 
-
 void Diagnostics::error(const Location& where, std::string message) {
   // The same rule checked for several hooks reports its errors once.
   if (!seen_.insert(where.str() + '\n' + message).second) return;

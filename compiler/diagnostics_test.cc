@@ -55,8 +55,16 @@ BOOST_AUTO_TEST_CASE(caret_lands_under_the_column) {
       {"crlf", "mark a\r\nmark b $\r\n", 2, 8, "    mark b $\n           ^\n"},
       // Valid UTF-8 is shown as it is, one column per character; every byte
       // of invalid UTF-8 and of a control character is \xNN, four columns.
-      {"control and high bytes", std::string("a\x01" "b\x7f" "c\xc3\xa9" "d", 8), 1, 8,
-       "    a\\x01b\\x7fc\xc3\xa9" "d\n    " + std::string(12, ' ') + "^\n"},
+      {"control and high bytes",
+       std::string("a\x01"
+                   "b\x7f"
+                   "c\xc3\xa9"
+                   "d",
+                   8),
+       1, 8,
+       "    a\\x01b\\x7fc\xc3\xa9"
+       "d\n    " +
+           std::string(12, ' ') + "^\n"},
       {"nul byte", std::string("mark a = 0x1\0", 13), 1, 13,
        "    mark a = 0x1\\x00\n                ^\n"},
       {"escape sequence is not passed to the terminal", "x\x1b[31my", 1, 1,
@@ -67,14 +75,27 @@ BOOST_AUTO_TEST_CASE(caret_lands_under_the_column) {
        "    x = \"\xe2\x82\xac\xe2\x82\xac\" $\n    " + std::string(6, ' ') + "^\n"},
       {"truncated sequence and overlong NUL", "\xc3( \xc0\x80 $", 1, 7,
        "    \\xc3( \\xc0\\x80 $\n    " + std::string(15, ' ') + "^\n"},
-      {"C1 control, bidi override and byte order mark", "a\xc2\x9b" "b\xe2\x80\xae" "c\xef\xbb\xbf" "d", 1, 12,
+      {"C1 control, bidi override and byte order mark",
+       "a\xc2\x9b"
+       "b\xe2\x80\xae"
+       "c\xef\xbb\xbf"
+       "d",
+       1, 12,
        "    a\\xc2\\x9bb\\xe2\\x80\\xaec\\xef\\xbb\\xbfd\n    " + std::string(35, ' ') + "^\n"},
       {"surrogate and beyond U+10FFFF are invalid", "\xed\xa0\x80\xf4\x90\x80\x80$", 1, 8,
        "    \\xed\\xa0\\x80\\xf4\\x90\\x80\\x80$\n    " + std::string(28, ' ') + "^\n"},
       {"clipped long line of two-byte characters starts on a character",
-       [] { std::string s; for (int i = 0; i < 200; ++i) s += "\xc3\xa9"; return s; }(), 1, 201,
-       [] { std::string s = "    ..."; for (int i = 0; i < 80; ++i) s += "\xc3\xa9";
-            return s + "...\n    " + std::string(42, ' ') + "^\n"; }()},
+       [] {
+         std::string s;
+         for (int i = 0; i < 200; ++i) s += "\xc3\xa9";
+         return s;
+       }(),
+       1, 201,
+       [] {
+         std::string s = "    ...";
+         for (int i = 0; i < 80; ++i) s += "\xc3\xa9";
+         return s + "...\n    " + std::string(42, ' ') + "^\n";
+       }()},
       // Long lines: at most 160 bytes shown, "..." where clipped.
       {"long line, caret within the first 160", x200, 1, 5,
        "    " + std::string(160, 'x') + "...\n        ^\n"},
@@ -90,8 +111,8 @@ BOOST_AUTO_TEST_CASE(caret_lands_under_the_column) {
   };
   for (const CaretCase& c : cases) {
     BOOST_TEST_CONTEXT(c.name) {
-      std::string header = "p.zt:" + std::to_string(c.line) + ":" + std::to_string(c.column) +
-                           ": error: bad\n";
+      std::string header =
+          "p.zt:" + std::to_string(c.line) + ":" + std::to_string(c.column) + ": error: bad\n";
       BOOST_TEST(render_one(c.text, c.line, c.column) == header + c.expected);
     }
   }

@@ -129,8 +129,7 @@ bool MemoryFileSystem::read(const std::string& path, std::string* contents, std:
   return true;
 }
 
-bool MemoryFileSystem::resolve(const std::string& path, std::string* resolved,
-                               std::string* error) {
+bool MemoryFileSystem::resolve(const std::string& path, std::string* resolved, std::string* error) {
   *resolved = normalized_path(path);
   return true;
 }
@@ -253,14 +252,15 @@ class Loader {
     for (const Diagnostic& d : errors.all()) {
       if (d.severity != Severity::error) continue;
       ++count;
-      auto place = [](const Diagnostic& x) { return std::make_pair(x.location.line, x.location.column); };
+      auto place = [](const Diagnostic& x) {
+        return std::make_pair(x.location.line, x.location.column);
+      };
       if (!first || place(d) < place(*first)) first = &d;
     }
     if (!first) return;
     const Location& at = first->location;
-    std::string more = count > 1 ? " (" + std::to_string(count - 1) + " more in '" + path +
-                                       "' not shown)"
-                                 : "";
+    std::string more =
+        count > 1 ? " (" + std::to_string(count - 1) + " more in '" + path + "' not shown)" : "";
     std::string_view line = at.known() ? at.file->line(at.line) : std::string_view();
     if (at.known() && printable_text(line) == line) {
       diagnostics_.error(at, first->message + more);

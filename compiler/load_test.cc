@@ -40,12 +40,11 @@ BOOST_AUTO_TEST_CASE(only_regular_files_are_included, *boost::unit_test::timeout
                         Case{"/dev/null", "is a device, not a regular file"},
                         Case{dir.file("sub"), "is a directory"}}) {
     BOOST_TEST_CONTEXT(c.target) {
-      std::string main =
-          dir.write("main.zt", "table ip t\ninclude \"" + c.target + "\"\n");
+      std::string main = dir.write("main.zt", "table ip t\ninclude \"" + c.target + "\"\n");
       // /dev is allowed here so that the file type is what is refused.
-      BOOST_TEST(errors_of(main, files, {"/dev"}) == main + ":2:1: error: cannot include '" + c.target +
-                                               "': " + c.reason + "\n    include \"" + c.target +
-                                               "\"\n    ^\n");
+      BOOST_TEST(errors_of(main, files, {"/dev"}) ==
+                 main + ":2:1: error: cannot include '" + c.target + "': " + c.reason +
+                     "\n    include \"" + c.target + "\"\n    ^\n");
     }
   }
   // The top file too: `ztc compile /dev/stdin` style names are refused, not read.
@@ -58,16 +57,18 @@ BOOST_AUTO_TEST_CASE(an_include_that_is_not_text_is_reported_at_the_include) {
   RealFileSystem files;
   std::string main = dir.write("main.zt", "table ip t\ninclude \"/bin/true\"\n");
   BOOST_TEST(errors_of(main, files, {"/bin"}) ==
-             main + ":2:1: error: cannot include '/bin/true': it is not a policy (line 1 is not "
-                    "text)\n    include \"/bin/true\"\n    ^\n");
+             main +
+                 ":2:1: error: cannot include '/bin/true': it is not a policy (line 1 is not "
+                 "text)\n    include \"/bin/true\"\n    ^\n");
 }
 
 BOOST_AUTO_TEST_CASE(an_include_that_does_not_parse_shows_its_first_error_only) {
   MemoryFileSystem files;
   // Like /etc/shadow: many lines of text, none of them a policy.
   files.add("main.zt", "table ip t\ninclude \"secrets\"\n");
-  files.add("secrets", "root:$y$j9T$secret:19000:0:99999:7:::\ndaemon:*:19000:0:99999:7:::\n"
-                       "bin:*:19000:0:99999:7:::\n");
+  files.add("secrets",
+            "root:$y$j9T$secret:19000:0:99999:7:::\ndaemon:*:19000:0:99999:7:::\n"
+            "bin:*:19000:0:99999:7:::\n");
   std::string errors = errors_of("main.zt", files);
   BOOST_TEST(errors.find("daemon") == std::string::npos);
   BOOST_TEST(errors.find("bin:") == std::string::npos);
@@ -97,26 +98,25 @@ BOOST_AUTO_TEST_CASE(includes_are_confined_to_the_policy_tree) {
   dir.write("shared/marks.zt", "mark s = 0x2\n");
   dir.write("policy/sub/inside.zt", "mark i = 0x1\n");
   BOOST_REQUIRE(symlink(dir.file("outside.zt").c_str(), dir.file("policy/escape.zt").c_str()) == 0);
-  BOOST_REQUIRE(symlink(dir.file("policy/sub/inside.zt").c_str(),
-                        dir.file("policy/alias.zt").c_str()) == 0);
+  BOOST_REQUIRE(
+      symlink(dir.file("policy/sub/inside.zt").c_str(), dir.file("policy/alias.zt").c_str()) == 0);
   BOOST_REQUIRE(symlink("..", dir.file("policy/sub/up").c_str()) == 0);
   RealFileSystem files;
-  std::string main = dir.write(
-      "policy/main.zt",
-      "table ip t\ninclude \"../outside.zt\"\ninclude \"escape.zt\"\ninclude \"sub/up/../outside.zt\"\n"
-      "include \"alias.zt\"\n");
+  std::string main = dir.write("policy/main.zt",
+                               "table ip t\ninclude \"../outside.zt\"\ninclude "
+                               "\"escape.zt\"\ninclude \"sub/up/../outside.zt\"\n"
+                               "include \"alias.zt\"\n");
   std::string refusal = "': it is outside the include directories (" + dir.file("policy") +
                         "); --include-dir DIR allows another\n";
   BOOST_TEST(errors_of(main, files) ==
              main + ":2:1: error: cannot include '" + dir.file("policy/../outside.zt") + refusal +
-             "    include \"../outside.zt\"\n    ^\n" +
-             main + ":3:1: error: cannot include '" + dir.file("policy/escape.zt") + refusal +
-             "    include \"escape.zt\"\n    ^\n" +
-             main + ":4:1: error: cannot include '" + dir.file("policy/sub/up/../outside.zt") +
-             refusal + "    include \"sub/up/../outside.zt\"\n    ^\n");
+                 "    include \"../outside.zt\"\n    ^\n" + main + ":3:1: error: cannot include '" +
+                 dir.file("policy/escape.zt") + refusal + "    include \"escape.zt\"\n    ^\n" +
+                 main + ":4:1: error: cannot include '" + dir.file("policy/sub/up/../outside.zt") +
+                 refusal + "    include \"sub/up/../outside.zt\"\n    ^\n");
   // --include-dir widens it to another tree; a symlink within the tree is fine.
-  std::string widened = dir.write("policy/widened.zt",
-                                  "table ip t\ninclude \"../shared/marks.zt\"\ninclude \"alias.zt\"\n");
+  std::string widened = dir.write(
+      "policy/widened.zt", "table ip t\ninclude \"../shared/marks.zt\"\ninclude \"alias.zt\"\n");
   Diagnostics diagnostics;
   ast::Policy policy = load_policy(widened, files, diagnostics, {dir.file("shared")});
   BOOST_TEST(diagnostics.render() == "");

@@ -15,8 +15,8 @@ bool valid_ifname(const std::string& name) {
   if (name.empty() || name.size() > 15 || name == "." || name == "..") return false;
   return std::none_of(name.begin(), name.end(), [](char c) {
     auto byte = static_cast<unsigned char>(c);
-    return c == '/' || c == ':' || c == '"' || c == '#' || c == '*' || c == '\\' ||
-           byte <= 0x20 || byte >= 0x7f;
+    return c == '/' || c == ':' || c == '"' || c == '#' || c == '*' || c == '\\' || byte <= 0x20 ||
+           byte >= 0x7f;
   });
 }
 

@@ -28,8 +28,8 @@ BOOST_AUTO_TEST_SUITE(diff_kernel)
 
 // Slow: measured 286 s (with 3 diffs) while the 2-core machine ran at a load
 // average of ~20 (user+sys time was ~15 s; the rest was waiting for CPU).
-BOOST_AUTO_TEST_CASE(diff_after_loading_a_200k_set_is_equal, *boost::unit_test::label("kernel") *
-                                                                 boost::unit_test::label("slow")) {
+BOOST_AUTO_TEST_CASE(diff_after_loading_a_200k_set_is_equal,
+                     *boost::unit_test::label("kernel") * boost::unit_test::label("slow")) {
   testing::TempDir dir;
   std::string policy = dir.write("big.zt", big_set_policy(200000));
   ScopedTestNetns netns("ztc-diff");
@@ -45,9 +45,9 @@ BOOST_AUTO_TEST_CASE(diff_after_loading_a_200k_set_is_equal, *boost::unit_test::
   CommandResult changed = run_command(shell_quote(kZtc) + " diff" + args);
   BOOST_TEST(changed.exit_code == 1);
   BOOST_TEST(changed.output == "--- nft (live)\n+++ nft (policy)\n+ \t\t\t10.0.0.7,\n");
-  BOOST_TEST_MESSAGE("200k-element load + 2 diffs: "
-                     << std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count()
-                     << " s");
+  BOOST_TEST_MESSAGE(
+      "200k-element load + 2 diffs: "
+      << std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count() << " s");
 }
 
 BOOST_AUTO_TEST_SUITE_END()

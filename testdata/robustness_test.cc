@@ -289,7 +289,8 @@ BOOST_AUTO_TEST_CASE(a_file_including_itself_under_another_name_is_a_cycle) {
   }
   Compiled compiled = compile_files(files, "a.zt");
   BOOST_TEST(!compiled.ok);
-  BOOST_TEST(first_line(compiled.errors) == "a.zt:1:1: error: include cycle: './a.zt' includes itself");
+  BOOST_TEST(first_line(compiled.errors) ==
+             "a.zt:1:1: error: include cycle: './a.zt' includes itself");
 }
 
 BOOST_AUTO_TEST_CASE(numbers_of_any_length_are_refused_not_wrapped) {

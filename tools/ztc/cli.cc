@@ -45,7 +45,8 @@ int run_cli(int argc, const char* const* argv, std::ostream& out, std::ostream& 
       app.add_subcommand("compile", "print what would be installed (nft ruleset, routing)");
   add_policy_options(compile_cmd, compile.policy, compile_defines);
   compile_cmd->add_option("--emit", compile.emit, "what to print")
-      ->check(CLI::IsMember({"all", "nft", "json", "routes", "routes-ipv4", "routes-ipv6", "ast", "ir"}))
+      ->check(CLI::IsMember(
+          {"all", "nft", "json", "routes", "routes-ipv4", "routes-ipv6", "ast", "ir"}))
       ->default_str("all");
   compile_cmd->add_option("-o,--output", compile.output, "write to this file instead of stdout");
   compile_cmd->add_flag("--timings", compile.timings, "print the time of each stage on stderr");

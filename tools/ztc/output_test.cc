@@ -1,8 +1,6 @@
 // Output that cannot be written is a failure: every command's stdout and
 // compile's -o, checked at the end of main (tools/ztc/checked_output.h). A
 // full disk is /dev/full (every write fails with ENOSPC).
-#include "tools/ztc/checked_output.h"
-
 #include <fcntl.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -16,6 +14,7 @@
 #include "backend/netns.h"
 #include "testsupport/ambient_node.h"
 #include "testsupport/files.h"
+#include "tools/ztc/checked_output.h"
 
 namespace ztc {
 namespace {
@@ -28,8 +27,7 @@ const std::string kNoSpace = "ztc: error: cannot write standard output: No space
 
 // The real binary with stdout going to `stdout_path`; returns the exit code,
 // stderr in *err.
-int ztc_to(const std::string& stdout_path, const std::vector<std::string>& args,
-           std::string* err) {
+int ztc_to(const std::string& stdout_path, const std::vector<std::string>& args, std::string* err) {
   TempDir io;
   std::string err_path = io.file("stderr");
   pid_t pid = fork();

@@ -8,8 +8,7 @@ std::optional<CompiledPolicy> compile_from_options(const PolicyOptions& options,
                                                    Diagnostics& diagnostics) {
   RealFileSystem disk;
   if (options.file != "-") {
-    return compile_policy(options.file, disk, options.overrides, diagnostics,
-                          options.include_dirs);
+    return compile_policy(options.file, disk, options.overrides, diagnostics, options.include_dirs);
   }
   // stdin: read it (bounded) into memory; includes still resolve on disk,
   // relative to the current directory.
