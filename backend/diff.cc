@@ -1,6 +1,7 @@
 #include "backend/diff.h"
 
 #include "backend/line_diff.h"
+#include "backend/nft_canonical.h"
 #include "backend/nft_text.h"
 
 namespace ztc {
@@ -54,7 +55,8 @@ DiffReport diff(const nft::Table& compiled, const route::Plan& plan, Kernels ker
       report.diagnostics.error(compiled.location, "cannot list the policy's table: " + error);
       return report;
     }
-    report.nft_lines = line_diff(*live, *desired);
+    report.nft_lines =
+        line_diff(nft::with_sorted_elements(*live), nft::with_sorted_elements(*desired));
   }
   // A sysctl ztc changed that the policy no longer sets differs from its
   // value before ztc (a load would put that back).

@@ -7,7 +7,7 @@
 #include <unordered_map>
 #include <utility>
 
-#include "backend/enroll_fingerprint.h"
+#include "model/enroll_fingerprint.h"
 #include "backend/nft_text.h"
 #include "model/ip_address.h"
 #include "model/values.h"
@@ -395,7 +395,7 @@ std::vector<nft::Element> check_members(const SetTarget& target,
         continue;
       }
     }
-    if (*type == ValueType::ifname) *canonical = "\"" + *canonical + "\"";
+    if (*type == ValueType::ifname) *canonical = nft::quoted_string(*canonical);
     std::string comment = member.comment.value_or("");
     if (!valid_comment(comment)) {
       diagnostics.error(member.location, "comment of element '" + member.value +

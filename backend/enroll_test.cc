@@ -9,7 +9,7 @@
 #include <string>
 #include <vector>
 
-#include "backend/enroll_fingerprint.h"
+#include "model/enroll_fingerprint.h"
 #include "backend/routing_fake.h"
 #include "compiler/compile.h"
 

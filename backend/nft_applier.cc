@@ -12,6 +12,7 @@
 #include <utility>
 
 #include "backend/netns.h"
+#include "backend/nft_text.h"
 
 namespace ztc::nft {
 namespace {
@@ -396,7 +397,7 @@ std::string value_text(const json& value, const json& type, size_t part) {
   }
   if (value.is_string()) {
     std::string text = value.get<std::string>();
-    return quoted_type(type_name) ? "\"" + text + "\"" : text;
+    return quoted_type(type_name) ? quoted_string(text) : text;
   }
   if (value.is_number_unsigned() || value.is_number_integer()) return value.dump();
   if (value.is_object()) {

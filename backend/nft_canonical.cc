@@ -2,9 +2,12 @@
 
 #include <sched.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <string_view>
 #include <thread>
+#include <vector>
 
 #include "backend/nft_applier.h"
 
@@ -33,6 +36,66 @@ std::optional<std::string> canonical_listing(const std::string& buffer, Family f
   worker.join();
   if (!listing && error) *error = failure;
   return listing;
+}
+
+namespace {
+
+std::string_view trimmed(std::string_view text) {
+  size_t begin = text.find_first_not_of(" \t\n");
+  if (begin == std::string_view::npos) return {};
+  size_t end = text.find_last_not_of(" \t\n");
+  return text.substr(begin, end - begin + 1);
+}
+
+}  // namespace
+
+std::string with_sorted_elements(const std::string& listing) {
+  static constexpr std::string_view kOpen = "elements = {";
+  std::string out;
+  size_t at = 0;
+  while (true) {
+    size_t open = listing.find(kOpen, at);
+    if (open == std::string::npos) break;
+    size_t line_start = listing.rfind('\n', open);
+    line_start = line_start == std::string::npos ? 0 : line_start + 1;
+    std::string indent = listing.substr(line_start, open - line_start);
+    // Elements up to the closing brace; commas and braces inside quotes
+    // (comments) are text.
+    std::vector<std::string_view> elements;
+    size_t begin = open + kOpen.size();
+    size_t i = begin;
+    bool quoted = false;
+    int depth = 0;  // nested braces: concatenations or intervals never nest, but be safe
+    for (; i < listing.size(); ++i) {
+      char c = listing[i];
+      if (c == '"') quoted = !quoted;
+      if (quoted) continue;
+      if (c == '{') ++depth;
+      if (c == '}' && depth-- == 0) break;
+      if (c == ',' && depth == 0) {
+        elements.push_back(trimmed(std::string_view(listing).substr(begin, i - begin)));
+        begin = i + 1;
+      }
+    }
+    if (i >= listing.size()) break;  // unbalanced: leave the rest as it is
+    std::string_view last = trimmed(std::string_view(listing).substr(begin, i - begin));
+    if (!last.empty()) elements.push_back(last);
+    std::sort(elements.begin(), elements.end());
+    out.append(listing, at, open - at);
+    out += kOpen;
+    out += "\n";
+    for (std::string_view element : elements) {
+      out += indent;
+      out += '\t';
+      out += element;
+      out += ",\n";
+    }
+    out += indent;
+    out += "}";
+    at = i + 1;
+  }
+  out.append(listing, at, std::string::npos);
+  return out;
 }
 
 }  // namespace ztc::nft

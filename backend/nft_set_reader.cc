@@ -14,6 +14,7 @@
 #include <cstring>
 #include <functional>
 
+#include "backend/nft_text.h"
 #include "model/ip_address.h"
 
 namespace ztc::nft {
@@ -241,7 +242,7 @@ std::optional<std::string> decode_key(uint32_t key_type, const std::string& byte
     }
     case kTypeIfname: {
       std::string name(bytes.c_str(), strnlen(bytes.data(), bytes.size()));
-      return "\"" + name + "\"";
+      return quoted_string(name);
     }
   }
   return std::nullopt;

@@ -6,6 +6,7 @@
 #include <variant>
 
 namespace ztc::nft {
+
 namespace {
 
 // Marks and masks print the way `nft list` prints them: 0x plus 8 digits.
@@ -14,10 +15,6 @@ std::string hex32(uint32_t value) {
   std::snprintf(buf, sizeof buf, "0x%08x", value);
   return buf;
 }
-
-// nft strings have no escape sequences; a string holding `"` cannot be
-// written at all, so the checker must refuse such names before we get here.
-std::string quoted(const std::string& value) { return "\"" + value + "\""; }
 
 const char* field_text(Field field) {
   switch (field) {
@@ -57,7 +54,7 @@ std::string expr_text(const Expr& expr) {
         } else if constexpr (std::is_same_v<T, Integer>) {
           return e.hex ? hex32(e.value) : std::to_string(e.value);
         } else if constexpr (std::is_same_v<T, String>) {
-          return quoted(e.value);
+          return quoted_string(e.value);
         } else if constexpr (std::is_same_v<T, Symbol> || std::is_same_v<T, Address>) {
           return e.value;
         } else if constexpr (std::is_same_v<T, SetRef>) {
@@ -158,7 +155,7 @@ std::string statement_text(Family table_family, const Statement& statement) {
 
 std::string element_text(const Element& element, bool with_comment) {
   if (!with_comment || element.comment.empty()) return element.value;
-  return element.value + " comment " + quoted(element.comment);
+  return element.value + " comment " + quoted_string(element.comment);
 }
 
 std::string elements_text(const std::vector<Element>& elements, bool with_comments) {

@@ -35,14 +35,6 @@ constexpr uint32_t kAllBits = 0xffffffffu;
 
 int af_of(IpFamily family) { return family == IpFamily::v4 ? AF_INET : AF_INET6; }
 
-const char* family_flag(IpFamily family) { return family == IpFamily::v4 ? "-4" : "-6"; }
-
-std::string hex(uint32_t value) {
-  char buffer[16];
-  std::snprintf(buffer, sizeof buffer, "0x%x", value);
-  return buffer;
-}
-
 uint8_t kernel_scope(Scope scope) {
   switch (scope) {
     case Scope::global: return RT_SCOPE_UNIVERSE;
@@ -642,102 +634,6 @@ bool NetlinkRoutingKernel::device_exists(const std::string& name) {
   if (rtnl_link_get_kernel(sock_, 0, name.c_str(), &link) < 0 || !link) return false;
   rtnl_link_put(link);
   return true;
-}
-
-// ---------------------------------------------------------------------------
-// Comparison and text
-
-namespace {
-
-std::optional<IpPrefix> normal_from(const std::optional<IpPrefix>& from) {
-  if (from && from->length == 0) return std::nullopt;  // `from all`
-  return from;
-}
-
-}  // namespace
-
-bool same_rule(const Rule& a, const Rule& b) {
-  if (a.family != b.family || a.priority != b.priority) return false;
-  if (!(normal_from(a.from) == normal_from(b.from)) || a.iif != b.iif) return false;
-  if (a.fwmark.has_value() != b.fwmark.has_value()) return false;
-  if (a.fwmark &&
-      (*a.fwmark != *b.fwmark || a.fwmask.value_or(kAllBits) != b.fwmask.value_or(kAllBits))) {
-    return false;
-  }
-  if (a.action != b.action) return false;
-  return a.action == RuleAction::goto_ ? a.goto_priority == b.goto_priority : a.table == b.table;
-}
-
-bool rule_delete_matches(const Rule& request, const Rule& existing) {
-  if (request.family != existing.family || request.priority != existing.priority) return false;
-  if (request.action != existing.action) return false;
-  if (request.action == RuleAction::lookup && request.table != 0 &&
-      request.table != existing.table) {
-    return false;
-  }
-  if (request.iif && request.iif != existing.iif) return false;
-  if (request.fwmark && *request.fwmark != 0) {
-    if (!existing.fwmark || *existing.fwmark != *request.fwmark) return false;
-  }
-  uint32_t request_mask = request.fwmark ? request.fwmask.value_or(kAllBits) : 0;
-  uint32_t existing_mask = existing.fwmark ? existing.fwmask.value_or(kAllBits) : 0;
-  if (request_mask != 0 && request_mask != existing_mask) return false;
-  std::optional<IpPrefix> from = normal_from(request.from);
-  if (from && !(normal_from(existing.from) == from)) return false;
-  return true;
-}
-
-uint32_t effective_metric(const Route& route) {
-  if (route.metric) return *route.metric;
-  return route.family == IpFamily::v6 ? 1024 : 0;
-}
-
-bool same_route_key(const Route& a, const Route& b) {
-  return a.family == b.family && a.table == b.table && a.destination == b.destination &&
-         effective_metric(a) == effective_metric(b);
-}
-
-bool same_route(const Route& a, const Route& b) {
-  if (!same_route_key(a, b)) return false;
-  // IPv6 routes have no scope in the kernel: it reports every one as global.
-  bool scope_equal = a.family == IpFamily::v6 || a.scope == b.scope;
-  return a.via == b.via && a.device == b.device && a.onlink == b.onlink && scope_equal &&
-         a.source == b.source;
-}
-
-std::string describe(const Rule& rule) {
-  std::string text =
-      std::string(family_flag(rule.family)) + " rule prio " + std::to_string(rule.priority);
-  if (rule.from && rule.from->length > 0) text += " from " + rule.from->str();
-  if (rule.iif) text += " iif " + *rule.iif;
-  if (rule.fwmark) {
-    text += " fwmark " + hex(*rule.fwmark);
-    uint32_t mask = rule.fwmask.value_or(kAllBits);
-    if (mask != kAllBits) text += "/" + hex(mask);
-  }
-  if (rule.action == RuleAction::goto_) {
-    text += " goto " + std::to_string(rule.goto_priority);
-  } else {
-    text += " lookup " + std::to_string(rule.table);
-  }
-  return text;
-}
-
-std::string describe(const Route& route) {
-  std::string text = std::string(family_flag(route.family)) + " route ";
-  text += route.destination.length == 0 ? std::string("default") : route.destination.str();
-  if (route.via) text += " via " + route.via->address_str();
-  if (route.device) text += " dev " + *route.device;
-  if (route.onlink) text += " onlink";
-  if (route.scope != Scope::global) text += std::string(" scope ") + scope_name(route.scope);
-  if (route.source) text += " src " + route.source->address_str();
-  // The kernel's default metric reads back as a number; leave it out so a
-  // route listed from the kernel reads like the policy's.
-  uint32_t metric = effective_metric(route);
-  uint32_t default_metric = route.family == IpFamily::v6 ? 1024 : 0;
-  if (metric != default_metric) text += " metric " + std::to_string(metric);
-  text += " table " + std::to_string(route.table);
-  return text;
 }
 
 }  // namespace ztc::route

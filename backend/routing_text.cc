@@ -39,6 +39,8 @@ std::string route_args(const Route& route, const std::string& destination) {
 
 bool is_ipv6_sysctl(const Sysctl& sysctl) { return sysctl.key.rfind("net.ipv6.", 0) == 0; }
 
+}  // namespace
+
 bool has_family(const Plan& plan, IpFamily family) {
   for (const Rule& rule : plan.rules) {
     if (rule.family == family) return true;
@@ -54,8 +56,6 @@ bool has_family(const Plan& plan, IpFamily family) {
   }
   return false;
 }
-
-}  // namespace
 
 std::string rule_args(const Rule& rule) {
   std::string args = "priority " + std::to_string(rule.priority);

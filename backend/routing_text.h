@@ -36,9 +36,14 @@ std::string route_args(const Route& route);
 // never points at a table that is still being filled.
 std::string emit_batch(const Plan& plan, IpFamily family);
 
+// Whether the plan has entries (sysctls included) of this family.
+bool has_family(const Plan& plan, IpFamily family);
+
 // Both families, each under a `# ip -4 -batch -` / `# ip -6 -batch -` line,
-// leaving out a family with no entries. A plan with IPv4 entries only is
-// therefore one valid `ip -batch -` input. Empty for an empty plan.
+// leaving out a family with no entries: for reading (`--emit all`, goldens).
+// Only a plan with IPv4 entries alone is valid `ip -batch -` input as a
+// whole; `--emit routes` refuses any other (tools/ztc/compile_command.cc).
+// Empty for an empty plan.
 std::string emit_batch(const Plan& plan);
 
 }  // namespace ztc::route

@@ -245,6 +245,8 @@ using Statement = std::variant<Include, Param, TableDecl, MarkDecl, IfaceDecl, G
 
 struct Policy {
   std::vector<Statement> statements;  // in source order, includes spliced in
+  // The top file: what a diagnostic about the policy as a whole names.
+  SourceFilePtr file;
 };
 
 }  // namespace ztc::ast

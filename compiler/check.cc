@@ -5,8 +5,8 @@
 #include <cstring>
 
 #include "compiler/checker.h"
-#include "model/ip_address.h"
 #include "compiler/overloaded.h"
+#include "model/ip_address.h"
 #include "model/values.h"
 
 namespace ztc {
@@ -44,7 +44,7 @@ ir::Policy Checker::run(const ast::Policy& policy) {
     if (auto* p = std::get_if<ast::Param>(&statement)) declare_param(*p);
     if (auto* t = std::get_if<ast::TableDecl>(&statement)) declare_table(*t);
   }
-  check_unused_overrides();
+  check_unused_overrides(policy.file);
   // Pass 2: named things, in order (a mark may use marks declared above it).
   for (const ast::Statement& statement : policy.statements) {
     std::visit(Overloaded{
@@ -73,7 +73,8 @@ ir::Policy Checker::run(const ast::Policy& policy) {
   check_reachability();
   check_rule_targets();
   if (!have_table_) {
-    diagnostics_.error(Location{}, "the policy declares no table: add e.g. `table ip ztunnel`");
+    diagnostics_.error(Location{policy.file},
+                       "the policy declares no table: add e.g. `table ip ztunnel`");
   }
   return std::move(out_);
 }
@@ -85,9 +86,9 @@ void Checker::declare(const std::string& name, SymbolKind kind, size_t index,
   // Parameters are declared in a first pass: report at whichever declaration
   // comes second in the source.
   const Location& first = it->second.location;
-  bool new_is_earlier = first.file == where.file && (where.line < first.line ||
-                                                     (where.line == first.line &&
-                                                      where.column < first.column));
+  bool new_is_earlier =
+      first.file == where.file &&
+      (where.line < first.line || (where.line == first.line && where.column < first.column));
   if (!new_is_earlier) {
     diagnostics_.error(where, "'" + name + "' is already declared at " + first.str());
     return;
@@ -142,8 +143,8 @@ void Checker::declare_param(const ast::Param& param) {
   } else if (param.default_value) {
     const ast::Value& v = *param.default_value;
     if (v.kind == ast::Value::Kind::name) {
-      diagnostics_.error(v.location, "a parameter's default must be a literal, not the name '" +
-                                         v.text + "'");
+      diagnostics_.error(v.location,
+                         "a parameter's default must be a literal, not the name '" + v.text + "'");
       poison(param.name);
       return;
     }
@@ -165,11 +166,11 @@ void Checker::declare_param(const ast::Param& param) {
   out_.params.push_back(std::move(out));
 }
 
-void Checker::check_unused_overrides() {
+void Checker::check_unused_overrides(const SourceFilePtr& policy_file) {
   for (const auto& [name, value] : overrides_) {
     if (used_overrides_.count(name) == 0 && symbols_.count(name) == 0) {
-      diagnostics_.error(Location{}, "-D " + name + "=" + value + ": the policy has no parameter '" +
-                                         name + "'");
+      diagnostics_.error(Location{policy_file}, "-D " + name + "=" + value +
+                                                    ": the policy has no parameter '" + name + "'");
     }
   }
 }
@@ -237,8 +238,8 @@ std::optional<std::string> Checker::resolve_ifname(const ast::Value& value) {
     if (!valid_ifname(value.text)) {
       diagnostics_.error(value.location,
                          "'" + value.text +
-                             "' is not an interface name (1 to 15 characters; no '/', ':', '\"', '#' "
-                             "or spaces)");
+                             "' is not an interface name (1 to 15 characters; no '/', ':', '\"', "
+                             "'#', '*', '\\' or spaces)");
       return std::nullopt;
     }
     return value.text;
@@ -297,12 +298,13 @@ std::optional<IpPrefix> Checker::resolve_address(const ast::Value& value, bool a
   }
   if (!prefix) return std::nullopt;
   if (!allow_prefix && !prefix->is_host()) {
-    diagnostics_.error(value.location, "'" + prefix->str() + "' is a prefix; an address is required here");
+    diagnostics_.error(value.location,
+                       "'" + prefix->str() + "' is a prefix; an address is required here");
     return std::nullopt;
   }
   if (!prefix->is_network()) {
-    diagnostics_.error(value.location, "'" + value.text +
-                                           "' has bits set beyond its prefix length");
+    diagnostics_.error(value.location,
+                       "'" + value.text + "' has bits set beyond its prefix length");
     return std::nullopt;
   }
   return prefix;
@@ -312,8 +314,8 @@ std::optional<uint16_t> Checker::resolve_port(const ast::Value& value) {
   auto number = resolve_number(value, "a port");
   if (!number) return std::nullopt;
   if (*number == 0 || *number > 65535) {
-    diagnostics_.error(value.location, "port " + std::to_string(*number) +
-                                           " is out of range (1 to 65535)");
+    diagnostics_.error(value.location,
+                       "port " + std::to_string(*number) + " is out of range (1 to 65535)");
     return std::nullopt;
   }
   return static_cast<uint16_t>(*number);
@@ -437,12 +439,12 @@ void Checker::declare_group(const ast::GroupDecl& group) {
     auto ifname = resolve_ifname(member);
     if (!ifname) continue;
     if (!seen.insert(*ifname).second) {
-      diagnostics_.error(member.location, "interface '" + *ifname + "' is twice in group '" +
-                                              group.name.text + "'");
+      diagnostics_.error(member.location,
+                         "interface '" + *ifname + "' is twice in group '" + group.name.text + "'");
       continue;
     }
     out.ifnames.push_back(*ifname);
-    set.elements.push_back(nft::Element{"\"" + *ifname + "\"", ""});
+    set.elements.push_back(nft::Element{nft::quoted_string(*ifname), ""});
   }
   out.set = set.name;
   declare(group.name.text, SymbolKind::group, groups_.size(), group.name.location);
@@ -502,8 +504,10 @@ void Checker::refuse_nested_prefixes(const std::string& set_name,
 void Checker::declare_set(const ast::SetDecl& set) {
   auto type = ir::parse_type_name(set.type.text);
   if (!type || *type == ir::ValueType::u32) {
-    diagnostics_.error(set.type.location, "sets hold ipv4, ipv6, ipv4net, ipv6net, ifname or "
-                                          "port, not '" + set.type.text + "'");
+    diagnostics_.error(set.type.location,
+                       "sets hold ipv4, ipv6, ipv4net, ipv6net, ifname or "
+                       "port, not '" +
+                           set.type.text + "'");
     poison(set.name);
     return;
   }
@@ -514,8 +518,9 @@ void Checker::declare_set(const ast::SetDecl& set) {
   }
   if (set.managed && (*type == ir::ValueType::ipv4net || *type == ir::ValueType::ipv6net)) {
     // Interval sets make one-element updates ~200x slower (nft 1.0.6).
-    diagnostics_.error(set.type.location, "a managed set holds single addresses (ipv4 or "
-                                          "ipv6), not prefixes: interval sets are slow to update");
+    diagnostics_.error(set.type.location,
+                       "a managed set holds single addresses (ipv4 or "
+                       "ipv6), not prefixes: interval sets are slow to update");
     poison(set.name);
     return;
   }
@@ -535,7 +540,7 @@ void Checker::declare_set(const ast::SetDecl& set) {
   constexpr uint32_t kFree = UINT32_MAX;
   std::vector<uint32_t> slots(slot_mask + 1, kFree);
   auto first_time = [&](const std::string& key) {
-    for (size_t i = std::hash<std::string>{}(key) & slot_mask;; i = (i + 1) & slot_mask) {
+    for (size_t i = std::hash<std::string>{}(key)&slot_mask;; i = (i + 1) & slot_mask) {
       if (slots[i] == kFree) {
         slots[i] = static_cast<uint32_t>(seen.size());
         seen.push_back(key);
@@ -569,16 +574,16 @@ void Checker::declare_set(const ast::SetDecl& set) {
       } else if (it != symbols_.end() && it->second.kind == SymbolKind::iface) {
         text = ifaces_[it->second.index].ifname;
       } else if (*type != ir::ValueType::ifname) {
-        diagnostics_.error(v.location, "undefined name '" + v.text + "' in set '" +
-                                           set.name.text + "'");
+        diagnostics_.error(v.location,
+                           "undefined name '" + v.text + "' in set '" + set.name.text + "'");
         continue;
       }
     }
     std::string error;
     auto canonical = canonical_value(*type, text, &error);
     if (!canonical) {
-      diagnostics_.error(v.location, "element '" + v.text + "' of set '" + set.name.text +
-                                         "' (" + ir::type_name(*type) + "): " + error);
+      diagnostics_.error(v.location, "element '" + v.text + "' of set '" + set.name.text + "' (" +
+                                         ir::type_name(*type) + "): " + error);
       continue;
     }
     if (pods_only) {
@@ -590,8 +595,8 @@ void Checker::declare_set(const ast::SetDecl& set) {
       }
     }
     if (!first_time(*canonical)) {
-      diagnostics_.error(v.location, "element '" + *canonical + "' is twice in set '" +
-                                         set.name.text + "'");
+      diagnostics_.error(v.location,
+                         "element '" + *canonical + "' is twice in set '" + set.name.text + "'");
       continue;
     }
     if (element.comment && !valid_comment(*element.comment)) {
@@ -599,7 +604,7 @@ void Checker::declare_set(const ast::SetDecl& set) {
                                          "' must be at most 128 printable characters without '\"'");
       continue;
     }
-    if (*type == ir::ValueType::ifname) *canonical = "\"" + *canonical + "\"";
+    if (*type == ir::ValueType::ifname) *canonical = nft::quoted_string(*canonical);
     if (*type == ir::ValueType::ipv4net || *type == ir::ValueType::ipv6net) {
       if (auto prefix = parse_ip_prefix(*canonical)) prefixes.emplace_back(*prefix, v.location);
     }
@@ -627,7 +632,8 @@ void Checker::check_sysctl(const ast::SysctlBlock& block) {
   };
   std::vector<std::string> targets;
   for (const ast::Value& target : block.targets) {
-    if (target.kind == ast::Value::Kind::string && (target.text == "all" || target.text == "default")) {
+    if (target.kind == ast::Value::Kind::string &&
+        (target.text == "all" || target.text == "default")) {
       targets.push_back(target.text);
     } else if (auto ifname = resolve_ifname(target)) {
       targets.push_back(*ifname);

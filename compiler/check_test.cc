@@ -78,8 +78,7 @@ BOOST_AUTO_TEST_CASE(policies_to_diagnostics_or_ir) {
        "param u: u32 = 1\n"
        "param v: ipv6 = fd00::1\n",
        {{"i", "eth/0"}, {"n", "10.0.0.1/8"}, {"p", "0"}, {"u", "4294967296"}, {"v", "10.0.0.1"}},
-       "p.zt:2:1: error: -D i=eth/0: not an interface name (1 to 15 characters; no '/', ':', '\"', "
-       "'#' or spaces) (parameter is ifname)\n"
+       "p.zt:2:1: error: -D i=eth/0: not an interface name (1 to 15 characters; no '/', ':', '\"', '#', '*', '\\' or spaces) (parameter is ifname)\n"
        "    param i: ifname = \"eth0\"\n"
        "    ^\n"
        "p.zt:3:1: error: -D n=10.0.0.1/8: host bits set beyond the prefix length (parameter is "
@@ -99,12 +98,12 @@ BOOST_AUTO_TEST_CASE(policies_to_diagnostics_or_ir) {
        "table ip t\n"
        "param a: ipv4 = 10.0.0.1\n",
        {{"b", "1"}},
-       "error: -D b=1: the policy has no parameter 'b'\n"},
+       "p.zt: error: -D b=1: the policy has no parameter 'b'\n"},
       {"-D: a mark is not a parameter",
        "table ip t\n"
        "mark skip = 0x200\n",
        {{"skip", "0x400"}},
-       "error: -D skip=0x400: the policy has no parameter 'skip'\n"},
+       "p.zt: error: -D skip=0x400: the policy has no parameter 'skip'\n"},
       {"-D: the last one wins",
        "table ip t\n"
        "param a: ipv4 = 10.0.0.1\n",
@@ -412,8 +411,7 @@ BOOST_AUTO_TEST_CASE(policies_to_diagnostics_or_ir) {
        "p.zt:5:31: error: undefined name 'x' in set 'c'\n"
        "    set c: port = { 80, 0, 65536, x }\n"
        "                                  ^\n"
-       "p.zt:6:19: error: element 'way-too-long-interface' of set 'd' (ifname): not an interface "
-       "name (1 to 15 characters; no '/', ':', '\"', '#' or spaces)\n"
+       "p.zt:6:19: error: element 'way-too-long-interface' of set 'd' (ifname): not an interface name (1 to 15 characters; no '/', ':', '\"', '#', '*', '\\' or spaces)\n"
        "    set d: ifname = { \"way-too-long-interface\" }\n"
        "                      ^\n"
        "p.zt:7:8: error: sets hold ipv4, ipv6, ipv4net, ipv6net, ifname or port, not 'u32'\n"
@@ -446,36 +444,28 @@ BOOST_AUTO_TEST_CASE(policies_to_diagnostics_or_ir) {
        "iface h = \"..\"\n"
        "iface ok = \"fifteen-chars-x\"\n",
        {},
-       "p.zt:2:11: error: 'eth/0' is not an interface name (1 to 15 characters; no '/', ':', '\"', "
-       "'#' or spaces)\n"
+       "p.zt:2:11: error: 'eth/0' is not an interface name (1 to 15 characters; no '/', ':', '\"', '#', '*', '\\' or spaces)\n"
        "    iface a = \"eth/0\"\n"
        "              ^\n"
-       "p.zt:3:11: error: 'eth:0' is not an interface name (1 to 15 characters; no '/', ':', '\"', "
-       "'#' or spaces)\n"
+       "p.zt:3:11: error: 'eth:0' is not an interface name (1 to 15 characters; no '/', ':', '\"', '#', '*', '\\' or spaces)\n"
        "    iface b = \"eth:0\"\n"
        "              ^\n"
-       "p.zt:4:11: error: 'eth 0' is not an interface name (1 to 15 characters; no '/', ':', '\"', "
-       "'#' or spaces)\n"
+       "p.zt:4:11: error: 'eth 0' is not an interface name (1 to 15 characters; no '/', ':', '\"', '#', '*', '\\' or spaces)\n"
        "    iface c = \"eth 0\"\n"
        "              ^\n"
-       "p.zt:5:11: error: 'sixteen-chars-xx' is not an interface name (1 to 15 characters; no '/', "
-       "':', '\"', '#' or spaces)\n"
+       "p.zt:5:11: error: 'sixteen-chars-xx' is not an interface name (1 to 15 characters; no '/', ':', '\"', '#', '*', '\\' or spaces)\n"
        "    iface d = \"sixteen-chars-xx\"\n"
        "              ^\n"
-       "p.zt:6:11: error: 'a#b' is not an interface name (1 to 15 characters; no '/', ':', '\"', "
-       "'#' or spaces)\n"
+       "p.zt:6:11: error: 'a#b' is not an interface name (1 to 15 characters; no '/', ':', '\"', '#', '*', '\\' or spaces)\n"
        "    iface e = \"a#b\"\n"
        "              ^\n"
-       "p.zt:7:11: error: 'q\"x' is not an interface name (1 to 15 characters; no '/', ':', '\"', "
-       "'#' or spaces)\n"
+       "p.zt:7:11: error: 'q\"x' is not an interface name (1 to 15 characters; no '/', ':', '\"', '#', '*', '\\' or spaces)\n"
        "    iface f = \"q\\\"x\"\n"
        "              ^\n"
-       "p.zt:8:11: error: '' is not an interface name (1 to 15 characters; no '/', ':', '\"', '#' "
-       "or spaces)\n"
+       "p.zt:8:11: error: '' is not an interface name (1 to 15 characters; no '/', ':', '\"', '#', '*', '\\' or spaces)\n"
        "    iface g = \"\"\n"
        "              ^\n"
-       "p.zt:9:11: error: '..' is not an interface name (1 to 15 characters; no '/', ':', '\"', "
-       "'#' or spaces)\n"
+       "p.zt:9:11: error: '..' is not an interface name (1 to 15 characters; no '/', ':', '\"', '#', '*', '\\' or spaces)\n"
        "    iface h = \"..\"\n"
        "              ^\n"},
       {"groups",
@@ -879,7 +869,7 @@ BOOST_AUTO_TEST_CASE(policies_to_diagnostics_or_ir) {
       {"no table",
        "mark skip = 0x200\n",
        {},
-       "error: the policy declares no table: add e.g. `table ip ztunnel`\n"},
+       "p.zt: error: the policy declares no table: add e.g. `table ip ztunnel`\n"},
       {"valid routing rules",
        "table inet t\n"
        "mark skip = 0x200\n"
@@ -996,8 +986,8 @@ BOOST_AUTO_TEST_CASE(every_error_of_a_policy_in_one_run) {
   BOOST_TEST(check_text("mark a = nope\nparam p: ipv4 = 1\ncapture input { iif x => return }\n"
                         "rule 100 goto 200\n",
                         {{"q", "1"}}) ==
-             "error: -D q=1: the policy has no parameter 'q'\n"
-             "error: the policy declares no table: add e.g. `table ip ztunnel`\n"
+             "p.zt: error: -D q=1: the policy has no parameter 'q'\n"
+             "p.zt: error: the policy declares no table: add e.g. `table ip ztunnel`\n"
              "p.zt:1:10: error: undefined mark 'nope'\n"
              "    mark a = nope\n"
              "             ^\n"
@@ -1084,7 +1074,7 @@ BOOST_AUTO_TEST_CASE(bad_declarations_do_not_make_their_uses_undefined) {
        "             ^\n"},
       {"table ip t\niface a = \"bad/name\"\ncapture input { iif a => return }\n", {},
        "p.zt:2:11: error: 'bad/name' is not an interface name (1 to 15 characters; no '/', ':', "
-       "'\"', '#' or spaces)\n"
+       "'\"', '#', '*', '\\' or spaces)\n"
        "    iface a = \"bad/name\"\n"
        "              ^\n"},
       {"table ip t\naddr a = 10.0.0.1/8\ncapture input { saddr a => return }\n", {},

@@ -53,7 +53,7 @@ class Checker {
                               std::vector<std::pair<IpPrefix, Location>> prefixes);
   void declare_bypass(const ast::BypassDecl& bypass);
   void check_sysctl(const ast::SysctlBlock& block);
-  void check_unused_overrides();
+  void check_unused_overrides(const SourceFilePtr& policy_file);
 
   std::optional<std::string> resolve_ifname(const ast::Value& value);
   std::optional<IpPrefix> resolve_address(const ast::Value& value, bool allow_prefix);

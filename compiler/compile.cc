@@ -2,20 +2,21 @@
 
 #include <chrono>
 
-#include "backend/enroll_fingerprint.h"
+#include "model/enroll_fingerprint.h"
 #include "compiler/lower.h"
 
 namespace ztc {
 
 std::optional<CompiledPolicy> compile_policy(const std::string& path, FileSystem& files,
-                                             const Overrides& overrides, Diagnostics& diagnostics) {
+                                             const Overrides& overrides, Diagnostics& diagnostics,
+                                             const std::vector<std::string>& include_dirs) {
   using Clock = std::chrono::steady_clock;
   auto ms_since = [](Clock::time_point start) {
     return std::chrono::duration<double, std::milli>(Clock::now() - start).count();
   };
   CompiledPolicy out;
   auto start = Clock::now();
-  out.ast = load_policy(path, files, diagnostics);
+  out.ast = load_policy(path, files, diagnostics, include_dirs);
   out.times.parse_ms = ms_since(start);
   if (diagnostics.has_errors()) return std::nullopt;
   start = Clock::now();

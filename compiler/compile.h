@@ -31,8 +31,9 @@ struct CompiledPolicy {
 };
 
 // Stops after the first stage that reports errors; nullopt then, with every
-// error of that stage in `diagnostics`.
+// error of that stage in `diagnostics`. `include_dirs`: see load_policy.
 std::optional<CompiledPolicy> compile_policy(const std::string& path, FileSystem& files,
-                                             const Overrides& overrides, Diagnostics& diagnostics);
+                                             const Overrides& overrides, Diagnostics& diagnostics,
+                                             const std::vector<std::string>& include_dirs = {});
 
 }  // namespace ztc

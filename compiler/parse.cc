@@ -304,7 +304,9 @@ ast::Policy parse(const SourceFilePtr& file, Diagnostics& diagnostics, bool bulk
 }  // namespace
 
 ast::Policy parse_source(const SourceFilePtr& file, Diagnostics& diagnostics, size_t* tokens_left) {
-  return parse(file, diagnostics, /*bulk_lists=*/true, tokens_left);
+  ast::Policy policy = parse(file, diagnostics, /*bulk_lists=*/true, tokens_left);
+  policy.file = file;
+  return policy;
 }
 
 ast::Policy parse_source_antlr_only(const SourceFilePtr& file, Diagnostics& diagnostics) {

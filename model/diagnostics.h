@@ -7,6 +7,7 @@
 
 #include <set>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "model/source.h"
@@ -44,6 +45,11 @@ class Diagnostics {
   int dropped_ = 0;
   std::set<std::string> seen_;
 };
+
+// User text as a diagnostic shows it: valid UTF-8 as it is; each byte of
+// invalid UTF-8, of a control character (C0, DEL, C1) and of a character that
+// hides or reorders text (zero-width, bidi formatting, BOM) as \xNN. Tabs stay.
+std::string printable_text(std::string_view text);
 
 // One diagnostic in the rendered form above (with trailing newline).
 std::string render(const Diagnostic& diagnostic);

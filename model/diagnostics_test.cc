@@ -53,17 +53,49 @@ BOOST_AUTO_TEST_CASE(caret_lands_under_the_column) {
       {"tab under caret", "a\tb\n", 1, 2, "    a\tb\n     ^\n"},
       // Carriage return of a CRLF file is not part of the line.
       {"crlf", "mark a\r\nmark b $\r\n", 2, 8, "    mark b $\n           ^\n"},
-      // Every byte outside printable ASCII is one '?', so columns still match.
+      // Valid UTF-8 is shown as it is, one column per character; every byte
+      // of invalid UTF-8 and of a control character is \xNN, four columns.
       {"control and high bytes",
        std::string("a\x01"
                    "b\x7f"
                    "c\xc3\xa9"
                    "d",
                    8),
-       1, 8, "    a?b?c??d\n           ^\n"},
+       1, 8,
+       "    a\\x01b\\x7fc\xc3\xa9"
+       "d\n    " +
+           std::string(12, ' ') + "^\n"},
       {"nul byte", std::string("mark a = 0x1\0", 13), 1, 13,
-       "    mark a = 0x1?\n                ^\n"},
-      {"escape sequence is not passed to the terminal", "x\x1b[31my", 1, 1, "    x?[31my\n    ^\n"},
+       "    mark a = 0x1\\x00\n                ^\n"},
+      {"escape sequence is not passed to the terminal", "x\x1b[31my", 1, 1,
+       "    x\\x1b[31my\n    ^\n"},
+      {"invalid UTF-8 before the caret", "iface a = \"ist\xffioin\" $", 1, 22,
+       "    iface a = \"ist\\xffioin\" $\n    " + std::string(24, ' ') + "^\n"},
+      {"caret on a multi-byte character", "x = \"\xe2\x82\xac\xe2\x82\xac\" $", 1, 9,
+       "    x = \"\xe2\x82\xac\xe2\x82\xac\" $\n    " + std::string(6, ' ') + "^\n"},
+      {"truncated sequence and overlong NUL", "\xc3( \xc0\x80 $", 1, 7,
+       "    \\xc3( \\xc0\\x80 $\n    " + std::string(15, ' ') + "^\n"},
+      {"C1 control, bidi override and byte order mark",
+       "a\xc2\x9b"
+       "b\xe2\x80\xae"
+       "c\xef\xbb\xbf"
+       "d",
+       1, 12,
+       "    a\\xc2\\x9bb\\xe2\\x80\\xaec\\xef\\xbb\\xbfd\n    " + std::string(35, ' ') + "^\n"},
+      {"surrogate and beyond U+10FFFF are invalid", "\xed\xa0\x80\xf4\x90\x80\x80$", 1, 8,
+       "    \\xed\\xa0\\x80\\xf4\\x90\\x80\\x80$\n    " + std::string(28, ' ') + "^\n"},
+      {"clipped long line of two-byte characters starts on a character",
+       [] {
+         std::string s;
+         for (int i = 0; i < 200; ++i) s += "\xc3\xa9";
+         return s;
+       }(),
+       1, 201,
+       [] {
+         std::string s = "    ...";
+         for (int i = 0; i < 80; ++i) s += "\xc3\xa9";
+         return s + "...\n    " + std::string(42, ' ') + "^\n";
+       }()},
       // Long lines: at most 160 bytes shown, "..." where clipped.
       {"long line, caret within the first 160", x200, 1, 5,
        "    " + std::string(160, 'x') + "...\n        ^\n"},
@@ -84,6 +116,40 @@ BOOST_AUTO_TEST_CASE(caret_lands_under_the_column) {
       BOOST_TEST(render_one(c.text, c.line, c.column) == header + c.expected);
     }
   }
+}
+
+BOOST_AUTO_TEST_CASE(messages_show_user_text_like_the_excerpt) {
+  auto f = file("p.zt", "iface a = \"ist\xffioin\"\n");
+  Diagnostics d;
+  d.error(at(f, 1, 11), "'ist\xffioin' is not an interface name");
+  d.error(at(f, 1, 1), "'caf\xc3\xa9' and '\x1b[2J' and a\ttab");
+  d.error(at(f, 1, 2), "the kernel said:\nline two\xc0\n");
+  BOOST_TEST(d.render() ==
+             "p.zt:1:1: error: 'caf\xc3\xa9' and '\\x1b[2J' and a\ttab\n"
+             "    iface a = \"ist\\xffioin\"\n"
+             "    ^\n"
+             "p.zt:1:2: error: the kernel said:\n"
+             "    line two\\xc0\n"
+             "    iface a = \"ist\\xffioin\"\n"
+             "     ^\n"
+             "p.zt:1:11: error: 'ist\\xffioin' is not an interface name\n"
+             "    iface a = \"ist\\xffioin\"\n"
+             "              ^\n");
+  BOOST_TEST(printable_text("\xf0\x9f\x90\xa7 \xe2\x80\x8b") == "\xf0\x9f\x90\xa7 \\xe2\\x80\\x8b");
+}
+
+BOOST_AUTO_TEST_CASE(a_diagnostic_about_the_whole_file_names_it) {
+  auto f = file("dir/policy.zt", "param x: u32 = 1\n");
+  Diagnostics d;
+  d.error(at(f, 3, 1), "located");
+  d.error(Location{f}, "the policy declares no table");
+  BOOST_TEST(Location{f}.str() == "dir/policy.zt");
+  BOOST_TEST(!Location{f}.known());
+  BOOST_TEST(d.render() ==
+             "dir/policy.zt: error: the policy declares no table\n"
+             "dir/policy.zt:3:1: error: located\n"
+             "    \n"
+             "    ^\n");
 }
 
 BOOST_AUTO_TEST_CASE(severities_and_unlocated_diagnostics) {

@@ -51,4 +51,6 @@ ExprPtr bit_and(ExprPtr left, uint32_t mask) { return make(BitAnd{std::move(left
 ExprPtr bit_or(ExprPtr left, uint32_t bits) { return make(BitOr{std::move(left), bits}); }
 ExprPtr range(uint32_t low, uint32_t high) { return make(Range{low, high}); }
 
+std::string quoted_string(const std::string& text) { return "\"" + text + "\""; }
+
 }  // namespace ztc::nft

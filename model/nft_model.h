@@ -181,4 +181,12 @@ struct Table {
   Location location;
 };
 
+// How a string is written for nft, in rules and set elements alike (an
+// interface name, a comment): in double quotes, as it is. nft has no escape
+// for `"`, and in an interface name reads `\` as an escape and a trailing `*`
+// as a prefix wildcard; the checker refuses names holding any of them
+// (model/values.cc), so what nft reads is the name ztc means. Every place
+// that writes or compares a quoted name uses this.
+std::string quoted_string(const std::string& text);
+
 }  // namespace ztc::nft

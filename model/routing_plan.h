@@ -79,4 +79,26 @@ struct Plan {
 // The concrete route for one member of a managed set.
 Route derive_route(const DerivedRoutes& derived, const IpPrefix& member);
 
+// Equality as the reconciler sees it: fields the kernel stores, with the kernel's
+// defaults filled in (fwmask 0xffffffff with a fwmark, metric 0 for IPv4 and 1024
+// for IPv6, no scope for IPv6 routes, `from all` == no from). Locations ignored.
+bool same_rule(const Rule& a, const Rule& b);
+bool same_route(const Route& a, const Route& b);
+// Same kernel key: the kernel keeps one route per (family, table, dst, metric).
+bool same_route_key(const Route& a, const Route& b);
+uint32_t effective_metric(const Route& route);
+
+// Whether the kernel, asked to delete `request`, would take `existing`: it
+// matches only on the attributes a request carries (no fwmark, iif or from in
+// the request means any) and deletes the FIRST match in its list. Checked on
+// 6.x: with `101: fwmark 0x100/0x100 lookup 101 proto 122` listed before
+// `101: lookup 101 proto 122`, deleting the latter removes the former. The goto
+// target is not compared either. Protocol is: foreign rules never match.
+bool rule_delete_matches(const Rule& request, const Rule& existing);
+
+// `ip`-like text: "-4 rule prio 100 fwmark 0x200/0x200 goto 32766",
+// "-4 route 10.244.1.5 via 192.168.126.2 dev istioin src 10.244.1.1 table 100".
+std::string describe(const Rule& rule);
+std::string describe(const Route& route);
+
 }  // namespace ztc::route

@@ -24,6 +24,7 @@ std::string_view SourceFile::line(int number) const {
 
 std::string Location::str() const {
   if (!file) return "<unknown>";
+  if (line <= 0) return file->path();
   return file->path() + ":" + std::to_string(line) + ":" + std::to_string(column);
 }
 

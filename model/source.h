@@ -38,7 +38,8 @@ struct Location {
   int column = 0;      // 1-based
 
   bool known() const { return file != nullptr && line > 0; }
-  // "path:line:col", or "<command line>" style text for unknown locations.
+  // "path:line:col"; "path" for the file as a whole (line 0); "<unknown>"
+  // without a file.
   std::string str() const;
 };
 

@@ -33,13 +33,16 @@ std::optional<ValueType> parse_type_name(const std::string& name) {
 }
 
 // Linux: at most 15 bytes, no '/', ':' or whitespace, not "." or "..". ztc
-// also refuses '"' (nft strings have no escape for it) and '#' (`ip -batch`
-// drops everything after it).
+// also refuses '"' (nft strings have no escape for it), '#' (`ip -batch`
+// drops everything after it), and '*' and '\', which nft reads as a prefix
+// wildcard and an escape: `iifname "u*"` matches every interface starting
+// with u, while routes and sysctls would use the literal name.
 bool valid_ifname(const std::string& name) {
   if (name.empty() || name.size() > 15 || name == "." || name == "..") return false;
   return std::none_of(name.begin(), name.end(), [](char c) {
     auto byte = static_cast<unsigned char>(c);
-    return c == '/' || c == ':' || c == '"' || c == '#' || byte <= 0x20 || byte >= 0x7f;
+    return c == '/' || c == ':' || c == '"' || c == '#' || c == '*' || c == '\\' || byte <= 0x20 ||
+           byte >= 0x7f;
   });
 }
 
@@ -56,7 +59,9 @@ std::optional<std::string> canonical_value(ValueType type, const std::string& te
   switch (type) {
     case ValueType::ifname:
       if (!valid_ifname(text)) {
-        *error = "not an interface name (1 to 15 characters; no '/', ':', '\"', '#' or spaces)";
+        *error =
+            "not an interface name (1 to 15 characters; no '/', ':', '\"', '#', '*', '\\' or "
+            "spaces)";
         return std::nullopt;
       }
       return text;

@@ -19,7 +19,7 @@
 #include <string>
 #include <vector>
 
-#include "backend/enroll_fingerprint.h"
+#include "model/enroll_fingerprint.h"
 #include "backend/netns.h"
 #include "backend/nft_json.h"
 #include "backend/nft_text.h"

@@ -25,6 +25,9 @@ class SourceTreeFileSystem : public FileSystem {
   bool read(const std::string& path, std::string* contents, std::string* error) override {
     return disk_.read(path[0] == '/' ? path : source_path(path), contents, error);
   }
+  bool resolve(const std::string& path, std::string* resolved, std::string* error) override {
+    return disk_.resolve(path[0] == '/' ? path : source_path(path), resolved, error);
+  }
 
  private:
   RealFileSystem disk_;

@@ -77,6 +77,8 @@ void add_policy_options(CLI::App* command, PolicyOptions& policy,
       ->check(names("a policy file, or - for stdin"));
   command->add_option("-D,--define", defines, "set a parameter: -D NAME=VALUE (repeatable)")
       ->type_name("NAME=VALUE");
+  command->add_option("--include-dir", policy.include_dirs, "also allow includes from this tree")
+      ->type_name("DIR");
 }
 
 }  // namespace
@@ -92,7 +94,8 @@ int run_cli(int argc, const char* const* argv, std::ostream& out, std::ostream& 
       app.add_subcommand("compile", "print what would be installed (nft ruleset, routing)");
   add_policy_options(compile_cmd, compile.policy, compile_defines);
   compile_cmd->add_option("--emit", compile.emit, "what to print")
-      ->check(CLI::IsMember({"all", "nft", "json", "routes", "ast", "ir"}))
+      ->check(CLI::IsMember(
+          {"all", "nft", "json", "routes", "routes-ipv4", "routes-ipv6", "ast", "ir"}))
       ->default_str("all");
   compile_cmd->add_option("-o,--output", compile.output, "write to this file instead of stdout")
       ->check(names("the output file"));

@@ -18,6 +18,9 @@ constexpr int kExitUsage = 2;
 struct PolicyOptions {
   std::string file;  // "-" reads stdin
   Overrides overrides;
+  // Trees includes may read from besides the policy file's directory (for
+  // stdin: the current directory).
+  std::vector<std::string> include_dirs;
 };
 
 struct CompileOptions {

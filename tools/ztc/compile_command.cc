@@ -1,16 +1,13 @@
-#include <cerrno>
 #include <chrono>
-#include <cstring>
 #include <cstdio>
-#include <fstream>
-#include <iostream>
-#include <iterator>
+#include <ostream>
 
 #include "backend/nft_json.h"
 #include "backend/nft_text.h"
 #include "backend/routing_text.h"
 #include "compiler/compile.h"
 #include "compiler/dump.h"
+#include "tools/ztc/checked_output.h"
 #include "tools/ztc/commands.h"
 #include "tools/ztc/policy_input.h"
 #include "tools/ztc/preflight_command.h"
@@ -39,7 +36,19 @@ int run_compile(const CompileOptions& options, std::ostream& out, std::ostream& 
   } else if (options.emit == "json") {
     text = nft::emit_json(compiled->table);
   } else if (options.emit == "routes") {
+    // Fed to `ip -batch -`, an IPv6 rule (and a `default` route without a
+    // gateway) would be added as IPv4: one family per batch then.
+    if (route::has_family(compiled->routing, IpFamily::v6)) {
+      err << "ztc: error: --emit routes: the policy routes IPv6, and an `ip -batch` line "
+             "carries no family (an IPv6 rule would be added as IPv4); use --emit routes-ipv4 "
+             "with `ip -4 -batch -` and --emit routes-ipv6 with `ip -6 -batch -`\n";
+      return kExitUsage;
+    }
     text = route::emit_batch(compiled->routing);
+  } else if (options.emit == "routes-ipv4") {
+    text = route::emit_batch(compiled->routing, IpFamily::v4);
+  } else if (options.emit == "routes-ipv6") {
+    text = route::emit_batch(compiled->routing, IpFamily::v6);
   } else {
     text = "# nftables: nft -f\n" + nft::emit_text(compiled->table).text;
     std::string routes = route::emit_batch(compiled->routing);
@@ -59,12 +68,9 @@ int run_compile(const CompileOptions& options, std::ostream& out, std::ostream& 
     out << text;
     return kExitOk;
   }
-  errno = 0;
-  std::ofstream file(options.output, std::ios::binary | std::ios::trunc);
-  file << text;
-  if (!file.flush()) {
-    err << "ztc: error: cannot write '" << options.output << "'"
-        << (errno != 0 ? std::string(": ") + std::strerror(errno) : std::string()) << "\n";
+  std::string error;
+  if (!write_whole_file(options.output, text, &error)) {
+    err << "ztc: error: " << error << "\n";
     return kExitFailure;
   }
   return kExitOk;

@@ -7,7 +7,9 @@ namespace ztc {
 std::optional<CompiledPolicy> compile_from_options(const PolicyOptions& options,
                                                    Diagnostics& diagnostics) {
   RealFileSystem disk;
-  if (options.file != "-") return compile_policy(options.file, disk, options.overrides, diagnostics);
+  if (options.file != "-") {
+    return compile_policy(options.file, disk, options.overrides, diagnostics, options.include_dirs);
+  }
   // stdin: read it (bounded) into memory; includes still resolve on disk,
   // relative to the current directory.
   std::string text;
@@ -30,12 +32,19 @@ std::optional<CompiledPolicy> compile_from_options(const PolicyOptions& options,
       }
       return disk_.read(path, contents, error);
     }
+    bool resolve(const std::string& path, std::string* resolved, std::string* error) override {
+      if (path == "<stdin>") {
+        *resolved = path;
+        return true;
+      }
+      return disk_.resolve(path, resolved, error);
+    }
 
    private:
     std::string text_;
     FileSystem& disk_;
   } files(std::move(text), disk);
-  return compile_policy("<stdin>", files, options.overrides, diagnostics);
+  return compile_policy("<stdin>", files, options.overrides, diagnostics, options.include_dirs);
 }
 
 }  // namespace ztc

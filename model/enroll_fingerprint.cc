@@ -1,11 +1,11 @@
-#include "backend/enroll_fingerprint.h"
+#include "model/enroll_fingerprint.h"
 
 #include <algorithm>
 #include <cstdint>
 #include <cstdio>
 #include <vector>
 
-#include "backend/routing_kernel.h"
+#include "model/routing_plan.h"
 
 namespace ztc {
 namespace {

@@ -22,9 +22,9 @@
 #include <optional>
 #include <string>
 
+#include "model/diagnostics.h"
 #include "model/nft_model.h"
 #include "model/routing_plan.h"
-#include "model/diagnostics.h"
 
 namespace ztc {
 
