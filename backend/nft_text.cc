@@ -190,7 +190,7 @@ void print_set(Printer& p, const Set& set) {
   p.line("\tset " + set.name + " {", set.location);
   p.line("\t\ttype " + set.type, set.location);
   if (set.interval) p.line("\t\tflags interval", set.location);
-  if (!set.comment.empty()) p.line("\t\tcomment " + quoted(set.comment), set.location);
+  if (!set.comment.empty()) p.line("\t\tcomment " + quoted_string(set.comment), set.location);
   if (!set.elements.empty()) {
     p.line("\t\telements = " + elements_text(set.elements, true), set.location);
   }

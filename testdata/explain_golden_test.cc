@@ -7,7 +7,7 @@
 
 #include "backend/explain.h"
 #include "compiler/compile.h"
-#include "testdata/golden.h"
+#include "testsupport/golden.h"
 #include "tools/ztc/explain_command.h"
 
 namespace ztc {

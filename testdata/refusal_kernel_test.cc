@@ -141,7 +141,7 @@ BOOST_AUTO_TEST_CASE(nested_prefixes_in_a_set_never_reach_the_kernel,
                      *boost::unit_test::label("kernel")) {
   TempDir dir;
   Node node;
-  Run loaded = node.ztc("load " + shell_quote(dir.write("previous.zt", read_file(kExample))), dir);
+  Run loaded = node.ztc("load " + shell_quote(dir.write("previous.zt", read_file(kExample))));
   BOOST_REQUIRE_MESSAGE(loaded.exit_code == 0, loaded.err);
   // ztc's own state (the kernel adds IPv6 link-local routes on new veths at
   // any time, so the whole routing table is no fixed point here).
@@ -152,7 +152,7 @@ BOOST_AUTO_TEST_CASE(nested_prefixes_in_a_set_never_reach_the_kernel,
                                            "set pods: ipv4 managed\nset nets: ipv4net = { "
                                            "10.0.0.0/8, 10.1.0.0/16 }\ncapture input { saddr "
                                            "@nets => counter }"));
-  Run load = node.ztc("load " + shell_quote(path), dir);
+  Run load = node.ztc("load " + shell_quote(path));
   BOOST_TEST(load.exit_code == 1);
   auto [line, text] = line_of(read_file(path), "set nets");
   BOOST_TEST(load.err == path + ":" + std::to_string(line) +

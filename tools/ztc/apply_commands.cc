@@ -12,6 +12,7 @@
 #include "tools/ztc/node_access.h"
 #include "tools/ztc/policy_input.h"
 #include "tools/ztc/preflight_command.h"
+#include "tools/ztc/wording.h"
 
 namespace ztc {
 namespace {
@@ -98,9 +99,11 @@ int run_load(const LoadOptions& options, std::ostream& out, std::ostream& err) {
     return kExitOk;
   }
   out << "loaded table " << nft::family_name(table.family) << " " << table.name;
-  if (report.members_carried > 0) out << " (" << report.members_carried << " members kept)";
+  if (report.members_carried > 0) {
+    out << " (" << plural(report.members_carried, "member kept", "members kept") << ")";
+  }
   for (const std::string& removed : report.tables_removed) out << "; removed table " << removed;
-  out << "; routing: " << report.routing.diff.size() << " changes\n";
+  out << "; routing: " << plural(report.routing.diff.size(), "change", "changes") << "\n";
   print_routing_changes(report.routing, out);
   out.flush();
   return exit_after_held_signals(held, "load", state, kExitOk, err);
@@ -183,8 +186,8 @@ int run_status(const NodeOptions& options, std::ostream& out, std::ostream& err)
     if (!live.managed) continue;
     ++owned;
     auto json_text = node->nft->list_table(live.family, live.name, true);
-    int chains = 0, rules = 0;
-    std::vector<std::string> sets;
+    size_t chains = 0, rules = 0;
+    std::vector<std::pair<std::string, size_t>> sets;
     auto document = nlohmann::json::parse(json_text.value_or("{}"), nullptr, false);
     if (document.is_object() && document.contains("nftables")) {
       for (const auto& item : document["nftables"]) {
@@ -193,12 +196,14 @@ int run_status(const NodeOptions& options, std::ostream& out, std::ostream& err)
         if (item.contains("set")) {
           const auto& set = item["set"];
           size_t size = set.contains("elem") ? set["elem"].size() : 0;
-          sets.push_back(set.value("name", "?") + " " + std::to_string(size));
+          sets.emplace_back(set.value("name", "?"), size);
         }
       }
     }
-    out << "table " << live.ref() << ": " << chains << " chains, " << rules << " rules";
-    for (const std::string& set : sets) out << "; set " << set << " elements";
+    out << "table " << live.ref() << ": " << plural(chains, "chain", "chains") << ", "
+        << plural(rules, "rule", "rules");
+    for (const auto& [set, size] : sets)
+      out << "; set " << set << " " << plural(size, "element", "elements");
     out << "\n";
   }
   if (owned == 0) out << "no table managed by ztc\n";
@@ -212,8 +217,9 @@ int run_status(const NodeOptions& options, std::ostream& out, std::ostream& err)
     err << "ztc: error: cannot list routes: " << *e << "\n";
     return kExitFailure;
   }
-  out << "routing (protocol " << static_cast<int>(route::kZtcProtocol) << "): " << rules.size()
-      << " rules, " << routes.size() << " routes\n";
+  out << "routing (protocol " << static_cast<int>(route::kZtcProtocol)
+      << "): " << plural(rules.size(), "rule", "rules") << ", "
+      << plural(routes.size(), "route", "routes") << "\n";
   return kExitOk;
 }
 

@@ -151,7 +151,7 @@ int run_cli(int argc, const char* const* argv, std::ostream& out, std::ostream& 
   CLI::App* preflight_cmd = app.add_subcommand(
       "preflight", "find what on the node would fight the policy (exit 1 if anything)");
   add_policy_options(preflight_cmd, preflight_options.policy, preflight_defines);
-  add_node_options(preflight_cmd, preflight_options.node);
+  add_node_options(preflight_cmd, preflight_options.node, false);
   preflight_cmd->add_flag("--json", preflight_options.json, "print {\"conflicts\": [...]}");
   NodeOptions status_options;
   CLI::App* status_cmd = app.add_subcommand("status", "what ztc owns on this node");
@@ -218,8 +218,10 @@ int run_cli(int argc, const char* const* argv, std::ostream& out, std::ostream& 
                    "a run-time member of a managed set (repeatable)")
       ->type_name("SET=ELEMENT")
       ->allow_extra_args(false);  // one value each: the PACKET words follow
-  explain_cmd->add_option("--netns", explain_options.netns,
-                          "also read live members, local addresses and the main table (read only)");
+  explain_cmd
+      ->add_option("--netns", explain_options.netns,
+                   "also read live members, local addresses and the main table (read only)")
+      ->check(names("a network namespace, as `ip netns list` shows them"));
   explain_cmd->add_flag("--json", explain_options.json, "print one JSON object");
   explain_cmd
       ->add_option("PACKET", explain_options.packet,

@@ -177,6 +177,8 @@ BOOST_AUTO_TEST_CASE(empty_names_and_bad_timeouts_are_usage_errors) {
       {{"unload", policy, "--netns", ""}, netns},
       {{"diff", policy, "--netns", ""}, netns},
       {{"status", "--netns", ""}, netns},
+      {{"preflight", policy, "--netns", ""}, netns},
+      {{"explain", policy, "--netns", "", "iif", "eth0", "tcp"}, netns},
       {{"set", "sync", policy, "pods", "--from", "-", "--netns", ""}, netns},
       {{"compile", ""},
        "ztc: error: FILE: must not be empty (it names a policy file, or - for stdin)\n" +

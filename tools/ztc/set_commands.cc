@@ -21,6 +21,7 @@
 #include "model/ip_address.h"
 #include "tools/ztc/node_access.h"
 #include "tools/ztc/policy_input.h"
+#include "tools/ztc/wording.h"
 
 namespace ztc {
 namespace {
@@ -115,10 +116,6 @@ std::unique_ptr<Prepared> prepare(const SetOptions& options, const std::string& 
     return nullptr;
   }
   return prepared;
-}
-
-std::string plural(size_t count, const char* one, const char* many) {
-  return std::to_string(count) + " " + (count == 1 ? one : many);
 }
 
 }  // namespace
