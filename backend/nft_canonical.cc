@@ -4,7 +4,9 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <chrono>
 #include <cstring>
+#include <sstream>
 #include <string_view>
 #include <thread>
 #include <vector>
@@ -12,6 +14,34 @@
 #include "backend/nft_applier.h"
 
 namespace ztc::nft {
+
+namespace {
+
+constexpr int kListAttempts = 50;  // 5 s at most; a 200k set settles in well under 1 s
+
+}  // namespace
+
+bool lists_an_element_twice(const std::string& listing) {
+  std::istringstream lines(with_sorted_elements(listing));
+  bool in_elements = false;
+  std::string previous;
+  for (std::string line; std::getline(lines, line);) {
+    if (line.size() >= 12 && line.compare(line.size() - 12, 12, "elements = {") == 0) {
+      in_elements = true;
+      previous.clear();
+      continue;
+    }
+    if (!in_elements) continue;
+    if (line.find('}') != std::string::npos &&
+        line.find_first_not_of("\t }") == std::string::npos) {
+      in_elements = false;
+      continue;
+    }
+    if (line == previous) return true;
+    previous = line;
+  }
+  return false;
+}
 
 std::optional<std::string> canonical_listing(const std::string& buffer, Family family,
                                              const std::string& table, std::string* error) {
@@ -30,7 +60,15 @@ std::optional<std::string> canonical_listing(const std::string& buffer, Family f
       failure = result.error;
       return;
     }
-    listing = kernel.list_table(family, table, /*json=*/false);
+    // A hash set just filled is still being resized by the kernel (the
+    // rhashtable grows in a worker), and a dump that meets a resize lists
+    // some elements twice and leaves others out: at 200k elements about 11k.
+    // The live table was loaded long before, so list until settled (bounded).
+    for (int attempt = 0; attempt < kListAttempts; ++attempt) {
+      if (attempt > 0) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+      listing = kernel.list_table(family, table, /*json=*/false);
+      if (!listing || !lists_an_element_twice(*listing)) break;
+    }
     if (!listing) failure = "the table did not list back";
   });
   worker.join();

@@ -23,4 +23,8 @@ std::optional<std::string> canonical_listing(const std::string& buffer, Family f
 // seeds: unsorted, `ztc diff` of a 200k-element set saw ~125k lines differ.
 std::string with_sorted_elements(const std::string& listing);
 
+// Whether an `elements = { ... }` block of `listing` holds one element twice:
+// the kernel's dump of a hash set that was being resized.
+bool lists_an_element_twice(const std::string& listing);
+
 }  // namespace ztc::nft

@@ -67,6 +67,23 @@ BOOST_AUTO_TEST_CASE(listings_without_elements_are_unchanged) {
   BOOST_TEST(with_sorted_elements("\t\telements = { 1, 2") == "\t\telements = { 1, 2");
 }
 
+// A dump of a hash set that met a resize lists some elements twice; the
+// scratch listing is taken again until no element is.
+BOOST_AUTO_TEST_CASE(an_element_listed_twice_is_seen_in_any_block) {
+  const std::string settled =
+      "table ip t {\n\tset a {\n\t\ttype ipv4_addr\n\t\telements = { 10.0.0.2, 10.0.0.1,\n"
+      "\t\t\t     10.0.0.3 }\n\t}\n\tset b {\n\t\ttype ipv4_addr\n"
+      "\t\telements = { 10.0.0.1 }\n\t}\n}\n";
+  BOOST_TEST(!lists_an_element_twice(settled));  // the same element in two sets is fine
+  const std::string twice =
+      "table ip t {\n\tset a {\n\t\ttype ipv4_addr\n\t\telements = { 10.0.0.2, 10.0.0.1,\n"
+      "\t\t\t     10.0.0.2 }\n\t}\n}\n";
+  BOOST_TEST(lists_an_element_twice(twice));
+  // Two equal rules are not elements.
+  BOOST_TEST(
+      !lists_an_element_twice("table ip t {\n\tchain c {\n\t\tcounter\n\t\tcounter\n\t}\n}\n"));
+}
+
 BOOST_AUTO_TEST_SUITE_END()
 
 }  // namespace
