@@ -293,7 +293,7 @@ BOOST_AUTO_TEST_CASE(drift_is_reported_and_repaired, *boost::unit_test::label("k
   Run repair = node.ztc("load " + shell_quote(kExample));
   require_ok(repair, "repairing load");
   BOOST_TEST(repair.out ==
-             "loaded table ip ztunnel; routing: 1 changes\n"
+             "loaded table ip ztunnel; routing: 1 change\n"
              "+ -4 rule prio 102 fwmark 0x40/0x40 lookup 102\n");
   Run clean = node.ztc("diff " + shell_quote(kExample));
   BOOST_TEST(clean.exit_code == 0);

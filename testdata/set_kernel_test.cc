@@ -467,7 +467,7 @@ BOOST_AUTO_TEST_CASE(a_set_loaded_by_an_older_ztc_needs_one_reload,
 
   Run reload = node.ztc("load " + shell_quote(kExample));
   require_ok(reload, "reload");
-  BOOST_TEST(reload.out.find("(1 members kept)") != std::string::npos, reload.out);
+  BOOST_TEST(reload.out.find("(1 member kept)") != std::string::npos, reload.out);
   require_ok(node.set("add pods 10.244.0.6"), "set add after the reload");
   BOOST_TEST(node.set("list pods").out == "10.244.0.5\n10.244.0.6\n");
 }
