@@ -5,6 +5,7 @@
 #include <sstream>
 #include <string_view>
 
+#include "backend/counter_values.h"
 #include "backend/nft_text.h"
 #include "backend/sysctl.h"
 
@@ -360,6 +361,10 @@ ApplyReport load(const nft::Table& compiled, const route::Plan& plan, Kernels ke
     return report;
   }
   nft::Table table = std::move(*merged);
+  // Counters of unchanged rules keep counting across the replace.
+  if (before.target_managed) {
+    report.counters_carried = nft::carry_counters(&table, nft::counters_in_listing(*before.target));
+  }
   std::vector<route::Route> member_routes = derived_routes(plan, table);
   SysctlValues recorded;
   if (kernels.sysctl_state) {

@@ -58,6 +58,7 @@ struct ApplyReport {
   bool nft_committed = false;
   route::ReconcileResult routing;  // routing changes made (or, dry run, planned)
   size_t members_carried = 0;      // live managed-set members kept by a load
+  std::vector<std::string> counters_carried;  // rule counters kept by a load (counter_values.h)
   // Tables removed (or, dry run, to be removed): "ip ztunnel". For a load,
   // other ztc tables than the policy's.
   std::vector<std::string> tables_removed;

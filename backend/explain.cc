@@ -325,8 +325,10 @@ class Interpreter {
         std::string name = mangle->target == Field::meta_mark ? "mark" : "ct mark";
         effects.push_back(name + " " + hex(target) + " -> " + hex(v.number));
         target = v.number;
-      } else if (std::holds_alternative<nft::Counter>(statement)) {
-        effects.push_back("counted");
+      } else if (auto* counter = std::get_if<nft::Counter>(&statement)) {
+        // The policy's `counter` action; the counter every rule has for
+        // `ztc stats` says nothing about the packet.
+        if (counter->name.empty()) effects.push_back("counted");
       } else if (auto* verdict = std::get_if<nft::Verdict>(&statement)) {
         return apply_verdict(*verdict, effects, record, joined, depth);
       } else if (auto* map = std::get_if<nft::VerdictMap>(&statement)) {

@@ -106,7 +106,8 @@ json statement_json(Family table_family, const Statement& statement) {
         } else if constexpr (std::is_same_v<T, Mangle>) {
           return {{"mangle", {{"key", field_json(s.target)}, {"value", expr_json(*s.value)}}}};
         } else if constexpr (std::is_same_v<T, Counter>) {
-          return {{"counter", nullptr}};  // anonymous counter, starting at zero
+          if (s.name.empty()) return {{"counter", nullptr}};  // anonymous, starting at zero
+          return {{"counter", s.name}};
         } else if constexpr (std::is_same_v<T, Verdict>) {
           return verdict_json(s);
         } else if constexpr (std::is_same_v<T, VerdictMap>) {
@@ -204,6 +205,15 @@ std::string emit_json(const Table& table) {
   // No owner comment and no set comments: nft 1.0.6 ignores them in JSON.
   commands.push_back({{"add", {{"table", table_id}}}});
 
+  for (const NamedCounter& counter : table.counters) {
+    commands.push_back({{"add",
+                         {{"counter",
+                           {{"family", family},
+                            {"table", table.name},
+                            {"name", counter.name},
+                            {"packets", counter.packets},
+                            {"bytes", counter.bytes}}}}}});
+  }
   for (const Set& set : table.sets) {
     json object = {{"family", family},
                    {"table", table.name},

@@ -140,7 +140,7 @@ std::string statement_text(Family table_family, const Statement& statement) {
         } else if constexpr (std::is_same_v<T, Mangle>) {
           return std::string(field_text(s.target)) + " set " + expr_text(*s.value);
         } else if constexpr (std::is_same_v<T, Counter>) {
-          return "counter";
+          return s.name.empty() ? "counter" : "counter name " + quoted_string(s.name);
         } else if constexpr (std::is_same_v<T, Verdict>) {
           return verdict_text(s);
         } else if constexpr (std::is_same_v<T, VerdictMap>) {
@@ -197,6 +197,18 @@ void print_set(Printer& p, const Set& set) {
   p.line("\t}", Location{});
 }
 
+// Values only when a load carries live ones over: a compiled table lists
+// every counter at zero, as `nft -s` lists them.
+void print_counter(Printer& p, const NamedCounter& counter) {
+  p.line("\tcounter " + counter.name + " {", counter.location);
+  if (counter.packets || counter.bytes) {
+    p.line("\t\tpackets " + std::to_string(counter.packets) + " bytes " +
+               std::to_string(counter.bytes),
+           counter.location);
+  }
+  p.line("\t}", Location{});
+}
+
 void print_chain(Printer& p, Family family, const Chain& chain) {
   p.line("\tchain " + chain.name + " {", chain.location);
   // One `#` line per comment line: a newline inside the comment would
@@ -248,7 +260,11 @@ TextOutput emit_text(const Table& table) {
     if (!first_block) p.blank();
     first_block = false;
   };
-  // Sets first: rules refer to them by name.
+  // Counters and sets first: rules refer to them by name.
+  for (const NamedCounter& counter : table.counters) {
+    separate();
+    print_counter(p, counter);
+  }
   for (const Set& set : table.sets) {
     separate();
     print_set(p, set);

@@ -291,6 +291,12 @@ std::string ir_action(const ir::Action& action) {
 
 }  // namespace
 
+std::string dump_ir_rule(const ir::Rule& rule) {
+  std::string text;
+  for (const ir::Match& m : rule.matches) text += ir_match(m) + " ";
+  return text + "=> " + join(rule.actions, ir_action);
+}
+
 std::string dump_ir(const ir::Policy& policy) {
   std::ostringstream out;
   out << "table " << nft::family_name(policy.family) << " " << policy.table << "\n";
@@ -320,9 +326,7 @@ std::string dump_ir(const ir::Policy& policy) {
   for (const ir::Chain& c : policy.chains) {
     out << (c.nat ? "nat " : "capture ") << nft::hook_name(c.hook) << "\n";
     for (const ir::Rule& r : c.rules) {
-      out << "  " << pos(r.location) << " ";
-      for (const ir::Match& m : r.matches) out << ir_match(m) << " ";
-      out << "=> " << join(r.actions, ir_action) << "\n";
+      out << "  " << pos(r.location) << " " << dump_ir_rule(r) << "\n";
     }
   }
   for (const route::Rule& r : policy.routing.rules) {

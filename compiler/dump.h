@@ -11,5 +11,7 @@ namespace ztc {
 
 std::string dump_ast(const ast::Policy& policy);
 std::string dump_ir(const ir::Policy& policy);
+// One IR rule as dump_ir prints it, without its position: "MATCH ... => ACTION, ...".
+std::string dump_ir_rule(const ir::Rule& rule);
 
 }  // namespace ztc

@@ -4,6 +4,8 @@
 #include <map>
 #include <set>
 
+#include "compiler/rule_counter_name.h"
+
 namespace ztc {
 namespace {
 
@@ -128,7 +130,7 @@ class Lowerer {
         lower_interface_dispatch(rules, i, end, out);
         i = end;
       } else {
-        lower_rule(rules[i], out);
+        lower_rule(rules[i], out, count_rule(out.name, rules[i], {}));
         ++i;
       }
     }
@@ -176,7 +178,9 @@ class Lowerer {
       auto& names = std::get<ir::InterfaceMatch>(merged.matches[0]).names;
       names.clear();
       for (const auto& [name, target] : keys) names.push_back(name);
-      lower_rule(merged, out);
+      std::vector<Location> also;
+      for (size_t i = begin + 1; i < end; ++i) also.push_back(rules[i].location);
+      lower_rule(merged, out, count_rule(out.name, rules[begin], std::move(also)));
       return;
     }
     nft::VerdictMap vmap;
@@ -194,7 +198,20 @@ class Lowerer {
       if (std::get<ir::Verdict>(body.actions.back()).verdict == ast::Verdict::return_) {
         body.actions.pop_back();
       }
-      if (!body.actions.empty()) lower_rule(body, target);
+      // The target chain counts its rules: the map itself is one rule for all.
+      std::vector<Location> also;
+      for (const auto& [rule, rule_target] : target_of) {
+        if (rule_target == d && rule != d) also.push_back(rules[rule].location);
+      }
+      std::string counter = count_rule(out.name, rules[d], std::move(also));
+      if (!body.actions.empty()) {
+        lower_rule(body, target, counter);
+      } else {
+        nft::Rule count_only;
+        count_only.location = rules[d].location;
+        count_only.statements.push_back(nft::Counter{counter});
+        target.rules.push_back(std::move(count_only));
+      }
       chain_of[d] = target.name;
       helpers_.push_back(std::move(target));
     }
@@ -235,8 +252,22 @@ class Lowerer {
     return true;
   }
 
-  // --- one rule
-  void lower_rule(const ir::Rule& rule, nft::Chain& out) {
+  // A counter object for `rule` (and the rules lowered together with it),
+  // named by the rule's identity; its name for the rule's `counter name`.
+  std::string count_rule(const std::string& chain, const ir::Rule& rule,
+                         std::vector<Location> merged) {
+    std::string base = rule_counter_name(chain, rule, 1);
+    int ordinal = ++counter_ordinals_[base];
+    nft::NamedCounter counter;
+    counter.name = ordinal == 1 ? base : rule_counter_name(chain, rule, ordinal);
+    counter.location = rule.location;
+    counter.merged = std::move(merged);
+    table_.counters.push_back(counter);
+    return counter.name;
+  }
+
+  // --- one rule; `counter` names its counter object
+  void lower_rule(const ir::Rule& rule, nft::Chain& out, const std::string& counter) {
     std::vector<nft::Statement> matches;
     std::optional<IpFamily> address_family;
     rule_maps_port_ = false;
@@ -269,6 +300,7 @@ class Lowerer {
         out_rule.statements.push_back(nft::Match{nft::field(Field::nfproto), nft::MatchOp::eq,
                                                  nft::symbol(family_name(family))});
       }
+      out_rule.statements.push_back(nft::Counter{counter});
       std::vector<nft::Statement> actions;
       for (const ir::Action& action : rule.actions) {
         lower_action(action, family, rule.location, actions);
@@ -502,6 +534,7 @@ class Lowerer {
   nft::Table table_;
   std::vector<nft::Chain> helpers_;
   std::set<std::string> copy_chains_;
+  std::map<std::string, int> counter_ordinals_;  // counter name -> rules of that content so far
   nft::Hook current_hook_ = nft::Hook::prerouting;
   bool current_nat_ = false;
   bool rule_maps_port_ = false;  // the rule being lowered has `dnat to A:P`

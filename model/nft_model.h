@@ -111,7 +111,11 @@ struct Mangle {
   Field target;
   ExprPtr value;
 };
-struct Counter {};
+// `counter` (anonymous: the policy's `counter` action) or `counter name
+// "NAME"`: a reference to a counter object of the table (Table::counters).
+struct Counter {
+  std::string name;  // empty: anonymous
+};
 enum class VerdictKind { accept, drop, return_, jump, goto_ };
 struct Verdict {
   VerdictKind kind;
@@ -158,6 +162,19 @@ struct Element {
   std::string comment;  // optional (pod UID)
 };
 
+// A counter object of the table: what one policy rule matched, however it was
+// lowered (a set match, a verdict-map target, a rule per family). Its name is
+// the rule's identity, not its line (see compiler/rule_counters.h), so an edit
+// above a rule keeps its counter. packets/bytes are what the object starts
+// with: zero from lowering, the live values when a load carries them over.
+struct NamedCounter {
+  std::string name;
+  Location location;            // the policy rule
+  std::vector<Location> merged;  // further rules lowered into the same match
+  uint64_t packets = 0;
+  uint64_t bytes = 0;
+};
+
 struct Set {
   std::string name;
   std::string type;       // nft type: ipv4_addr, ipv6_addr, ifname, inet_service, ...
@@ -179,6 +196,7 @@ struct Table {
   std::vector<Set> sets;
   std::vector<Chain> chains;
   Location location;
+  std::vector<NamedCounter> counters;
 };
 
 // How a string is written for nft, in rules and set elements alike (an
