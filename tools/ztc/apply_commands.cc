@@ -6,6 +6,7 @@
 #include "backend/apply.h"
 #include "backend/apply_lock.h"
 #include "backend/diff.h"
+#include "backend/load_record.h"
 #include "backend/nft_canonical.h"
 #include "backend/sysctl_state.h"
 #include "tools/ztc/commands.h"
@@ -58,6 +59,20 @@ std::optional<Prepared> prepare(const LoadOptions& options, const std::string& c
   return Prepared{std::move(*compiled), std::move(*node), std::move(lock), std::move(sysctl_state)};
 }
 
+// For `ztc stats`: when the load happened, what it loaded and since when each
+// counter counts. A record that cannot be written is a warning: the load
+// itself is done.
+void record_load(const nft::Table& table, const route::Plan& plan,
+                 const std::vector<std::string>& counters_carried, std::ostream& err) {
+  std::string error;
+  std::optional<LoadRecordFile> file = LoadRecordFile::open(&error);
+  std::optional<LoadRecord> previous;
+  if (file) previous = file->read(&error);
+  LoadRecord record = next_load_record(table, plan, counters_carried, previous, utc_now());
+  if (file && error.empty()) file->write(record, &error);
+  if (!error.empty()) err << "ztc: warning: the load record for `ztc stats`: " << error << "\n";
+}
+
 void print_routing_changes(const route::ReconcileResult& routing, std::ostream& out) {
   if (routing.changed()) out << routing.diff_text();
 }
@@ -98,6 +113,7 @@ int run_load(const LoadOptions& options, std::ostream& out, std::ostream& err) {
            "fails and undoes itself)\n";
     return kExitOk;
   }
+  record_load(table, prepared->compiled.routing, report.counters_carried, err);
   out << "loaded table " << nft::family_name(table.family) << " " << table.name;
   if (report.members_carried > 0) {
     out << " (" << plural(report.members_carried, "member kept", "members kept") << ")";
@@ -167,60 +183,6 @@ int run_diff(const LoadOptions& options, std::ostream& out, std::ostream& err) {
   }
   out << report.text();
   return kExitFailure;
-}
-
-int run_status(const NodeOptions& options, std::ostream& out, std::ostream& err) {
-  std::string error;
-  auto node = open_node(options, "status", &error);
-  if (!node) {
-    err << "ztc: error: " << error << "\n";
-    return kExitFailure;
-  }
-  std::optional<std::vector<LiveTable>> tables = live_tables(*node->nft, &error);
-  if (!tables) {
-    err << "ztc: error: " << error << (error.empty() || error.back() != '\n' ? "\n" : "");
-    return kExitFailure;
-  }
-  int owned = 0;
-  for (const LiveTable& live : *tables) {
-    if (!live.managed) continue;
-    ++owned;
-    auto json_text = node->nft->list_table(live.family, live.name, true);
-    size_t chains = 0, rules = 0;
-    std::vector<std::pair<std::string, size_t>> sets;
-    auto document = nlohmann::json::parse(json_text.value_or("{}"), nullptr, false);
-    if (document.is_object() && document.contains("nftables")) {
-      for (const auto& item : document["nftables"]) {
-        if (item.contains("chain")) ++chains;
-        if (item.contains("rule")) ++rules;
-        if (item.contains("set")) {
-          const auto& set = item["set"];
-          size_t size = set.contains("elem") ? set["elem"].size() : 0;
-          sets.emplace_back(set.value("name", "?"), size);
-        }
-      }
-    }
-    out << "table " << live.ref() << ": " << plural(chains, "chain", "chains") << ", "
-        << plural(rules, "rule", "rules");
-    for (const auto& [set, size] : sets)
-      out << "; set " << set << " " << plural(size, "element", "elements");
-    out << "\n";
-  }
-  if (owned == 0) out << "no table managed by ztc\n";
-  std::vector<route::Rule> rules;
-  std::vector<route::Route> routes;
-  if (auto e = node->routing->list_rules(&rules)) {
-    err << "ztc: error: cannot list rules: " << *e << "\n";
-    return kExitFailure;
-  }
-  if (auto e = node->routing->list_routes(&routes)) {
-    err << "ztc: error: cannot list routes: " << *e << "\n";
-    return kExitFailure;
-  }
-  out << "routing (protocol " << static_cast<int>(route::kZtcProtocol)
-      << "): " << plural(rules.size(), "rule", "rules") << ", "
-      << plural(routes.size(), "route", "routes") << "\n";
-  return kExitOk;
 }
 
 }  // namespace ztc

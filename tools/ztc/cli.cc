@@ -10,6 +10,7 @@
 #include "tools/ztc/explain_command.h"
 #include "tools/ztc/preflight_command.h"
 #include "tools/ztc/set_commands.h"
+#include "tools/ztc/stats_command.h"
 
 namespace ztc {
 namespace {
@@ -154,8 +155,21 @@ int run_cli(int argc, const char* const* argv, std::ostream& out, std::ostream& 
   add_node_options(preflight_cmd, preflight_options.node, false);
   preflight_cmd->add_flag("--json", preflight_options.json, "print {\"conflicts\": [...]}");
   NodeOptions status_options;
+  bool status_json = false;
   CLI::App* status_cmd = app.add_subcommand("status", "what ztc owns on this node");
   add_node_options(status_cmd, status_options, false);
+  status_cmd->add_flag("--json", status_json, "print one JSON object");
+  StatsOptions stats_options;
+  std::vector<std::string> stats_defines;
+  CLI::App* stats_cmd = app.add_subcommand(
+      "stats", "packets and bytes per policy rule, set sizes, routes, last load, drift");
+  add_policy_options(stats_cmd, stats_options.policy, stats_defines);
+  add_node_options(stats_cmd, stats_options.node, false);
+  auto* stats_json_flag = stats_cmd->add_flag("--json", stats_options.json, "print one JSON object");
+  stats_cmd
+      ->add_flag("--prometheus", stats_options.prometheus,
+                 "print Prometheus text (node_exporter's textfile collector)")
+      ->excludes(stats_json_flag);
 
   // ztc set add|del|list|sync FILE SET ...: see tools/ztc/set_commands.h.
   CLI::App* set_cmd = app.add_subcommand(
@@ -298,7 +312,14 @@ int run_cli(int argc, const char* const* argv, std::ostream& out, std::ostream& 
     }
     return run_preflight(preflight_options, out, err);
   }
-  if (status_cmd->parsed()) return run_status(status_options, out, err);
+  if (status_cmd->parsed()) return run_status(status_options, status_json, out, err);
+  if (stats_cmd->parsed()) {
+    if (!parse_overrides(stats_defines, &stats_options.policy.overrides, &error)) {
+      err << "ztc: error: " << error << "\n";
+      return kExitUsage;
+    }
+    return run_stats(stats_options, out, err);
+  }
   if (explain_cmd->parsed()) {
     if (!parse_overrides(explain_defines, &explain_options.policy.overrides, &error)) {
       err << "ztc: error: " << error << "\n";

@@ -55,6 +55,7 @@ int run_load(const LoadOptions& options, std::ostream& out, std::ostream& err);
 int run_unload(const LoadOptions& options, std::ostream& out, std::ostream& err);
 // Exit 0 when the node matches the policy, 1 when it differs, 2 on error.
 int run_diff(const LoadOptions& options, std::ostream& out, std::ostream& err);
-int run_status(const NodeOptions& options, std::ostream& out, std::ostream& err);
+// json: one object, {"tables": [...], "routing": {...}} (README, "Operating ztc").
+int run_status(const NodeOptions& options, bool json, std::ostream& out, std::ostream& err);
 
 }  // namespace ztc
