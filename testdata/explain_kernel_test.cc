@@ -64,7 +64,7 @@ class Node {
   // IPv6 is left out: the kernel adds link-local routes on its own while
   // the new veths finish DAD.
   std::string state() const {
-    return must("nft list ruleset; ip rule; ip -4 route show table all");
+    return must("nft -s list ruleset; ip rule; ip -4 route show table all");
   }
 
   const std::string& name() const { return netns_.name(); }

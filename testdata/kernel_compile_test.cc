@@ -133,7 +133,7 @@ CompiledPolicy compile_example(const std::string& name) {
 }
 
 std::string list_table(const ScopedTestNetns& netns, const nft::Table& table) {
-  return must(netns, std::string("nft list table ") + nft::family_name(table.family) + " " +
+  return must(netns, std::string("nft -s list table ") + nft::family_name(table.family) + " " +
                          table.name);
 }
 

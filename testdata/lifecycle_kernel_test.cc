@@ -96,7 +96,7 @@ BOOST_AUTO_TEST_CASE(a_load_that_would_drop_another_table_or_a_set_with_members_
   Run added =
       node.ztc("set add " + shell_quote(kExample) + " pods 10.244.1.5 10.244.1.6 10.244.1.7");
   BOOST_TEST_REQUIRE(added.exit_code == 0, added.err);
-  const std::string nft_before = node.must("nft list ruleset");
+  const std::string nft_before = node.must("nft -s list ruleset");
   const std::string routes_before = node.ztc_routes();
 
   const std::string renamed_table = node.dir().write(
@@ -112,7 +112,7 @@ BOOST_AUTO_TEST_CASE(a_load_that_would_drop_another_table_or_a_set_with_members_
                                 "    table ip meshcap\n"
                                 "    ^\n"
                                 "ztc: load failed; the node was left as it was\n");
-  BOOST_TEST(node.must("nft list ruleset") == nft_before);
+  BOOST_TEST(node.must("nft -s list ruleset") == nft_before);
   BOOST_TEST(node.ztc_routes() == routes_before);
 
   const std::string renamed_set = node.dir().write("set.zt", example_with_all("pods", "workloads"));
@@ -124,7 +124,7 @@ BOOST_AUTO_TEST_CASE(a_load_that_would_drop_another_table_or_a_set_with_members_
              refused.err);
   refused = node.ztc("load " + shell_quote(renamed_set));
   BOOST_TEST(refused.exit_code == 1);
-  BOOST_TEST(node.must("nft list ruleset") == nft_before);
+  BOOST_TEST(node.must("nft -s list ruleset") == nft_before);
   BOOST_TEST(node.ztc_routes() == routes_before);
 
   Run replaced = node.ztc("load " + shell_quote(renamed_set) + " --replace");

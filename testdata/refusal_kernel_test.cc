@@ -35,7 +35,7 @@ class Node : public testing::AmbientNode {
 
   // Everything a load could change, as the standard tools print it.
   std::string snapshot() const {
-    return must("nft list ruleset; ip -4 rule; ip -6 rule") + routes() + sysctls();
+    return must("nft -s list ruleset; ip -4 rule; ip -6 rule") + routes() + sysctls();
   }
 
   // ztc's rules and routes (protocol 122) and its table.
@@ -145,7 +145,7 @@ BOOST_AUTO_TEST_CASE(nested_prefixes_in_a_set_never_reach_the_kernel,
   BOOST_REQUIRE_MESSAGE(loaded.exit_code == 0, loaded.err);
   // ztc's own state (the kernel adds IPv6 link-local routes on new veths at
   // any time, so the whole routing table is no fixed point here).
-  auto state = [&] { return node.must("nft list ruleset") + node.owned(); };
+  auto state = [&] { return node.must("nft -s list ruleset") + node.owned(); };
   const std::string before = state();
   const std::string path =
       dir.write("refused.zt", example_with("set pods: ipv4 managed",

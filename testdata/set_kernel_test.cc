@@ -65,7 +65,7 @@ class Node : public testing::AmbientNode {
     return must("ip route show table 100 | grep ' proto 122 ' || true");
   }
   std::string elements() const { return must("nft list set ip ztunnel pods"); }
-  std::string state() const { return must("nft list ruleset") + routes(); }
+  std::string state() const { return must("nft -s list ruleset") + routes(); }
 };
 
 void require_ok(const Run& run, const std::string& what) {
