@@ -73,6 +73,15 @@ void record_load(const nft::Table& table, const route::Plan& plan,
   if (!error.empty()) err << "ztc: warning: the load record for `ztc stats`: " << error << "\n";
 }
 
+// The load record goes with what it describes (and files in /run/ztc do
+// not pile up per namespace).
+void forget_load(std::ostream& err) {
+  std::string error;
+  std::optional<LoadRecordFile> file = LoadRecordFile::open(&error);
+  if (file) file->remove(&error);
+  if (!error.empty()) err << "ztc: warning: the load record for `ztc stats`: " << error << "\n";
+}
+
 void print_routing_changes(const route::ReconcileResult& routing, std::ostream& out) {
   if (routing.changed()) out << routing.diff_text();
 }
@@ -142,6 +151,7 @@ int run_unload(const LoadOptions& options, std::ostream& out, std::ostream& err)
                 : "ztc: unload failed and could not be fully rolled back; see the errors above\n");
     return exit_after_held_signals(held, "unload", state, kExitFailure, err);
   }
+  if (!options.dry_run) forget_load(err);
   if (report.tables_removed.empty()) {
     out << "no table managed by ztc";
   } else {
