@@ -9,6 +9,7 @@
 #include "backend/load_record.h"
 #include "backend/nft_canonical.h"
 #include "backend/sysctl_state.h"
+#include "backend/trace.h"
 #include "tools/ztc/commands.h"
 #include "tools/ztc/node_access.h"
 #include "tools/ztc/policy_input.h"
@@ -55,6 +56,17 @@ std::optional<Prepared> prepare(const LoadOptions& options, const std::string& c
     err << "ztc: error: " << error << "\n";
     *exit_code = error_code;
     return std::nullopt;
+  }
+  // A `ztc trace` killed before it removed its chains left them: not the
+  // policy's, so they go (backend/trace.h); diff would report them, a load
+  // would drop them unsaid.
+  if (command == "diff" || (command == "load" && !options.dry_run)) {
+    error.clear();
+    for (const std::string& line : trace::remove_stale(*node->nft, compiled->table.family,
+                                                       compiled->table.name, &error)) {
+      err << "ztc: " << line << "\n";
+    }
+    if (!error.empty()) err << "ztc: warning: " << error << "\n";
   }
   return Prepared{std::move(*compiled), std::move(*node), std::move(lock), std::move(sysctl_state)};
 }

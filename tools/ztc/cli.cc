@@ -11,6 +11,7 @@
 #include "tools/ztc/preflight_command.h"
 #include "tools/ztc/set_commands.h"
 #include "tools/ztc/stats_command.h"
+#include "tools/ztc/trace_command.h"
 
 namespace ztc {
 namespace {
@@ -171,6 +172,22 @@ int run_cli(int argc, const char* const* argv, std::ostream& out, std::ostream& 
                  "print Prometheus text (node_exporter's textfile collector)")
       ->excludes(stats_json_flag);
 
+  TraceOptions trace_options;
+  std::vector<std::string> trace_defines;
+  CLI::App* trace_cmd = app.add_subcommand(
+      "trace", "follow live packets through the policy's lines (nftrace), then clean up");
+  add_policy_options(trace_cmd, trace_options.policy, trace_defines);
+  add_node_options(trace_cmd, trace_options.node, false);
+  trace_cmd->add_option("--count", trace_options.count, "stop after this many packets (default 10)")
+      ->check(CLI::Range(1, 100000));
+  trace_cmd
+      ->add_option("--timeout", trace_options.timeout_seconds,
+                   "stop after this many seconds (default 60)")
+      ->check(CLI::Range(0.1, 86400.0));
+  trace_cmd->add_option("MATCH", trace_options.match,
+                        "packet words as for explain: iif NAME, tcp|udp|icmp, saddr A, daddr A, "
+                        "sport N, dport N, mark V, ct mark V");
+
   // ztc set add|del|list|sync FILE SET ...: see tools/ztc/set_commands.h.
   CLI::App* set_cmd = app.add_subcommand(
       "set", "change the members of a managed set and their derived routes, without a reload");
@@ -313,6 +330,13 @@ int run_cli(int argc, const char* const* argv, std::ostream& out, std::ostream& 
     return run_preflight(preflight_options, out, err);
   }
   if (status_cmd->parsed()) return run_status(status_options, status_json, out, err);
+  if (trace_cmd->parsed()) {
+    if (!parse_overrides(trace_defines, &trace_options.policy.overrides, &error)) {
+      err << "ztc: error: " << error << "\n";
+      return kExitUsage;
+    }
+    return run_trace(trace_options, out, err);
+  }
   if (stats_cmd->parsed()) {
     if (!parse_overrides(stats_defines, &stats_options.policy.overrides, &error)) {
       err << "ztc: error: " << error << "\n";
