@@ -190,6 +190,48 @@ Narrator::Narrator(const nft::Table& table) : table_ref_(table_ref(table.family,
   }
 }
 
+namespace {
+
+// The value after `key ` in an nft packet line ("ip saddr 10.0.0.1 ..."); the
+// last one when `last`.
+std::optional<std::string> word_after(const std::string& text, const std::string& key,
+                                      bool last = false) {
+  std::string needle = key + " ";
+  size_t at = last ? text.rfind(needle) : text.find(needle);
+  while (at != std::string::npos && at > 0 && text[at - 1] != ' ') {
+    at = last ? (at == 0 ? std::string::npos : text.rfind(needle, at - 1))
+              : text.find(needle, at + 1);
+  }
+  if (at == std::string::npos) return std::nullopt;
+  size_t begin = at + needle.size();
+  return text.substr(begin, text.find(' ', begin) - begin);
+}
+
+std::optional<route::PacketKey> key_of(const std::string& packet_line) {
+  route::PacketKey key;
+  bool has_daddr = false;
+  for (const char* family : {"ip", "ip6"}) {
+    auto daddr = word_after(packet_line, std::string(family) + " daddr");
+    auto saddr = word_after(packet_line, std::string(family) + " saddr");
+    std::optional<IpPrefix> parsed = daddr ? parse_ip_prefix(*daddr) : std::nullopt;
+    if (parsed) key.daddr = *parsed, has_daddr = true;
+    if (saddr) key.saddr = parse_ip_prefix(*saddr);
+  }
+  if (!has_daddr) return std::nullopt;
+  if (auto iif = word_after(packet_line, "iif")) {
+    if (iif->size() >= 2 && iif->front() == '"') key.iif = iif->substr(1, iif->size() - 2);
+  }
+  return key;
+}
+
+}  // namespace
+
+std::vector<std::pair<size_t, route::PacketKey>> Narrator::packet_keys() const {
+  std::vector<std::pair<size_t, route::PacketKey>> keys;
+  for (const auto& [number, key] : keys_) keys.emplace_back(number, key);
+  return keys;
+}
+
 std::string Narrator::line(const Event& event) {
   bool ours = event.table == table_ref_;
   bool tracer = ours && event.chain.rfind(kChainPrefix, 0) == 0;
@@ -198,6 +240,12 @@ std::string Narrator::line(const Event& event) {
     // A packet is numbered when the trace rule marks it (its first event).
     if (!tracer || event.kind != "packet") return "";
     number = numbers_.emplace(event.id, numbers_.size() + 1).first;
+    if (auto key = key_of(event.text)) keys_[number->second] = *key;
+  }
+  auto key = keys_.find(number->second);
+  auto mark = word_after(event.text, "meta mark", true);
+  if (key != keys_.end() && mark) {
+    key->second.mark = static_cast<uint32_t>(std::strtoul(mark->c_str(), nullptr, 0));
   }
   std::string prefix = "packet " + std::to_string(number->second) + ": ";
   if (tracer) {

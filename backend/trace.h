@@ -15,6 +15,7 @@
 #include <string>
 #include <vector>
 
+#include "backend/route_get.h"
 #include "model/nft_model.h"
 
 namespace ztc::trace {
@@ -66,11 +67,16 @@ class Narrator {
   std::string line(const Event& event);
   size_t packets() const { return numbers_.size(); }
   bool known(const std::string& id) const { return numbers_.count(id) > 0; }
+  // What the routing lookup needs of each packet (by number): its addresses
+  // and input device from the trace rule's packet line, and the last mark
+  // the events showed. Packets whose addresses were not shown are left out.
+  std::vector<std::pair<size_t, route::PacketKey>> packet_keys() const;
 
  private:
   std::string table_ref_;
   std::map<std::string, Location> counter_rules_;  // counter name -> policy rule
   std::map<std::string, size_t> numbers_;          // trace id -> packet number
+  std::map<size_t, route::PacketKey> keys_;        // packet number -> lookup key
 };
 
 }  // namespace ztc::trace

@@ -89,8 +89,9 @@ BOOST_AUTO_TEST_CASE(events_are_told_in_the_policy_lines) {
   auto told = [&](const std::string& line) { return narrator.line(*parse_event(line)); };
   // Another packet's events before the trace rule marked it: nothing.
   BOOST_TEST(told("trace id aa ip obs output rule udp dport 9001 (verdict continue)") == "");
-  BOOST_TEST(told("trace id 01 ip obs ztc_trace_output packet: oif \"lo\" ip saddr 127.0.0.1") ==
-             "packet 1: oif \"lo\" ip saddr 127.0.0.1");
+  BOOST_TEST(told("trace id 01 ip obs ztc_trace_output packet: oif \"lo\" ip saddr 127.0.0.1 ip "
+                  "daddr 127.0.0.2") ==
+             "packet 1: oif \"lo\" ip saddr 127.0.0.1 ip daddr 127.0.0.2");
   BOOST_TEST(told("trace id 01 ip obs ztc_trace_output rule meta nftrace set 1 (verdict "
                   "continue)") == "");
   BOOST_TEST(told("trace id 01 ip obs output packet: oif \"lo\"") == "");
@@ -104,6 +105,13 @@ BOOST_AUTO_TEST_CASE(events_are_told_in_the_policy_lines) {
   BOOST_TEST(told("trace id 01 ip obs output policy accept meta mark 0x00000010") ==
              "packet 1:   output: policy accept meta mark 0x00000010");
   BOOST_TEST(narrator.packets() == 1u);
+  // For the routing lookup: the packet line's addresses, the last mark shown.
+  auto keys = narrator.packet_keys();
+  BOOST_TEST_REQUIRE(keys.size() == 1u);
+  BOOST_TEST(keys[0].first == 1u);
+  BOOST_TEST(keys[0].second.saddr->address_str() == "127.0.0.1");
+  BOOST_TEST(!keys[0].second.iif.has_value());
+  BOOST_TEST(keys[0].second.mark == 0x10u);
   BOOST_TEST(!parse_event("not a trace line").has_value());
 }
 

@@ -81,6 +81,38 @@ BOOST_AUTO_TEST_CASE(traced_probes_show_the_lines_they_take, *boost::unit_test::
   BOOST_TEST(node.must("nft -s list ruleset") == before);
 }
 
+BOOST_AUTO_TEST_CASE(the_routing_decision_follows_the_mark_the_policy_set,
+                     *boost::unit_test::label("kernel")) {
+  AmbientNode node("ztc-trace");
+  TempDir dir;
+  std::string policy = dir.write("p.zt",
+                                 "table ip obs\n"
+                                 "mark seen = 0x10\n"
+                                 "iface tunnel = \"istioin\"\n"
+                                 "capture output {\n"
+                                 "  udp dport 9001 => mark |= seen\n"
+                                 "}\n"
+                                 "rule 100 fwmark seen lookup 100\n"
+                                 "route 100 {\n"
+                                 "  10.99.0.0/24 dev tunnel scope link\n"
+                                 "}\n");
+  // Unmarked, 10.99.0.0/24 goes via the tunnel's peer (main table).
+  node.must("ip route add 10.99.0.0/24 via 192.168.126.2 dev istioin");
+  BOOST_TEST_REQUIRE(node.ztc("load " + shell_quote(policy)).exit_code == 0);
+  std::string send = "ip netns exec " + shell_quote(node.name()) +
+                     " timeout 10 python3 -c \"import socket\n"
+                     "s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)\n"
+                     "s.sendto(b'x', ('10.99.0.5', 9001))\n\"";
+  CommandResult run = trace_while(node, policy, "--count 1 --timeout 8 udp", send, dir);
+  BOOST_TEST(run.output.find("packet 1:   output: " + policy +
+                             ":5: udp dport 9001 => mark |= seen (verdict continue)\n") !=
+                 std::string::npos,
+             run.output);
+  BOOST_TEST(run.output.find("packet 1: route with mark 0x10: table 100: unicast dev istioin\n") !=
+                 std::string::npos,
+             run.output);
+}
+
 BOOST_AUTO_TEST_CASE(sigterm_removes_the_trace_and_sigkill_leaves_it_to_diff,
                      *boost::unit_test::label("kernel")) {
   AmbientNode node("ztc-trace");

@@ -21,6 +21,7 @@
 #include <ostream>
 #include <thread>
 
+#include "backend/route_get.h"
 #include "backend/trace.h"
 #include "tools/ztc/node_access.h"
 #include "tools/ztc/policy_input.h"
@@ -130,6 +131,15 @@ int run_trace(const TraceOptions& options, std::ostream& out, std::ostream& err)
   if (!removed.success) {
     err << "ztc: error: cannot remove the trace chains (the next load or diff will): "
         << removed.error;
+  }
+  // The routing decision for each packet with the mark it ended with (asked
+  // now, after the fact: the routes are those of this moment).
+  for (const auto& [number, key] : narrator.packet_keys()) {
+    char mark[16];
+    std::snprintf(mark, sizeof mark, "0x%x", key.mark);
+    std::optional<route::Decision> decision = route::route_get(key, &error);
+    out << "packet " << number << ": route with mark " << mark << ": "
+        << (decision ? route::describe(*decision) : "the kernel says: " + error) << "\n";
   }
   out << narrator.packets() << (narrator.packets() == 1 ? " packet" : " packets") << " traced\n";
   out.flush();
