@@ -219,7 +219,11 @@ std::optional<route::PacketKey> key_of(const std::string& packet_line) {
   }
   if (!has_daddr) return std::nullopt;
   if (auto iif = word_after(packet_line, "iif")) {
-    if (iif->size() >= 2 && iif->front() == '"') key.iif = iif->substr(1, iif->size() - 2);
+    // A packet on lo was sent by the node and routed when it was sent; the
+    // kernel refuses an input lookup of 127/8 from lo ("Invalid argument").
+    if (iif->size() >= 2 && iif->front() == '"' && *iif != "\"lo\"") {
+      key.iif = iif->substr(1, iif->size() - 2);
+    }
   }
   return key;
 }

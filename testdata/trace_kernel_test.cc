@@ -76,6 +76,9 @@ BOOST_AUTO_TEST_CASE(traced_probes_show_the_lines_they_take, *boost::unit_test::
                        ":4: iif \"lo\" => return (verdict continue)\n") != std::string::npos,
              text);
   BOOST_TEST(text.find(":9:") == std::string::npos, text);
+  BOOST_TEST(text.find("packet 2: route with mark 0x10: table main: local dev lo\n") !=
+                 std::string::npos,
+             text);
   BOOST_TEST(text.find("2 packets traced\n") != std::string::npos, text);
   // The trace chains are gone: the table is as loaded.
   BOOST_TEST(node.must("nft -s list ruleset") == before);
