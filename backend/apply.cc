@@ -8,6 +8,7 @@
 #include "backend/counter_values.h"
 #include "backend/nft_text.h"
 #include "backend/sysctl.h"
+#include "backend/trace.h"
 
 namespace ztc {
 namespace {
@@ -364,6 +365,7 @@ ApplyReport load(const nft::Table& compiled, const route::Plan& plan, Kernels ke
   // Counters of unchanged rules keep counting across the replace.
   if (before.target_managed) {
     report.counters_carried = nft::carry_counters(&table, nft::counters_in_listing(*before.target));
+    report.trace_chains_dropped = trace::trace_chains(*before.target);
   }
   std::vector<route::Route> member_routes = derived_routes(plan, table);
   SysctlValues recorded;

@@ -13,6 +13,7 @@
 // against in-memory fakes in unit tests and against a namespace in kernel tests.
 #pragma once
 
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -59,6 +60,9 @@ struct ApplyReport {
   route::ReconcileResult routing;  // routing changes made (or, dry run, planned)
   size_t members_carried = 0;      // live managed-set members kept by a load
   std::vector<std::string> counters_carried;  // rule counters kept by a load (counter_values.h)
+  // Chains of a `ztc trace` (backend/trace.h) that a load's replace dropped,
+  // with the pid their rule names.
+  std::map<std::string, int> trace_chains_dropped;
   // Tables removed (or, dry run, to be removed): "ip ztunnel". For a load,
   // other ztc tables than the policy's.
   std::vector<std::string> tables_removed;

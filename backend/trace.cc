@@ -130,22 +130,20 @@ std::string add_buffer(nft::Family family, const std::string& table, const std::
 }
 
 std::map<std::string, int> trace_chains(const std::string& listing) {
+  // Found by search, not line by line: a load passes listings with 100k
+  // set members here.
   std::map<std::string, int> chains;
-  std::istringstream lines(listing);
-  std::string current;
-  const std::string chain_line = std::string("\tchain ") + kChainPrefix;
-  for (std::string line; std::getline(lines, line);) {
-    if (line.rfind(chain_line, 0) == 0) {
-      current = line.substr(7, line.find(' ', 7) - 7);
-      chains[current] = 0;
-      continue;
-    }
-    if (line == "\t}") current.clear();
-    if (current.empty()) continue;
-    size_t at = line.find("comment \"ztc trace pid ");
-    if (at != std::string::npos) {
-      chains[current] = std::atoi(line.c_str() + at + 23);
-    }
+  const std::string chain_line = std::string("\n\tchain ") + kChainPrefix;
+  const std::string pid_comment = "comment \"ztc trace pid ";
+  for (size_t at = listing.find(chain_line); at != std::string::npos;
+       at = listing.find(chain_line, at + 1)) {
+    size_t name_begin = at + 8;  // after "\n\tchain "
+    std::string name = listing.substr(name_begin, listing.find(' ', name_begin) - name_begin);
+    size_t block_end = listing.find("\n\t}", name_begin);
+    size_t comment = listing.find(pid_comment, name_begin);
+    chains[name] = comment != std::string::npos && comment < block_end
+                       ? std::atoi(listing.c_str() + comment + pid_comment.size())
+                       : 0;
   }
   return chains;
 }

@@ -137,6 +137,17 @@ BOOST_AUTO_TEST_CASE(sigterm_removes_the_trace_and_sigkill_leaves_it_to_diff,
                            "(its ztc trace, pid ") != std::string::npos,
              diff.err);
   BOOST_TEST(!has_trace_chains(node));
+
+  // The same after a load, whose replace drops the chains and says so.
+  killed = trace_while(node, policy, "--timeout 30", "kill -KILL $pid", dir);
+  BOOST_TEST_REQUIRE(has_trace_chains(node));
+  testing::ZtcRun load = node.ztc("load " + shell_quote(policy));
+  BOOST_TEST(load.exit_code == 0, load.err);
+  BOOST_TEST(load.err.find("ztc: removed the stale trace chain ztc_trace_prerouting of table ip "
+                           "obs (its ztc trace, pid ") != std::string::npos,
+             load.err);
+  BOOST_TEST(!has_trace_chains(node));
+  BOOST_TEST(node.ztc("diff " + shell_quote(policy)).out == "no differences\n");
 }
 
 BOOST_AUTO_TEST_SUITE_END()

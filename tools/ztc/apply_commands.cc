@@ -1,4 +1,5 @@
 // ztc load / unload / diff / status.
+#include <algorithm>
 #include <nlohmann/json.hpp>
 #include <ostream>
 #include <sstream>
@@ -57,17 +58,6 @@ std::optional<Prepared> prepare(const LoadOptions& options, const std::string& c
     *exit_code = error_code;
     return std::nullopt;
   }
-  // A `ztc trace` killed before it removed its chains left them: not the
-  // policy's, so they go (backend/trace.h); diff would report them, a load
-  // would drop them unsaid.
-  if (command == "diff" || (command == "load" && !options.dry_run)) {
-    error.clear();
-    for (const std::string& line : trace::remove_stale(*node->nft, compiled->table.family,
-                                                       compiled->table.name, &error)) {
-      err << "ztc: " << line << "\n";
-    }
-    if (!error.empty()) err << "ztc: warning: " << error << "\n";
-  }
   return Prepared{std::move(*compiled), std::move(*node), std::move(lock), std::move(sysctl_state)};
 }
 
@@ -92,6 +82,23 @@ void forget_load(std::ostream& err) {
   std::optional<LoadRecordFile> file = LoadRecordFile::open(&error);
   if (file) file->remove(&error);
   if (!error.empty()) err << "ztc: warning: the load record for `ztc stats`: " << error << "\n";
+}
+
+// A load's replace drops the chains of a `ztc trace`; say so, and whether
+// their trace was still running (it then ends with an error).
+void report_dropped_traces(const nft::Table& table, const std::map<std::string, int>& chains,
+                           std::ostream& err) {
+  std::vector<std::string> stale = trace::stale_chains(chains);
+  for (const auto& [chain, pid] : chains) {
+    bool gone = std::find(stale.begin(), stale.end(), chain) != stale.end();
+    err << "ztc: removed the " << (gone ? "stale " : "") << "trace chain " << chain
+        << " of table " << nft::family_name(table.family) << " " << table.name;
+    if (pid > 0) {
+      err << (gone ? " (its ztc trace, pid " + std::to_string(pid) + ", is gone)"
+                   : " (ztc trace pid " + std::to_string(pid) + " is still tracing)");
+    }
+    err << "\n";
+  }
 }
 
 void print_routing_changes(const route::ReconcileResult& routing, std::ostream& out) {
@@ -122,6 +129,7 @@ int run_load(const LoadOptions& options, std::ostream& out, std::ostream& err) {
     return exit_after_held_signals(held, "load", state, kExitFailure, err);
   }
   const nft::Table& table = prepared->compiled.table;
+  if (!options.dry_run) report_dropped_traces(table, report.trace_chains_dropped, err);
   if (options.dry_run) {
     out << "# dry run: the kernel accepted the table; nothing was changed\n";
     out << report.nft_buffer;
@@ -195,8 +203,26 @@ int run_diff(const LoadOptions& options, std::ostream& out, std::ostream& err) {
   if (!prepared) return code;
   Kernels kernels{*prepared->node.nft, *prepared->node.routing, prepared->node.sets.get(), nullptr,
                   &*prepared->sysctl_state};
-  DiffReport report =
-      diff(prepared->compiled.table, prepared->compiled.routing, kernels, nft::canonical_listing);
+  const nft::Table& table = prepared->compiled.table;
+  DiffReport report = diff(table, prepared->compiled.routing, kernels, nft::canonical_listing);
+  // A `ztc trace` killed before it removed its chains left them: not the
+  // policy's and not drift, so they go (backend/trace.h); only then is the
+  // table listed again.
+  bool traced = std::any_of(report.nft_lines.begin(), report.nft_lines.end(),
+                            [](const std::string& line) {
+                              return line.find(std::string("chain ") + trace::kChainPrefix) !=
+                                     std::string::npos;
+                            });
+  if (report.ok && traced) {
+    std::string error;
+    std::vector<std::string> removed =
+        trace::remove_stale(*prepared->node.nft, table.family, table.name, &error);
+    for (const std::string& line : removed) err << "ztc: " << line << "\n";
+    if (!error.empty()) err << "ztc: warning: " << error << "\n";
+    if (!removed.empty()) {
+      report = diff(table, prepared->compiled.routing, kernels, nft::canonical_listing);
+    }
+  }
   err << report.diagnostics.render();
   if (!report.ok) return kExitUsage;
   if (report.equal()) {
