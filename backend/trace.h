@@ -87,10 +87,10 @@ class NftKernel;
 
 namespace ztc::trace {
 
-// For diff (a load drops them with the table it replaces): deletes the
-// stale trace chains of `table` in one
-// transaction and returns one line per chain removed (empty: none). Not
-// loaded, or nothing stale: nothing. A failed delete: nothing, `error` set.
+// For diff (a load drops them with the table it replaces): deletes the stale
+// trace chains of `table` in one transaction and returns one line per chain
+// removed (empty: none). Not loaded, or nothing stale: nothing. A failed
+// delete: nothing, `error` set.
 std::vector<std::string> remove_stale(nft::NftKernel& kernel, nft::Family family,
                                       const std::string& table, std::string* error);
 
