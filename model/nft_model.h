@@ -169,7 +169,7 @@ struct Element {
 // with: zero from lowering, the live values when a load carries them over.
 struct NamedCounter {
   std::string name;
-  Location location;            // the policy rule
+  Location location;             // the policy rule
   std::vector<Location> merged;  // further rules lowered into the same match
   uint64_t packets = 0;
   uint64_t bytes = 0;

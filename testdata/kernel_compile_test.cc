@@ -133,8 +133,8 @@ CompiledPolicy compile_example(const std::string& name) {
 }
 
 std::string list_table(const ScopedTestNetns& netns, const nft::Table& table) {
-  return must(netns, std::string("nft -s list table ") + nft::family_name(table.family) + " " +
-                         table.name);
+  return must(
+      netns, std::string("nft -s list table ") + nft::family_name(table.family) + " " + table.name);
 }
 
 std::string table_line(const nft::Table& table) {

@@ -275,7 +275,8 @@ BOOST_AUTO_TEST_CASE(drift_is_reported_and_repaired, *boost::unit_test::label("k
   require_ok(node.ztc("load " + shell_quote(kExample)), "load");
   // By hand: one nft rule and one ip rule of ztc's go away.
   std::string handle = node.must(
-      "nft -a list chain ip ztunnel prerouting | sed -n 's/.*udp dport 6081 counter name \"[a-z0-9_]*\" return # handle //p'");
+      "nft -a list chain ip ztunnel prerouting | sed -n 's/.*udp dport 6081 counter name "
+      "\"[a-z0-9_]*\" return # handle //p'");
   BOOST_TEST_REQUIRE(!handle.empty());
   node.must("nft delete rule ip ztunnel prerouting handle " + handle);
   node.must("ip rule del prio 102 fwmark 0x40/0x40 lookup 102");
@@ -502,8 +503,8 @@ BOOST_AUTO_TEST_CASE(managed_set_members_survive_reloads, *boost::unit_test::lab
   BOOST_TEST(other.out == "loaded table ip ztunnel (2 members kept); routing: 0 changes\n");
   BOOST_TEST(node.must("nft list set ip ztunnel pods") == members);
   BOOST_TEST(node.must("ip route show table 100 | grep ' via '") == member_routes);
-  BOOST_TEST(node.must("nft list chain ip ztunnel prerouting").find("udp dport 6082 counter name \"prerouting_") !=
-             std::string::npos);
+  BOOST_TEST(node.must("nft list chain ip ztunnel prerouting")
+                 .find("udp dport 6082 counter name \"prerouting_") != std::string::npos);
   Run diff = node.ztc("diff " + shell_quote(changed));
   BOOST_TEST(diff.exit_code == 0);
   BOOST_TEST(diff.out == kNoDifferences);

@@ -91,8 +91,8 @@ void report_dropped_traces(const nft::Table& table, const std::map<std::string, 
   std::vector<std::string> stale = trace::stale_chains(chains);
   for (const auto& [chain, pid] : chains) {
     bool gone = std::find(stale.begin(), stale.end(), chain) != stale.end();
-    err << "ztc: removed the " << (gone ? "stale " : "") << "trace chain " << chain
-        << " of table " << nft::family_name(table.family) << " " << table.name;
+    err << "ztc: removed the " << (gone ? "stale " : "") << "trace chain " << chain << " of table "
+        << nft::family_name(table.family) << " " << table.name;
     if (pid > 0) {
       err << (gone ? " (its ztc trace, pid " + std::to_string(pid) + ", is gone)"
                    : " (ztc trace pid " + std::to_string(pid) + " is still tracing)");
@@ -208,11 +208,10 @@ int run_diff(const LoadOptions& options, std::ostream& out, std::ostream& err) {
   // A `ztc trace` killed before it removed its chains left them: not the
   // policy's and not drift, so they go (backend/trace.h); only then is the
   // table listed again.
-  bool traced = std::any_of(report.nft_lines.begin(), report.nft_lines.end(),
-                            [](const std::string& line) {
-                              return line.find(std::string("chain ") + trace::kChainPrefix) !=
-                                     std::string::npos;
-                            });
+  bool traced =
+      std::any_of(report.nft_lines.begin(), report.nft_lines.end(), [](const std::string& line) {
+        return line.find(std::string("chain ") + trace::kChainPrefix) != std::string::npos;
+      });
   if (report.ok && traced) {
     std::string error;
     std::vector<std::string> removed =

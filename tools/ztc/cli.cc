@@ -166,7 +166,8 @@ int run_cli(int argc, const char* const* argv, std::ostream& out, std::ostream& 
       "stats", "packets and bytes per policy rule, set sizes, routes, last load, drift");
   add_policy_options(stats_cmd, stats_options.policy, stats_defines);
   add_node_options(stats_cmd, stats_options.node, false);
-  auto* stats_json_flag = stats_cmd->add_flag("--json", stats_options.json, "print one JSON object");
+  auto* stats_json_flag =
+      stats_cmd->add_flag("--json", stats_options.json, "print one JSON object");
   stats_cmd
       ->add_flag("--prometheus", stats_options.prometheus,
                  "print Prometheus text (node_exporter's textfile collector)")
