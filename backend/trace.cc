@@ -34,11 +34,16 @@ bool interface_name(const std::string& text) {
 
 }  // namespace
 
-std::optional<std::string> match_text(const std::vector<std::string>& words, nft::Family family,
-                                      std::string* error) {
+std::optional<Selector> selector(const std::vector<std::string>& words, nft::Family family,
+                                 std::string* error) {
+  Selector out;
   std::vector<std::string> parts;
   for (size_t i = 0; i < words.size(); ++i) {
     const std::string& word = words[i];
+    if (word == "local") {
+      out.hooks = {"output"};
+      continue;
+    }
     if (word == "tcp" || word == "udp") {
       parts.push_back("meta l4proto " + word);
       continue;
@@ -57,8 +62,8 @@ std::optional<std::string> match_text(const std::vector<std::string>& words, nft
     if (key != "iif" && key != "saddr" && key != "daddr" && key != "sport" && key != "dport" &&
         key != "mark" && key != "ct mark") {
       *error = "unknown packet word '" + word +
-               "' (expected iif NAME, tcp, udp, icmp, saddr A, daddr A, sport N, dport N, mark V, "
-               "ct mark V)";
+               "' (expected iif NAME, local, tcp, udp, icmp, saddr A, daddr A, sport N, dport N, "
+               "mark V, ct mark V)";
       return std::nullopt;
     }
     if (i + 1 >= words.size()) {
@@ -102,16 +107,16 @@ std::optional<std::string> match_text(const std::vector<std::string>& words, nft
       parts.push_back(std::string(ct ? "ct mark " : "meta mark ") + std::to_string(mark));
     }
   }
-  std::string text;
-  for (const std::string& part : parts) text += (text.empty() ? "" : " ") + part;
-  return text;
+  for (const std::string& part : parts) out.match += (out.match.empty() ? "" : " ") + part;
+  return out;
 }
 
-std::string add_buffer(nft::Family family, const std::string& table, const std::string& match,
+std::string add_buffer(nft::Family family, const std::string& table, const Selector& selector,
                        int pid) {
   std::string ref = table_ref(family, table);
+  const std::string& match = selector.match;
   std::string out;
-  for (const char* hook : {"prerouting", "output"}) {
+  for (const std::string& hook : selector.hooks) {
     std::string chain = std::string(kChainPrefix) + hook;
     out += "add chain " + ref + " " + chain + " { type filter hook " + hook + " priority " +
            std::to_string(kTracePriority) + "; policy accept; }\n";

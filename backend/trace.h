@@ -23,14 +23,22 @@ namespace ztc::trace {
 inline constexpr const char* kChainPrefix = "ztc_trace_";
 inline constexpr int kTracePriority = -500;
 
-// The packet words of `ztc explain` (iif NAME, tcp|udp|icmp, saddr A, daddr A,
-// sport N, dport N, mark V) as nft matches; none: every packet. nullopt with
-// `error` naming the word at fault.
-std::optional<std::string> match_text(const std::vector<std::string>& words, nft::Family family,
-                                      std::string* error);
+// What to trace: nft matches, and the hooks whose chains carry them.
+struct Selector {
+  std::string match;  // empty: every packet
+  std::vector<std::string> hooks = {"prerouting", "output"};
+};
 
-// The transaction that adds the trace chains with their rule for `pid`.
-std::string add_buffer(nft::Family family, const std::string& table, const std::string& match,
+// The packet words of `ztc explain` (iif NAME | local, tcp|udp|icmp, saddr A,
+// daddr A, sport N, dport N, mark V, ct mark V); none: every packet. `local`
+// (sent by the node) traces at output only. nullopt with `error` naming the
+// word at fault.
+std::optional<Selector> selector(const std::vector<std::string>& words, nft::Family family,
+                                 std::string* error);
+
+// The transaction that adds the trace chains (ztc_trace_<hook>) with their
+// rule for `pid`.
+std::string add_buffer(nft::Family family, const std::string& table, const Selector& selector,
                        int pid);
 
 // The names of trace chains in a `list table` text, with the pid each rule

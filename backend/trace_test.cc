@@ -11,12 +11,25 @@ BOOST_AUTO_TEST_SUITE(trace)
 BOOST_AUTO_TEST_CASE(packet_words_become_nft_matches) {
   std::string error;
   BOOST_TEST(
-      *match_text({"iif", "veth1", "tcp", "saddr", "10.0.0.0/8", "dport", "80", "mark", "0x200"},
-                  nft::Family::ip, &error) ==
+      selector({"iif", "veth1", "tcp", "saddr", "10.0.0.0/8", "dport", "80", "mark", "0x200"},
+               nft::Family::ip, &error)
+          ->match ==
       "iifname \"veth1\" meta l4proto tcp ip saddr 10.0.0.0/8 th dport 80 meta mark 512");
-  BOOST_TEST(*match_text({"udp", "daddr", "fd00::1", "ct", "mark", "16"}, nft::Family::inet,
-                         &error) == "meta l4proto udp ip6 daddr fd00::1 ct mark 16");
-  BOOST_TEST(*match_text({}, nft::Family::ip, &error) == "");
+  BOOST_TEST(
+      selector({"udp", "daddr", "fd00::1", "ct", "mark", "16"}, nft::Family::inet, &error)->match ==
+      "meta l4proto udp ip6 daddr fd00::1 ct mark 16");
+  BOOST_TEST(selector({}, nft::Family::ip, &error)->match == "");
+  BOOST_TEST((selector({}, nft::Family::ip, &error)->hooks ==
+              std::vector<std::string>{"prerouting", "output"}));
+  // `local`: sent by the node, so traced where it starts, at output.
+  auto local = selector({"local", "udp"}, nft::Family::ip, &error);
+  BOOST_TEST(local->match == "meta l4proto udp");
+  BOOST_TEST((local->hooks == std::vector<std::string>{"output"}));
+  BOOST_TEST(add_buffer(nft::Family::ip, "obs", *local, 5) ==
+             "add chain ip obs ztc_trace_output { type filter hook output priority -500; policy "
+             "accept; }\n"
+             "add rule ip obs ztc_trace_output meta l4proto udp meta nftrace set 1 comment \"ztc "
+             "trace pid 5\"\n");
   struct Refused {
     std::vector<std::string> words;
     const char* error;
@@ -29,18 +42,18 @@ BOOST_AUTO_TEST_CASE(packet_words_become_nft_matches) {
       {{"mark"}, "packet word 'mark' needs a value"},
       {{"ct", "zone", "1"}, "packet word 'ct': expected `ct mark VALUE`"},
       {{"oif", "x"},
-       "unknown packet word 'oif' (expected iif NAME, tcp, udp, icmp, saddr A, daddr A, sport N, "
-       "dport N, mark V, ct mark V)"},
+       "unknown packet word 'oif' (expected iif NAME, local, tcp, udp, icmp, saddr A, daddr A, "
+       "sport N, dport N, mark V, ct mark V)"},
   };
   for (const Refused& r : refused) {
     error.clear();
-    BOOST_TEST(!match_text(r.words, nft::Family::ip, &error).has_value());
+    BOOST_TEST(!selector(r.words, nft::Family::ip, &error).has_value());
     BOOST_TEST(error == r.error);
   }
 }
 
 BOOST_AUTO_TEST_CASE(chains_are_added_and_found_with_their_pid) {
-  BOOST_TEST(add_buffer(nft::Family::ip, "obs", "th dport 80", 77) ==
+  BOOST_TEST(add_buffer(nft::Family::ip, "obs", Selector{"th dport 80"}, 77) ==
              "add chain ip obs ztc_trace_prerouting { type filter hook prerouting priority -500; "
              "policy accept; }\n"
              "add rule ip obs ztc_trace_prerouting th dport 80 meta nftrace set 1 comment \"ztc "

@@ -76,9 +76,9 @@ BOOST_AUTO_TEST_CASE(traced_probes_show_the_lines_they_take, *boost::unit_test::
                        ":4: iif \"lo\" => return (verdict continue)\n") != std::string::npos,
              text);
   BOOST_TEST(text.find(":9:") == std::string::npos, text);
-  BOOST_TEST(text.find("packet 2: route with mark 0x10: table main: local dev lo\n") !=
-                 std::string::npos,
-             text);
+  BOOST_TEST(
+      text.find("packet 2: route with mark 0x10: table main: local dev lo\n") != std::string::npos,
+      text);
   BOOST_TEST(text.find("2 packets traced\n") != std::string::npos, text);
   // The trace chains are gone: the table is as loaded.
   BOOST_TEST(node.must("nft -s list ruleset") == before);
@@ -106,11 +106,14 @@ BOOST_AUTO_TEST_CASE(the_routing_decision_follows_the_mark_the_policy_set,
                      " timeout 10 python3 -c \"import socket\n"
                      "s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)\n"
                      "s.sendto(b'x', ('10.99.0.5', 9001))\n\"";
-  CommandResult run = trace_while(node, policy, "--count 1 --timeout 8 udp", send, dir);
+  CommandResult run = trace_while(node, policy, "--count 1 --timeout 8 local udp", send, dir);
   BOOST_TEST(run.output.find("packet 1:   output: " + policy +
                              ":5: udp dport 9001 => mark |= seen (verdict continue)\n") !=
                  std::string::npos,
              run.output);
+  // `local`: traced from output only, and only that chain was added and removed.
+  BOOST_TEST(run.output.find("rc=0\n") != std::string::npos, run.output);
+  BOOST_TEST(!has_trace_chains(node));
   BOOST_TEST(run.output.find("packet 1: route with mark 0x10: table 100: unicast dev istioin\n") !=
                  std::string::npos,
              run.output);

@@ -186,7 +186,7 @@ int run_cli(int argc, const char* const* argv, std::ostream& out, std::ostream& 
                    "stop after this many seconds (default 60)")
       ->check(CLI::Range(0.1, 86400.0));
   trace_cmd->add_option("MATCH", trace_options.match,
-                        "packet words as for explain: iif NAME, tcp|udp|icmp, saddr A, daddr A, "
+                        "packet words as for explain: iif NAME | local, tcp|udp|icmp, saddr A, daddr A, "
                         "sport N, dport N, mark V, ct mark V");
 
   // ztc set add|del|list|sync FILE SET ...: see tools/ztc/set_commands.h.

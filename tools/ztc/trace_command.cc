@@ -40,8 +40,8 @@ int run_trace(const TraceOptions& options, std::ostream& out, std::ostream& err)
   if (!compiled) return kExitFailure;
   const nft::Table& table = compiled->table;
   std::string error;
-  std::optional<std::string> match = trace::match_text(options.match, table.family, &error);
-  if (!match) {
+  std::optional<trace::Selector> selected = trace::selector(options.match, table.family, &error);
+  if (!selected) {
     err << "ztc: error: " << error << "\n";
     return kExitUsage;
   }
@@ -74,12 +74,13 @@ int run_trace(const TraceOptions& options, std::ostream& out, std::ostream& err)
   std::this_thread::sleep_for(std::chrono::milliseconds(200));
 
   nft::ApplyResult added = node->nft->run(
-      trace::add_buffer(table.family, table.name, *match, static_cast<int>(getpid())), false);
+      trace::add_buffer(table.family, table.name, *selected, static_cast<int>(getpid())), false);
   if (!added.success) {
     err << "ztc: error: the kernel refused the trace rule: " << added.error;
     return kExitFailure;
   }
-  err << "ztc: tracing " << (match->empty() ? "every packet" : *match) << " in table " << ref
+  err << "ztc: tracing " << (selected->match.empty() ? "every packet" : selected->match)
+      << (selected->hooks.size() == 1 ? " sent by the node" : "") << " in table " << ref
       << " (up to " << options.count << " packets, " << options.timeout_seconds << " s)\n";
 
   trace::Narrator narrator(table);
@@ -123,11 +124,10 @@ int run_trace(const TraceOptions& options, std::ostream& out, std::ostream& err)
       }
     }
   }
+  std::vector<std::string> chains;
+  for (const std::string& hook : selected->hooks) chains.push_back(trace::kChainPrefix + hook);
   nft::ApplyResult removed =
-      node->nft->run(trace::remove_buffer(table.family, table.name,
-                                          {std::string(trace::kChainPrefix) + "prerouting",
-                                           std::string(trace::kChainPrefix) + "output"}),
-                     false);
+      node->nft->run(trace::remove_buffer(table.family, table.name, chains), false);
   if (!removed.success) {
     err << "ztc: error: cannot remove the trace chains (the next load or diff will): "
         << removed.error;
