@@ -5,6 +5,8 @@
 #include <sstream>
 #include <string_view>
 
+#include "backend/nft_canonical.h"
+#include "backend/nft_increment.h"
 #include "backend/nft_text.h"
 #include "backend/sysctl.h"
 
@@ -207,6 +209,189 @@ bool device_present(route::RoutingKernel& kernel, const std::string& key) {
   return !device || kernel.device_exists(*device);
 }
 
+// Declared elements of the managed sets of `compiled` that the kernel does
+// not hold, as `add element` lines (and their `delete element` undo), and as
+// the sets of `added_members` (for their member routes).
+// False with `error` when the kernel cannot be asked.
+bool missing_declared_elements(const nft::Table& compiled, nft::SetReader& sets, std::string* add,
+                               std::string* undo, std::vector<std::string>* changes,
+                               nft::Table* added_members, std::string* error) {
+  added_members->family = compiled.family;
+  added_members->name = compiled.name;
+  const std::string ref = table_ref(compiled.family, compiled.name);
+  for (const nft::Set& set : compiled.sets) {
+    if (!set.managed || set.elements.empty()) continue;
+    std::vector<std::string> values;
+    for (const nft::Element& element : set.elements) values.push_back(element.value);
+    std::vector<std::optional<nft::Element>> found;
+    // Few declared elements are asked one by one; many, with one listing.
+    constexpr size_t kFindAtMost = 4096;
+    if (values.size() <= kFindAtMost) {
+      if (nft::ReadError failed =
+              sets.find(compiled.family, compiled.name, set.name, values, &found)) {
+        *error = "cannot read set '" + set.name + "': " + *failed;
+        return false;
+      }
+    } else {
+      std::vector<nft::Element> live;
+      if (nft::ReadError failed = sets.list(compiled.family, compiled.name, set.name, &live)) {
+        *error = "cannot read set '" + set.name + "': " + *failed;
+        return false;
+      }
+      std::set<std::string> present;
+      for (const nft::Element& e : live) present.insert(e.value);
+      for (const std::string& value : values) {
+        found.push_back(present.count(value) ? std::optional<nft::Element>(nft::Element{value})
+                                             : std::nullopt);
+      }
+    }
+    std::string added, values_added;
+    nft::Set& fresh = added_members->sets.emplace_back();
+    fresh.name = set.name;
+    for (size_t i = 0; i < set.elements.size(); ++i) {
+      if (found[i]) continue;
+      const nft::Element& element = set.elements[i];
+      fresh.elements.push_back(element);
+      std::string text = element.value;
+      if (!element.comment.empty()) text += " comment " + nft::quoted_string(element.comment);
+      added += (added.empty() ? "" : ", ") + text;
+      values_added += (values_added.empty() ? "" : ", ") + element.value;
+      changes->push_back("+ element " + set.name + " " + element.value);
+    }
+    if (added.empty()) continue;
+    *add += "add element " + ref + " " + set.name + " { " + added + " }\n";
+    *undo += "delete element " + ref + " " + set.name + " { " + values_added + " }\n";
+  }
+  return true;
+}
+
+// A re-load that changes only what differs (nft_increment.h), or nullopt
+// when it cannot (no table yet, another ztc table, a managed set's
+// definition or its member routes changed, a kernel that cannot list
+// definitions): then the whole table is replaced as on a first load.
+std::optional<ApplyReport> load_increment(const nft::Table& compiled, const route::Plan& plan,
+                                          const Kernels& kernels, bool dry_run) {
+  if (!kernels.sets) return std::nullopt;
+  std::optional<std::string> listing = kernels.nft.list_definitions();
+  if (!listing) return std::nullopt;
+  const std::string ref = table_ref(compiled.family, compiled.name);
+  if (nft::managed_table_refs(*listing) != std::vector<std::string>{ref}) return std::nullopt;
+  std::set<std::string> managed;
+  nft::Table declared = compiled;  // the policy without its managed sets' elements
+  for (nft::Set& set : declared.sets) {
+    if (!set.managed) continue;
+    managed.insert(set.name);
+    set.elements.clear();
+  }
+  std::string error;
+  std::optional<nft::TableDefinitions> live =
+      nft::read_definitions(kernels.nft, *listing, compiled.family, compiled.name, managed, &error);
+  if (!live || !live->found) return std::nullopt;
+  std::optional<nft::TableDefinitions> wanted = nft::scratch_definitions(
+      nft::emit_text(declared).text, compiled.family, compiled.name, managed, &error);
+  // A policy the scratch namespace refuses is left to the whole load, which
+  // shows the error at the policy's line.
+  if (!wanted) return std::nullopt;
+  std::optional<nft::Increment> increment =
+      nft::plan_increment(compiled.family, compiled.name, *live, *wanted, managed, nullptr);
+  if (!increment) return std::nullopt;
+
+  ApplyReport report;
+  report.incremental = true;
+  report.nft_changes = increment->changes;
+  std::string add_elements, remove_elements;
+  nft::Table added_members;
+  if (!missing_declared_elements(compiled, *kernels.sets, &add_elements, &remove_elements,
+                                 &report.nft_changes, &added_members, &error)) {
+    report.diagnostics.error(compiled.location, error);
+    return report;
+  }
+  const std::vector<route::Route> new_member_routes = derived_routes(plan, added_members);
+  SysctlValues recorded;
+  if (kernels.sysctl_state) {
+    std::optional<SysctlValues> values = kernels.sysctl_state->read(&error);
+    if (!values) {
+      report.diagnostics.error(compiled.location, error);
+      return report;
+    }
+    recorded = std::move(*values);
+  }
+  const route::Plan effective =
+      with_sysctl_restores(plan, recorded, kernels.routing, compiled.location);
+  // Routing checked first, member routes left out: their template is the
+  // one recorded on the unchanged managed sets.
+  route::ReconcileResult check =
+      route::reconcile_keeping_members(kernels.routing, effective, new_member_routes, true);
+  if (!check.ok) {
+    report.diagnostics.append(check.diagnostics);
+    report.routing = std::move(check);
+    return report;
+  }
+  std::set<std::string> asked;
+  for (const route::Route& route : plan.routes) {
+    if (!asked.insert(route::describe(route)).second) continue;
+    if (route::KernelError refused = kernels.routing.check_route_addresses(route)) {
+      report.diagnostics.error(
+          route.location, "the kernel would refuse " + route::describe(route) + ": " + *refused);
+    }
+  }
+  if (report.diagnostics.has_errors()) return report;
+  const SysctlValues record = next_record(plan, recorded, kernels.routing);
+
+  report.nft_buffer = increment->buffer + add_elements;
+  const std::string rollback = remove_elements + increment->rollback;
+  const bool record_changes = !dry_run && kernels.sysctl_state && record != recorded;
+  if (!dry_run) kernels.hold_signals();
+  if (record_changes && !kernels.sysctl_state->write(record, &error)) {
+    report.diagnostics.error(compiled.location, error);
+    return report;
+  }
+  auto restore_record = [&] {
+    if (record_changes && !kernels.sysctl_state->write(recorded, &error)) {
+      report.diagnostics.warning(compiled.location, error);
+    }
+  };
+  if (!report.nft_buffer.empty()) {
+    nft::ApplyResult result = kernels.nft.run(report.nft_buffer, dry_run);
+    if (!result.success) {
+      restore_record();
+      report.diagnostics.error(compiled.location, "nft: " + result.error);
+      return report;
+    }
+  }
+  if (dry_run) {
+    report.routing = std::move(check);
+    report.ok = true;
+    return report;
+  }
+  report.nft_committed = !report.nft_buffer.empty();
+  report.routing =
+      route::reconcile_keeping_members(kernels.routing, effective, new_member_routes, false);
+  if (!report.routing.ok) {
+    if (report.routing.applied.empty()) restore_record();
+    report.diagnostics.append(report.routing.diagnostics);
+    Location where = first_error_location(report.routing.diagnostics, compiled.location);
+    bool routing_undone = report.routing.applied.empty();
+    bool restored = true;
+    if (!rollback.empty()) {
+      nft::ApplyResult back = kernels.nft.run(rollback, false);
+      restored = back.success;
+      if (!restored) {
+        report.diagnostics.error(where, "could not restore the previous nft table: " + back.error);
+      }
+    }
+    if (restored) {
+      report.diagnostics.note(where, std::string("the previous nft table was restored") +
+                                         (routing_undone ? "; nothing changed" : ""));
+    }
+    report.node_unchanged = restored && routing_undone;
+    report.nft_committed = false;
+    return report;
+  }
+  report.ok = true;
+  return report;
+}
+
 }  // namespace
 
 route::Plan with_sysctl_restores(const route::Plan& plan, const SysctlValues& recorded,
@@ -339,6 +524,9 @@ std::vector<route::Route> derived_routes(const route::Plan& plan, const nft::Tab
 
 ApplyReport load(const nft::Table& compiled, const route::Plan& plan, Kernels kernels, bool dry_run,
                  bool replace) {
+  if (std::optional<ApplyReport> done = load_increment(compiled, plan, kernels, dry_run)) {
+    return std::move(*done);
+  }
   ApplyReport report;
   TablesBefore before;
   std::string error;

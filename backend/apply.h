@@ -19,13 +19,13 @@
 
 #include "backend/held_signals.h"
 #include "backend/nft_applier.h"
-#include "model/nft_model.h"
 #include "backend/nft_set_reader.h"
 #include "backend/routing_kernel.h"
-#include "model/routing_plan.h"
 #include "backend/routing_reconciler.h"
 #include "backend/sysctl_state.h"
 #include "model/diagnostics.h"
+#include "model/nft_model.h"
+#include "model/routing_plan.h"
 
 namespace ztc {
 
@@ -58,6 +58,10 @@ struct ApplyReport {
   bool nft_committed = false;
   route::ReconcileResult routing;  // routing changes made (or, dry run, planned)
   size_t members_carried = 0;      // live managed-set members kept by a load
+  // A re-load that changed only what differed (nft_increment.h): members of
+  // managed sets and their routes were neither read nor written.
+  bool incremental = false;
+  std::vector<std::string> nft_changes;  // incremental: "~ chain x", "+ element pods 10.0.0.1"
   // Tables removed (or, dry run, to be removed): "ip ztunnel". For a load,
   // other ztc tables than the policy's.
   std::vector<std::string> tables_removed;

@@ -1,5 +1,6 @@
 #include "backend/routing_reconciler.h"
 
+#include <functional>
 #include <map>
 #include <set>
 #include <tuple>
@@ -145,10 +146,12 @@ void add_diff(const Change& change, ReconcileResult* result) {
 }
 
 bool read_current(RoutingKernel& kernel, std::vector<Rule>* rules, std::vector<Route>* routes,
-                  ReconcileResult* result) {
+                  ReconcileResult* result,
+                  const std::function<bool(const Route&)>& skip = nullptr) {
   if (KernelError error = kernel.list_rules(rules)) {
     result->diagnostics.error(Location{}, "cannot read routing rules: " + *error);
-  } else if (KernelError error = kernel.list_routes(routes)) {
+  } else if (KernelError error = skip ? kernel.list_routes_except(skip, routes)
+                                      : kernel.list_routes(routes)) {
     result->diagnostics.error(Location{}, "cannot read routes: " + *error);
   } else {
     return true;
@@ -217,8 +220,11 @@ std::string ReconcileResult::diff_text() const {
   return text;
 }
 
-ReconcileResult reconcile(RoutingKernel& kernel, const Plan& plan,
-                          const std::vector<Route>& extra_routes, bool dry_run) {
+namespace {
+
+ReconcileResult reconcile_routing(RoutingKernel& kernel, const Plan& plan,
+                                  const std::vector<Route>& extra_routes, bool dry_run,
+                                  bool keep_members) {
   ReconcileResult result;
   Diagnostics& diagnostics = result.diagnostics;
 
@@ -305,7 +311,21 @@ ReconcileResult reconcile(RoutingKernel& kernel, const Plan& plan,
   // ---- what is there
   std::vector<Rule> current_rules;
   std::vector<Route> current_routes;
-  if (!read_current(kernel, &current_rules, &current_routes, &result)) return result;
+  std::function<bool(const Route&)> skip;
+  if (keep_members && !plan.derived.empty()) {
+    // A member route is left out unless a static route of the plan, or one
+    // of `extra_routes`, holds its key (then it is that route, compared as such).
+    std::set<RouteKey> static_keys;
+    for (const Route& route : plan.routes) static_keys.insert(key_of(route));
+    for (const Route& route : extra_routes) static_keys.insert(key_of(route));
+    skip = [&plan, static_keys](const Route& route) {
+      for (const DerivedRoutes& derived : plan.derived) {
+        if (derived_from(derived, route)) return !static_keys.count(key_of(route));
+      }
+      return false;
+    };
+  }
+  if (!read_current(kernel, &current_rules, &current_routes, &result, skip)) return result;
 
   // ---- new and replaced routes. Matching consumes a current entry, so a
   // duplicate in the kernel counts as stale.
@@ -371,6 +391,19 @@ ReconcileResult reconcile(RoutingKernel& kernel, const Plan& plan,
 
   if (!dry_run) execute(kernel, std::move(changes), &result);
   return result;
+}
+
+}  // namespace
+
+ReconcileResult reconcile(RoutingKernel& kernel, const Plan& plan,
+                          const std::vector<Route>& extra_routes, bool dry_run) {
+  return reconcile_routing(kernel, plan, extra_routes, dry_run, /*keep_members=*/false);
+}
+
+ReconcileResult reconcile_keeping_members(RoutingKernel& kernel, const Plan& plan,
+                                          const std::vector<Route>& new_member_routes,
+                                          bool dry_run) {
+  return reconcile_routing(kernel, plan, new_member_routes, dry_run, /*keep_members=*/true);
 }
 
 Diagnostics undo(RoutingKernel& kernel, const std::vector<Change>& applied) {

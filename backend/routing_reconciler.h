@@ -21,8 +21,8 @@
 #include <vector>
 
 #include "backend/routing_kernel.h"
-#include "model/routing_plan.h"
 #include "model/diagnostics.h"
+#include "model/routing_plan.h"
 
 namespace ztc::route {
 
@@ -73,6 +73,16 @@ struct ReconcileResult {
 // (plan.derived expanded by the caller). dry_run: read and check, write nothing.
 ReconcileResult reconcile(RoutingKernel& kernel, const Plan& plan,
                           const std::vector<Route>& extra_routes, bool dry_run);
+
+// As reconcile, when the member route templates are those the kernel's
+// member routes were made from: member routes (derived_from a template of
+// plan.derived, unless a static route of the plan or one of
+// `new_member_routes` has their key) are neither listed, compared nor
+// written; rules, static routes, sysctls and `new_member_routes` (those of
+// members a load adds: declared elements the set lacked) are.
+ReconcileResult reconcile_keeping_members(RoutingKernel& kernel, const Plan& plan,
+                                          const std::vector<Route>& new_member_routes,
+                                          bool dry_run);
 
 // Reverts `applied` newest first: deletes what was added, re-adds what was
 // deleted, puts replaced routes and old sysctl values back. Errors for whatever

@@ -131,4 +131,10 @@ std::string describe(const Route& route) {
   return text;
 }
 
+bool derived_from(const DerivedRoutes& derived, const Route& route) {
+  if (route.family != derived.route.family) return false;
+  if (route.destination.length != route.destination.max_length()) return false;
+  return same_route(derive_route(derived, route.destination), route);
+}
+
 }  // namespace ztc::route

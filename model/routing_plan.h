@@ -88,6 +88,10 @@ bool same_route(const Route& a, const Route& b);
 bool same_route_key(const Route& a, const Route& b);
 uint32_t effective_metric(const Route& route);
 
+// Whether `route` is the route `derived` makes for some member: a host
+// destination, everything else as the template says.
+bool derived_from(const DerivedRoutes& derived, const Route& route);
+
 // Whether the kernel, asked to delete `request`, would take `existing`: it
 // matches only on the attributes a request carries (no fwmark, iif or from in
 // the request means any) and deletes the FIRST match in its list. Checked on

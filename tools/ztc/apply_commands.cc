@@ -99,11 +99,15 @@ int run_load(const LoadOptions& options, std::ostream& out, std::ostream& err) {
     return kExitOk;
   }
   out << "loaded table " << nft::family_name(table.family) << " " << table.name;
-  if (report.members_carried > 0) {
+  if (report.incremental) {
+    out << " (nft: " << plural(report.nft_changes.size(), "change", "changes")
+        << ", members untouched)";
+  } else if (report.members_carried > 0) {
     out << " (" << plural(report.members_carried, "member kept", "members kept") << ")";
   }
   for (const std::string& removed : report.tables_removed) out << "; removed table " << removed;
   out << "; routing: " << plural(report.routing.diff.size(), "change", "changes") << "\n";
+  for (const std::string& change : report.nft_changes) out << change << "\n";
   print_routing_changes(report.routing, out);
   out.flush();
   return exit_after_held_signals(held, "load", state, kExitOk, err);
