@@ -209,6 +209,10 @@ bool device_present(route::RoutingKernel& kernel, const std::string& key) {
   return !device || kernel.device_exists(*device);
 }
 
+// A chain a whole load adds in its transaction and deletes once the member
+// routes are written: while it is there, they may be incomplete.
+constexpr const char* kMemberRoutesPending = "ztc_member_routes_pending";
+
 // Declared elements of the managed sets of `compiled` that the kernel does
 // not hold, as `add element` lines (and their `delete element` undo), and as
 // the sets of `added_members` (for their member routes).
@@ -270,10 +274,12 @@ bool missing_declared_elements(const nft::Table& compiled, nft::SetReader& sets,
 // definition or its member routes changed, a kernel that cannot list
 // definitions): then the whole table is replaced as on a first load.
 std::optional<ApplyReport> load_increment(const nft::Table& compiled, const route::Plan& plan,
-                                          const Kernels& kernels, bool dry_run) {
+                                          const Kernels& kernels, bool dry_run,
+                                          bool* definitions_listed) {
   if (!kernels.sets) return std::nullopt;
   std::optional<std::string> listing = kernels.nft.list_definitions();
   if (!listing) return std::nullopt;
+  *definitions_listed = true;
   const std::string ref = table_ref(compiled.family, compiled.name);
   if (nft::managed_table_refs(*listing) != std::vector<std::string>{ref}) return std::nullopt;
   std::set<std::string> managed;
@@ -286,7 +292,9 @@ std::optional<ApplyReport> load_increment(const nft::Table& compiled, const rout
   std::string error;
   std::optional<nft::TableDefinitions> live =
       nft::read_definitions(kernels.nft, *listing, compiled.family, compiled.name, managed, &error);
-  if (!live || !live->found) return std::nullopt;
+  // A whole load that did not finish its member routes (killed) left its
+  // mark: the next load must write them all.
+  if (!live || !live->found || live->find("chain", kMemberRoutesPending)) return std::nullopt;
   std::optional<nft::TableDefinitions> wanted = nft::scratch_definitions(
       nft::emit_text(declared).text, compiled.family, compiled.name, managed, &error);
   // A policy the scratch namespace refuses is left to the whole load, which
@@ -524,8 +532,14 @@ std::vector<route::Route> derived_routes(const route::Plan& plan, const nft::Tab
 
 ApplyReport load(const nft::Table& compiled, const route::Plan& plan, Kernels kernels, bool dry_run,
                  bool replace) {
-  if (std::optional<ApplyReport> done = load_increment(compiled, plan, kernels, dry_run)) {
-    return std::move(*done);
+  // A dry run checks the whole table, as a first load would, and reports
+  // every routing change (members' included).
+  bool definitions_listed = false;
+  if (!dry_run) {
+    if (std::optional<ApplyReport> done =
+            load_increment(compiled, plan, kernels, dry_run, &definitions_listed)) {
+      return std::move(*done);
+    }
   }
   ApplyReport report;
   TablesBefore before;
@@ -614,6 +628,13 @@ ApplyReport load(const nft::Table& compiled, const route::Plan& plan, Kernels ke
   line_origin.resize(
       static_cast<size_t>(std::count(report.nft_buffer.begin(), report.nft_buffer.end(), '\n')) + 1,
       compiled.location);
+  // Where re-loads are incremental, they trust the member routes to be
+  // complete: the mark says otherwise until this load has written them.
+  const bool mark_pending = definitions_listed && !dry_run && !plan.derived.empty();
+  const std::string pending_chain = "chain " + table_ref(compiled.family, compiled.name) + " " +
+                                    kMemberRoutesPending;
+  std::string buffer = report.nft_buffer;
+  if (mark_pending) buffer += "add " + pending_chain + "\n";
   // From the first write on, signals wait (held_signals.h). The sysctl
   // record comes first: a load killed after it changed a sysctl still knows
   // the value to put back.
@@ -628,11 +649,11 @@ ApplyReport load(const nft::Table& compiled, const route::Plan& plan, Kernels ke
       report.diagnostics.warning(compiled.location, error);
     }
   };
-  nft::ApplyResult nft_result = kernels.nft.run(report.nft_buffer, dry_run);
+  nft::ApplyResult nft_result = kernels.nft.run(buffer, dry_run);
   if (!nft_result.success) {
     restore_record();
     report.diagnostics.append(
-        nft::map_nft_errors(nft_result.error, report.nft_buffer, line_origin));
+        nft::map_nft_errors(nft_result.error, buffer, line_origin));
     if (!report.diagnostics.has_errors()) {
       report.diagnostics.error(compiled.location, "nft: " + nft_result.error);
     }
@@ -674,6 +695,14 @@ ApplyReport load(const nft::Table& compiled, const route::Plan& plan, Kernels ke
     report.nft_committed = false;
     report.tables_removed.clear();
     return report;
+  }
+  if (mark_pending) {
+    nft::ApplyResult cleared = kernels.nft.run("delete " + pending_chain + "\n", false);
+    if (!cleared.success) {
+      report.diagnostics.warning(compiled.location,
+                                 "could not clear the member routes mark (the next load writes "
+                                 "every member route again): " + cleared.error);
+    }
   }
   report.ok = true;
   return report;

@@ -176,6 +176,30 @@ BOOST_AUTO_TEST_CASE(a_routing_failure_after_the_increment_puts_the_table_back,
   BOOST_TEST(state(node) == before);
 }
 
+BOOST_AUTO_TEST_CASE(a_whole_load_that_did_not_finish_its_member_routes_is_redone,
+                     *boost::unit_test::label("kernel")) {
+  AmbientNode node("ztrk");
+  require_ok(node.ztc("load " + quoted(kExample)), "load");
+  require_ok(node.ztc("set add " + quoted(kExample) + " pods " + kMemberWords), "set add");
+  const std::string before = state(node);
+  BOOST_TEST(before.find("ztc_member_routes_pending") == std::string::npos);
+  // What a whole load killed between its nft commit and its last member
+  // route leaves: the mark, and member routes missing.
+  node.must("nft add chain ip ztunnel ztc_member_routes_pending && "
+            "ip route del 10.244.0.6 table 100 proto 122");
+  Run load = node.ztc("load " + quoted(kExample));
+  require_ok(load, "load after the kill");
+  BOOST_TEST(load.out ==
+             "loaded table ip ztunnel (3 members kept); routing: 1 change\n"
+             "+ -4 route 10.244.0.6 via 192.168.126.2 dev istioin src 10.244.1.1 table 100\n");
+  BOOST_TEST(state(node) == before);
+  // Without the mark, a re-load leaves member routes alone.
+  node.must("ip route del 10.244.0.6 table 100 proto 122");
+  Run trusting = node.ztc("load " + quoted(kExample));
+  BOOST_TEST(trusting.out ==
+             "loaded table ip ztunnel (nft: 0 changes, members untouched); routing: 0 changes\n");
+}
+
 BOOST_AUTO_TEST_SUITE_END()
 
 }  // namespace
