@@ -209,66 +209,6 @@ bool device_present(route::RoutingKernel& kernel, const std::string& key) {
   return !device || kernel.device_exists(*device);
 }
 
-// A chain a whole load adds in its transaction and deletes once the member
-// routes are written: while it is there, they may be incomplete.
-constexpr const char* kMemberRoutesPending = "ztc_member_routes_pending";
-
-// Declared elements of the managed sets of `compiled` that the kernel does
-// not hold, as `add element` lines (and their `delete element` undo), and as
-// the sets of `added_members` (for their member routes).
-// False with `error` when the kernel cannot be asked.
-bool missing_declared_elements(const nft::Table& compiled, nft::SetReader& sets, std::string* add,
-                               std::string* undo, std::vector<std::string>* changes,
-                               nft::Table* added_members, std::string* error) {
-  added_members->family = compiled.family;
-  added_members->name = compiled.name;
-  const std::string ref = table_ref(compiled.family, compiled.name);
-  for (const nft::Set& set : compiled.sets) {
-    if (!set.managed || set.elements.empty()) continue;
-    std::vector<std::string> values;
-    for (const nft::Element& element : set.elements) values.push_back(element.value);
-    std::vector<std::optional<nft::Element>> found;
-    // Few declared elements are asked one by one; many, with one listing.
-    constexpr size_t kFindAtMost = 4096;
-    if (values.size() <= kFindAtMost) {
-      if (nft::ReadError failed =
-              sets.find(compiled.family, compiled.name, set.name, values, &found)) {
-        *error = "cannot read set '" + set.name + "': " + *failed;
-        return false;
-      }
-    } else {
-      std::vector<nft::Element> live;
-      if (nft::ReadError failed = sets.list(compiled.family, compiled.name, set.name, &live)) {
-        *error = "cannot read set '" + set.name + "': " + *failed;
-        return false;
-      }
-      std::set<std::string> present;
-      for (const nft::Element& e : live) present.insert(e.value);
-      for (const std::string& value : values) {
-        found.push_back(present.count(value) ? std::optional<nft::Element>(nft::Element{value})
-                                             : std::nullopt);
-      }
-    }
-    std::string added, values_added;
-    nft::Set& fresh = added_members->sets.emplace_back();
-    fresh.name = set.name;
-    for (size_t i = 0; i < set.elements.size(); ++i) {
-      if (found[i]) continue;
-      const nft::Element& element = set.elements[i];
-      fresh.elements.push_back(element);
-      std::string text = element.value;
-      if (!element.comment.empty()) text += " comment " + nft::quoted_string(element.comment);
-      added += (added.empty() ? "" : ", ") + text;
-      values_added += (values_added.empty() ? "" : ", ") + element.value;
-      changes->push_back("+ element " + set.name + " " + element.value);
-    }
-    if (added.empty()) continue;
-    *add += "add element " + ref + " " + set.name + " { " + added + " }\n";
-    *undo += "delete element " + ref + " " + set.name + " { " + values_added + " }\n";
-  }
-  return true;
-}
-
 // A re-load that changes only what differs (nft_increment.h), or nullopt
 // when it cannot (no table yet, another ztc table, a managed set's
 // definition or its member routes changed, a kernel that cannot list
@@ -373,8 +313,10 @@ std::optional<ApplyReport> load_increment(const nft::Table& compiled, const rout
     return report;
   }
   report.nft_committed = !report.nft_buffer.empty();
-  report.routing =
-      route::reconcile_keeping_members(kernels.routing, effective, new_member_routes, false);
+  // The check's plan, written: the lock is held, nothing changed since
+  // (one route listing instead of two).
+  report.routing = std::move(check);
+  route::apply_planned(kernels.routing, &report.routing);
   if (!report.routing.ok) {
     if (report.routing.applied.empty()) restore_record();
     report.diagnostics.append(report.routing.diagnostics);
@@ -401,6 +343,58 @@ std::optional<ApplyReport> load_increment(const nft::Table& compiled, const rout
 }
 
 }  // namespace
+
+bool missing_declared_elements(const nft::Table& compiled, nft::SetReader& sets, std::string* add,
+                               std::string* undo, std::vector<std::string>* changes,
+                               nft::Table* added_members, std::string* error) {
+  added_members->family = compiled.family;
+  added_members->name = compiled.name;
+  const std::string ref = table_ref(compiled.family, compiled.name);
+  for (const nft::Set& set : compiled.sets) {
+    if (!set.managed || set.elements.empty()) continue;
+    std::vector<std::string> values;
+    for (const nft::Element& element : set.elements) values.push_back(element.value);
+    std::vector<std::optional<nft::Element>> found;
+    // Few declared elements are asked one by one; many, with one listing.
+    constexpr size_t kFindAtMost = 4096;
+    if (values.size() <= kFindAtMost) {
+      if (nft::ReadError failed =
+              sets.find(compiled.family, compiled.name, set.name, values, &found)) {
+        *error = "cannot read set '" + set.name + "': " + *failed;
+        return false;
+      }
+    } else {
+      std::vector<nft::Element> live;
+      if (nft::ReadError failed = sets.list(compiled.family, compiled.name, set.name, &live)) {
+        *error = "cannot read set '" + set.name + "': " + *failed;
+        return false;
+      }
+      std::set<std::string> present;
+      for (const nft::Element& e : live) present.insert(e.value);
+      for (const std::string& value : values) {
+        found.push_back(present.count(value) ? std::optional<nft::Element>(nft::Element{value})
+                                             : std::nullopt);
+      }
+    }
+    std::string added, values_added;
+    nft::Set& fresh = added_members->sets.emplace_back();
+    fresh.name = set.name;
+    for (size_t i = 0; i < set.elements.size(); ++i) {
+      if (found[i]) continue;
+      const nft::Element& element = set.elements[i];
+      fresh.elements.push_back(element);
+      std::string text = element.value;
+      if (!element.comment.empty()) text += " comment " + nft::quoted_string(element.comment);
+      added += (added.empty() ? "" : ", ") + text;
+      values_added += (values_added.empty() ? "" : ", ") + element.value;
+      changes->push_back("+ element " + set.name + " " + element.value);
+    }
+    if (added.empty()) continue;
+    *add += "add element " + ref + " " + set.name + " { " + added + " }\n";
+    *undo += "delete element " + ref + " " + set.name + " { " + values_added + " }\n";
+  }
+  return true;
+}
 
 route::Plan with_sysctl_restores(const route::Plan& plan, const SysctlValues& recorded,
                                  route::RoutingKernel& kernel, const Location& where) {
@@ -631,8 +625,8 @@ ApplyReport load(const nft::Table& compiled, const route::Plan& plan, Kernels ke
   // Where re-loads are incremental, they trust the member routes to be
   // complete: the mark says otherwise until this load has written them.
   const bool mark_pending = definitions_listed && !dry_run && !plan.derived.empty();
-  const std::string pending_chain = "chain " + table_ref(compiled.family, compiled.name) + " " +
-                                    kMemberRoutesPending;
+  const std::string pending_chain =
+      "chain " + table_ref(compiled.family, compiled.name) + " " + kMemberRoutesPending;
   std::string buffer = report.nft_buffer;
   if (mark_pending) buffer += "add " + pending_chain + "\n";
   // From the first write on, signals wait (held_signals.h). The sysctl
@@ -652,8 +646,7 @@ ApplyReport load(const nft::Table& compiled, const route::Plan& plan, Kernels ke
   nft::ApplyResult nft_result = kernels.nft.run(buffer, dry_run);
   if (!nft_result.success) {
     restore_record();
-    report.diagnostics.append(
-        nft::map_nft_errors(nft_result.error, buffer, line_origin));
+    report.diagnostics.append(nft::map_nft_errors(nft_result.error, buffer, line_origin));
     if (!report.diagnostics.has_errors()) {
       report.diagnostics.error(compiled.location, "nft: " + nft_result.error);
     }
@@ -701,7 +694,8 @@ ApplyReport load(const nft::Table& compiled, const route::Plan& plan, Kernels ke
     if (!cleared.success) {
       report.diagnostics.warning(compiled.location,
                                  "could not clear the member routes mark (the next load writes "
-                                 "every member route again): " + cleared.error);
+                                 "every member route again): " +
+                                     cleared.error);
     }
   }
   report.ok = true;

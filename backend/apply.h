@@ -100,6 +100,20 @@ route::Plan with_sysctl_restores(const route::Plan& plan, const SysctlValues& re
 // Routes derived from the members of managed sets in `table`.
 std::vector<route::Route> derived_routes(const route::Plan& plan, const nft::Table& table);
 
+// A chain a whole load adds in its transaction and deletes once it has
+// written the member routes: while it is there, they may be incomplete (a
+// load killed before them), and the next load writes them all.
+inline constexpr const char* kMemberRoutesPending = "ztc_member_routes_pending";
+
+// Declared elements of the managed sets of `compiled` that the kernel does
+// not hold, as `add element` lines (and their `delete element` undo), as
+// change lines ("+ element pods 10.0.0.1") and as the sets of
+// `added_members` (for their member routes). False with `error` when the
+// kernel cannot be asked.
+bool missing_declared_elements(const nft::Table& compiled, nft::SetReader& sets, std::string* add,
+                               std::string* undo, std::vector<std::string>* changes,
+                               nft::Table* added_members, std::string* error);
+
 // Whether a `list table` text is of a table ztc manages: the table's own
 // comment (one tab in), not a chain's, rule's or element's.
 bool managed_by_ztc(const std::string& listing);

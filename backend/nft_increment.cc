@@ -1,12 +1,16 @@
 #include "backend/nft_increment.h"
 
+#include <chrono>
 #include <sstream>
+#include <thread>
 
 #include "backend/nft_canonical.h"
 #include "model/enroll_fingerprint.h"
 
 namespace ztc::nft {
 namespace {
+
+constexpr int kListAttempts = 50;  // 5 s at most
 
 bool ends_with(const std::string& text, const std::string& tail) {
   return text.size() >= tail.size() &&
@@ -157,11 +161,18 @@ std::optional<TableDefinitions> read_definitions(NftKernel& kernel, const std::s
   const std::string ref = std::string(family_name(family)) + " " + name;
   for (Block& block : table.blocks) {
     if ((block.kind != "set" && block.kind != "map") || holds_members(block, managed)) continue;
-    ApplyResult listed = kernel.run("list " + block.kind + " " + ref + " " + block.name, true);
-    const Block* whole = listed.success
-                             ? table_definitions(with_sorted_elements(listed.output), family, name)
-                                   .find(block.kind, block.name)
-                             : nullptr;
+    ApplyResult listed;
+    // A hash set just filled is still being resized, and a dump that meets
+    // the resize lists some elements twice (nft_canonical.h): list again.
+    for (int attempt = 0; attempt < kListAttempts; ++attempt) {
+      if (attempt > 0) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+      listed = kernel.run("list " + block.kind + " " + ref + " " + block.name, true);
+      if (!listed.success || !lists_an_element_twice(listed.output)) break;
+    }
+    TableDefinitions alone;  // the listing of this one object
+    if (listed.success)
+      alone = table_definitions(with_sorted_elements(listed.output), family, name);
+    const Block* whole = alone.find(block.kind, block.name);
     if (!whole) {
       if (error) *error = "cannot list " + block.kind + " " + block.name + ": " + listed.error;
       return std::nullopt;

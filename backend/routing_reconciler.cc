@@ -389,11 +389,21 @@ ReconcileResult reconcile_routing(RoutingKernel& kernel, const Plan& plan,
   result.diff.reserve(changes.size());
   for (const Change& change : changes) add_diff(change, &result);
 
-  if (!dry_run) execute(kernel, std::move(changes), &result);
+  if (!dry_run) {
+    execute(kernel, std::move(changes), &result);
+  } else if (keep_members) {
+    result.planned = std::move(changes);
+  }
   return result;
 }
 
 }  // namespace
+
+void apply_planned(RoutingKernel& kernel, ReconcileResult* result) {
+  std::vector<Change> planned = std::move(result->planned);
+  result->planned.clear();
+  execute(kernel, std::move(planned), result);
+}
 
 ReconcileResult reconcile(RoutingKernel& kernel, const Plan& plan,
                           const std::vector<Route>& extra_routes, bool dry_run) {

@@ -63,6 +63,9 @@ struct ReconcileResult {
   // (e.g. when a step after routing fails). Empty after a failure that was undone.
   std::vector<Change> applied;
   int kernel_writes = 0;  // write attempts, including those of a rollback
+  // A dry run of reconcile_keeping_members: the writes it would make, for
+  // apply_planned (the listing is not repeated).
+  std::vector<Change> planned;
 
   bool changed() const { return !diff.empty(); }
   // The diff as text, one "+ ..." / "- ..." / "~ ..." line each.
@@ -83,6 +86,11 @@ ReconcileResult reconcile(RoutingKernel& kernel, const Plan& plan,
 ReconcileResult reconcile_keeping_members(RoutingKernel& kernel, const Plan& plan,
                                           const std::vector<Route>& new_member_routes,
                                           bool dry_run);
+
+// Makes the writes a dry run of reconcile_keeping_members planned (the
+// caller holds the lock, so nothing changed since): as reconcile would,
+// undoing them on failure. `result` is that dry run's.
+void apply_planned(RoutingKernel& kernel, ReconcileResult* result);
 
 // Reverts `applied` newest first: deletes what was added, re-adds what was
 // deleted, puts replaced routes and old sysctl values back. Errors for whatever

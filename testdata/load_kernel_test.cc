@@ -132,7 +132,7 @@ BOOST_AUTO_TEST_CASE(load_twice_changes_nothing_the_second_time,
   BOOST_TEST(second.err == "");
   Snapshot after_second = snapshot(node);
   BOOST_TEST(after_first == after_second);
-  Run diff = node.ztc("diff " + shell_quote(kExample));
+  Run diff = node.ztc("diff --members " + shell_quote(kExample));
   BOOST_TEST(diff.exit_code == 0);
   BOOST_TEST(diff.out == kNoDifferences);
   BOOST_TEST_MESSAGE("ztc load of the example (process start to exit): first "
@@ -264,7 +264,7 @@ BOOST_AUTO_TEST_CASE(foreign_tables_rules_and_routes_are_never_touched,
       BOOST_TEST(node.must("ip route show table all | grep -v 'proto 122'") == foreign_routes);
       BOOST_TEST(node.must("nft list tables") ==
                  "table ip kube-proxy\ntable ip6 ztunnel\ntable ip ztunnel\n");
-      Run diff = node.ztc("diff " + shell_quote(kExample));
+      Run diff = node.ztc("diff --members " + shell_quote(kExample));
       BOOST_TEST(diff.exit_code == 0);
       BOOST_TEST(diff.out == kNoDifferences);
     }
@@ -288,7 +288,7 @@ BOOST_AUTO_TEST_CASE(drift_is_reported_and_repaired, *boost::unit_test::label("k
   node.must("nft delete rule ip ztunnel prerouting handle " + handle);
   node.must("ip rule del prio 102 fwmark 0x40/0x40 lookup 102");
 
-  Run drift = node.ztc("diff " + shell_quote(kExample));
+  Run drift = node.ztc("diff --members " + shell_quote(kExample));
   BOOST_TEST(drift.exit_code == 1);
   BOOST_TEST(drift.err == "");
   BOOST_TEST(drift.out ==
@@ -305,7 +305,7 @@ BOOST_AUTO_TEST_CASE(drift_is_reported_and_repaired, *boost::unit_test::label("k
              "loaded table ip ztunnel (nft: 1 change, members untouched); routing: 1 change\n"
              "~ chain prerouting\n"
              "+ -4 rule prio 102 fwmark 0x40/0x40 lookup 102\n");
-  Run clean = node.ztc("diff " + shell_quote(kExample));
+  Run clean = node.ztc("diff --members " + shell_quote(kExample));
   BOOST_TEST(clean.exit_code == 0);
   BOOST_TEST(clean.out == kNoDifferences);
 }
@@ -343,7 +343,7 @@ BOOST_AUTO_TEST_CASE(a_renamed_table_replaces_the_old_one, *boost::unit_test::la
       dir.write("renamed.zt", example_with({{"table ip ztunnel\n", "table ip ztunnel2\n"}}));
   AmbientNode node("ztc-load");
   require_ok(node.ztc("load " + shell_quote(kExample)), "load");
-  Run diff = node.ztc("diff " + shell_quote(renamed));
+  Run diff = node.ztc("diff --members " + shell_quote(renamed));
   BOOST_TEST(diff.exit_code == 1);
   BOOST_TEST(diff.out ==
              "+ (the owned nft table is not loaded)\n"
@@ -441,7 +441,7 @@ BOOST_AUTO_TEST_CASE(concurrent_loads_end_in_one_consistent_state,
              "101:\tfrom all fwmark 0x100/0x100 lookup 101 proto 122\n"
              "102:\tfrom all fwmark 0x40/0x40 lookup 102 proto 122\n"
              "103:\tfrom all lookup 100 proto 122\n");
-  Run diff = node.ztc("diff " + shell_quote(kExample));
+  Run diff = node.ztc("diff --members " + shell_quote(kExample));
   BOOST_TEST(diff.exit_code == 0);
   BOOST_TEST(diff.out == kNoDifferences);
 }
@@ -517,7 +517,7 @@ BOOST_AUTO_TEST_CASE(managed_set_members_survive_reloads, *boost::unit_test::lab
   BOOST_TEST(node.must("ip route show table 100 | grep ' via '") == member_routes);
   BOOST_TEST(node.must("nft list chain ip ztunnel prerouting").find("udp dport 6082 return") !=
              std::string::npos);
-  Run diff = node.ztc("diff " + shell_quote(changed));
+  Run diff = node.ztc("diff --members " + shell_quote(changed));
   BOOST_TEST(diff.exit_code == 0);
   BOOST_TEST(diff.out == kNoDifferences);
 }
@@ -547,7 +547,7 @@ BOOST_AUTO_TEST_CASE(dual_stack_reload_is_idempotent_in_both_families,
   BOOST_TEST(again.out ==
              "loaded table inet ztunnel (nft: 0 changes, members untouched); routing: 0 changes\n");
   BOOST_TEST(snapshot(node) == loaded);
-  Run diff = node.ztc("diff " + shell_quote(policy));
+  Run diff = node.ztc("diff --members " + shell_quote(policy));
   BOOST_TEST(diff.exit_code == 0);
   BOOST_TEST(diff.out == kNoDifferences);
   require_ok(node.ztc("unload " + shell_quote(policy)), "unload");

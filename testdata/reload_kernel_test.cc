@@ -185,8 +185,9 @@ BOOST_AUTO_TEST_CASE(a_whole_load_that_did_not_finish_its_member_routes_is_redon
   BOOST_TEST(before.find("ztc_member_routes_pending") == std::string::npos);
   // What a whole load killed between its nft commit and its last member
   // route leaves: the mark, and member routes missing.
-  node.must("nft add chain ip ztunnel ztc_member_routes_pending && "
-            "ip route del 10.244.0.6 table 100 proto 122");
+  node.must(
+      "nft add chain ip ztunnel ztc_member_routes_pending && "
+      "ip route del 10.244.0.6 table 100 proto 122");
   Run load = node.ztc("load " + quoted(kExample));
   require_ok(load, "load after the kill");
   BOOST_TEST(load.out ==
@@ -198,6 +199,49 @@ BOOST_AUTO_TEST_CASE(a_whole_load_that_did_not_finish_its_member_routes_is_redon
   Run trusting = node.ztc("load " + quoted(kExample));
   BOOST_TEST(trusting.out ==
              "loaded table ip ztunnel (nft: 0 changes, members untouched); routing: 0 changes\n");
+}
+
+BOOST_AUTO_TEST_CASE(diff_compares_members_on_members_or_when_a_definition_changes,
+                     *boost::unit_test::label("kernel")) {
+  TempDir dir;
+  AmbientNode node("ztrv");
+  require_ok(node.ztc("load " + quoted(kExample)), "load");
+  require_ok(node.ztc("set add " + quoted(kExample) + " pods " + kMemberWords), "set add");
+  const std::string kNote =
+      "(members of managed sets and their routes not compared: --members compares them)\n";
+  BOOST_TEST(node.ztc("diff " + quoted(kExample)).out == "no differences " + kNote);
+  BOOST_TEST(node.ztc("diff --members " + quoted(kExample)).out == "no differences\n");
+
+  // A member route and a static route go: only --members sees the first.
+  node.must(
+      "ip route del 10.244.0.6 table 100 proto 122 && "
+      "ip route del 10.244.1.2 dev veth1ae58883 table 101 proto 122");
+  Run cheap = node.ztc("diff " + quoted(kExample));
+  BOOST_TEST(cheap.exit_code == 1);
+  BOOST_TEST(cheap.out ==
+             "--- routing (live)\n+++ routing (policy)\n"
+             "+ -4 route 10.244.1.2 dev veth1ae58883 scope link table 101\n" +
+                 kNote);
+  Run full = node.ztc("diff --members " + quoted(kExample));
+  BOOST_TEST(full.exit_code == 1);
+  BOOST_TEST(full.out ==
+             "--- routing (live)\n+++ routing (policy)\n"
+             "+ -4 route 10.244.1.2 dev veth1ae58883 scope link table 101\n"
+             "+ -4 route 10.244.0.6 via 192.168.126.2 dev istioin src 10.244.1.1 table 100\n");
+
+  // Another member route template: a load rewrites every member route, so
+  // diff compares them without being asked.
+  const std::string changed = dir.write(
+      "changed.zt", testing::replaced_once(read_file(kExample),
+                                           {{"member via istioin_peer dev tunnel_in src host_ip",
+                                             "member via istioin_peer dev tunnel_in"}}));
+  Run template_changed = node.ztc("diff " + quoted(changed));
+  BOOST_TEST(template_changed.exit_code == 1);
+  BOOST_TEST(template_changed.out.find(kNote) == std::string::npos, template_changed.out);
+  BOOST_TEST(
+      template_changed.out.find(
+          "+ -4 route 10.244.0.6 via 192.168.126.2 dev istioin table 100\n") != std::string::npos,
+      template_changed.out);
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -155,21 +155,25 @@ int run_unload(const LoadOptions& options, std::ostream& out, std::ostream& err)
   return exit_after_held_signals(held, "unload", state, kExitOk, err);
 }
 
+const std::string kMembersNotCompared =
+    "(members of managed sets and their routes not compared: --members compares them)";
+
 int run_diff(const LoadOptions& options, std::ostream& out, std::ostream& err) {
   int code = kExitUsage;
   auto prepared = prepare(options, "diff", err, &code, kExitUsage);
   if (!prepared) return code;
   Kernels kernels{*prepared->node.nft, *prepared->node.routing, prepared->node.sets.get(), nullptr,
                   &*prepared->sysctl_state};
-  DiffReport report =
-      diff(prepared->compiled.table, prepared->compiled.routing, kernels, nft::canonical_listing);
+  DiffReport report = diff(prepared->compiled.table, prepared->compiled.routing, kernels,
+                           nft::canonical_listing, options.members);
   err << report.diagnostics.render();
   if (!report.ok) return kExitUsage;
   if (report.equal()) {
-    out << "no differences\n";
+    out << "no differences" << (report.members_compared ? "" : " " + kMembersNotCompared) << "\n";
     return kExitOk;
   }
   out << report.text();
+  if (!report.members_compared) out << kMembersNotCompared << "\n";
   return kExitFailure;
 }
 
