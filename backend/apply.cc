@@ -514,9 +514,8 @@ std::vector<route::Route> derived_routes(const route::Plan& plan, const nft::Tab
     for (const nft::Set& set : table.sets) {
       if (set.name != derived.set) continue;
       for (const nft::Element& element : set.elements) {
-        auto member = parse_ip_prefix(element.value);
-        if (member && member->family == derived.route.family) {
-          out.push_back(route::derive_route(derived, *member));
+        for (route::Route& route : route::member_routes({derived}, set.name, element.value)) {
+          out.push_back(std::move(route));
         }
       }
     }

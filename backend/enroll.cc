@@ -127,15 +127,7 @@ bool current_members(const SetTarget& target, const std::vector<std::string>& va
 }
 
 std::vector<route::Route> routes_for(const SetTarget& target, const std::string& value) {
-  std::vector<route::Route> out;
-  if (target.derived.empty()) return out;
-  std::optional<IpPrefix> member = parse_ip_prefix(value);
-  if (!member) return out;
-  for (const route::DerivedRoutes& derived : target.derived) {
-    if (derived.route.family == member->family)
-      out.push_back(route::derive_route(derived, *member));
-  }
-  return out;
+  return route::member_routes(target.derived, target.set->name, value);
 }
 
 route::Change route_change(route::Change::Kind kind, const route::Route& route) {
@@ -144,21 +136,6 @@ route::Change route_change(route::Change::Kind kind, const route::Route& route) 
   change.subject = route;
   change.location = route.location;
   return change;
-}
-
-std::string action_text(const route::Change& change) {
-  switch (change.kind) {
-    case route::Change::Kind::add_route: return "add " + route::describe(change.route());
-    case route::Change::Kind::replace_route: return "replace " + route::describe(change.route());
-    case route::Change::Kind::delete_route: return "delete " + route::describe(change.route());
-    default: return "change routing";
-  }
-}
-
-// A route key as the kernel keeps one route per key.
-using RouteKey = std::tuple<IpFamily, uint32_t, IpPrefix, uint32_t>;
-RouteKey key_of(const route::Route& route) {
-  return {route.family, route.table, route.destination, route::effective_metric(route)};
 }
 
 // The ztc routes in the kernel, listed once when first needed.
@@ -174,19 +151,19 @@ class RouteIndex {
         return nullptr;
       }
       for (route::Route& r : routes) {
-        RouteKey key = key_of(r);
+        route::RouteKey key = route::route_key(r);
         by_key_.emplace(std::move(key), std::move(r));
       }
       loaded_ = true;
     }
-    auto at = by_key_.find(key_of(route));
+    auto at = by_key_.find(route::route_key(route));
     return at == by_key_.end() ? nullptr : &at->second;
   }
 
  private:
   route::RoutingKernel& kernel_;
   bool loaded_ = false;
-  std::map<RouteKey, route::Route> by_key_;
+  std::map<route::RouteKey, route::Route> by_key_;
 };
 
 // The element transaction and the route changes that go with it.
@@ -234,7 +211,8 @@ bool run_routes(route::RoutingKernel& kernel, const std::vector<route::Change>& 
       continue;  // already gone
     }
     if (error) {
-      result->diagnostics.error(change.location, "cannot " + action_text(change) + ": " + *error);
+      result->diagnostics.error(change.location,
+                                "cannot " + route::action_text(change) + ": " + *error);
       result->routing_writes += static_cast<int>(applied.size());
       Diagnostics undo = route::undo(kernel, applied);
       result->diagnostics.append(undo);

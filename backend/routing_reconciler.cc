@@ -27,20 +27,6 @@ Change route_change(Change::Kind kind, const Route& route, const Location& locat
   return change;
 }
 
-// What a change does, for messages: "add -4 route ... table 100".
-std::string action_text(const Change& change) {
-  switch (change.kind) {
-    case Change::Kind::add_rule: return "add " + describe(change.rule());
-    case Change::Kind::delete_rule: return "delete " + describe(change.rule());
-    case Change::Kind::add_route: return "add " + describe(change.route());
-    case Change::Kind::replace_route: return "replace " + describe(change.route());
-    case Change::Kind::delete_route: return "delete " + describe(change.route());
-    case Change::Kind::write_sysctl:
-      return "set sysctl " + change.sysctl().key + " to " + change.sysctl().new_value;
-  }
-  return "change routing";
-}
-
 KernelError perform(RoutingKernel& kernel, const Change& change) {
   switch (change.kind) {
     case Change::Kind::add_rule: return kernel.add_rule(change.rule());
@@ -192,14 +178,6 @@ class DeviceCheck {
   std::set<std::pair<std::string, std::string>> reported_;
 };
 
-// The kernel's identity of a route: one per family, table, destination, metric.
-using RouteKey = std::tuple<int, uint32_t, IpPrefix, uint32_t>;
-
-RouteKey key_of(const Route& route) {
-  return {static_cast<int>(route.family), route.table, route.destination,
-          effective_metric(route)};
-}
-
 bool family_consistent(const Route& route) {
   if (route.destination.family != route.family) return false;
   if (route.via && route.via->family != route.family) return false;
@@ -208,6 +186,19 @@ bool family_consistent(const Route& route) {
 }
 
 }  // namespace
+
+std::string action_text(const Change& change) {
+  switch (change.kind) {
+    case Change::Kind::add_rule: return "add " + describe(change.rule());
+    case Change::Kind::delete_rule: return "delete " + describe(change.rule());
+    case Change::Kind::add_route: return "add " + describe(change.route());
+    case Change::Kind::replace_route: return "replace " + describe(change.route());
+    case Change::Kind::delete_route: return "delete " + describe(change.route());
+    case Change::Kind::write_sysctl:
+      return "set sysctl " + change.sysctl().key + " to " + change.sysctl().new_value;
+  }
+  return "change routing";
+}
 
 std::string ReconcileResult::diff_text() const {
   std::string text;
@@ -243,7 +234,7 @@ ReconcileResult reconcile_routing(RoutingKernel& kernel, const Plan& plan,
       diagnostics.error(route.location, "route mixes IPv4 and IPv6 addresses: " + describe(route));
       return;
     }
-    auto [at, inserted] = wanted_by_key.emplace(key_of(route), &route);
+    auto [at, inserted] = wanted_by_key.emplace(route_key(route), &route);
     if (!inserted) {
       const Route& other = *at->second;
       if (same_route(route, other)) return;  // the same route twice
@@ -316,11 +307,11 @@ ReconcileResult reconcile_routing(RoutingKernel& kernel, const Plan& plan,
     // A member route is left out unless a static route of the plan, or one
     // of `extra_routes`, holds its key (then it is that route, compared as such).
     std::set<RouteKey> static_keys;
-    for (const Route& route : plan.routes) static_keys.insert(key_of(route));
-    for (const Route& route : extra_routes) static_keys.insert(key_of(route));
+    for (const Route& route : plan.routes) static_keys.insert(route_key(route));
+    for (const Route& route : extra_routes) static_keys.insert(route_key(route));
     skip = [&plan, static_keys](const Route& route) {
       for (const DerivedRoutes& derived : plan.derived) {
-        if (derived_from(derived, route)) return !static_keys.count(key_of(route));
+        if (derived_from(derived, route)) return !static_keys.count(route_key(route));
       }
       return false;
     };
@@ -336,10 +327,10 @@ ReconcileResult reconcile_routing(RoutingKernel& kernel, const Plan& plan,
   std::vector<bool> route_kept(current_routes.size(), false);
   std::map<RouteKey, std::vector<size_t>> current_by_key;
   for (size_t i = 0; i < current_routes.size(); ++i) {
-    current_by_key[key_of(current_routes[i])].push_back(i);
+    current_by_key[route_key(current_routes[i])].push_back(i);
   }
   for (const Route* route : wanted_routes) {
-    auto same_key = current_by_key.find(key_of(*route));
+    auto same_key = current_by_key.find(route_key(*route));
     bool found = false;
     if (same_key != current_by_key.end()) {
       for (size_t i : same_key->second) {

@@ -47,6 +47,9 @@ struct Change {
   const SysctlWrite& sysctl() const { return std::get<SysctlWrite>(subject); }
 };
 
+// What a change does, for messages: "add -4 route ... table 100".
+std::string action_text(const Change& change);
+
 // One line of `ztc diff`: '+' added, '-' removed, '~' changed (sysctls).
 struct DiffLine {
   char sign = '+';
