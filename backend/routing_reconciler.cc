@@ -77,31 +77,7 @@ void undo_into(RoutingKernel& kernel, std::vector<Change>* applied, Diagnostics*
   *applied = std::move(stuck);
 }
 
-// Runs changes in order; on the first failure reports it at the object's policy
-// line and undoes everything done so far. The changes end up in result->applied.
-void execute(RoutingKernel& kernel, std::vector<Change> changes, ReconcileResult* result) {
-  for (size_t done = 0; done < changes.size(); ++done) {
-    const Change& change = changes[done];
-    ++result->kernel_writes;
-    KernelError error = perform(kernel, change);
-    if (!error) continue;
-    result->ok = false;
-    Location where = change.location;
-    result->diagnostics.error(where, "cannot " + action_text(change) + ": " + *error);
-    changes.resize(done);
-    result->applied = std::move(changes);
-    undo_into(kernel, &result->applied, &result->diagnostics, &result->kernel_writes);
-    if (!result->applied.empty()) {
-      result->diagnostics.note(where, "routing is left half-changed: " +
-                                          std::to_string(result->applied.size()) +
-                                          " change(s) could not be rolled back");
-    } else {
-      result->diagnostics.note(where, "routing changes made so far were rolled back");
-    }
-    return;
-  }
-  result->applied = std::move(changes);
-}
+bool starts_with(const std::string& text, const char* prefix) { return text.rfind(prefix, 0) == 0; }
 
 void add_diff(const Change& change, ReconcileResult* result) {
   switch (change.kind) {
@@ -136,8 +112,8 @@ bool read_current(RoutingKernel& kernel, std::vector<Rule>* rules, std::vector<R
                   const std::function<bool(const Route&)>& skip = nullptr) {
   if (KernelError error = kernel.list_rules(rules)) {
     result->diagnostics.error(Location{}, "cannot read routing rules: " + *error);
-  } else if (KernelError error = skip ? kernel.list_routes_except(skip, routes)
-                                      : kernel.list_routes(routes)) {
+  } else if (KernelError error =
+                 skip ? kernel.list_routes_except(skip, routes) : kernel.list_routes(routes)) {
     result->diagnostics.error(Location{}, "cannot read routes: " + *error);
   } else {
     return true;
@@ -405,6 +381,67 @@ ReconcileResult reconcile_keeping_members(RoutingKernel& kernel, const Plan& pla
                                           const std::vector<Route>& new_member_routes,
                                           bool dry_run) {
   return reconcile_routing(kernel, plan, new_member_routes, dry_run, /*keep_members=*/true);
+}
+
+void execute(RoutingKernel& kernel, std::vector<Change> changes, ReconcileResult* result,
+             const ExecuteOptions& options) {
+  // Done changes are moved to the front as they succeed (a skipped one is
+  // dropped), so `applied` needs no second vector of 100k routes.
+  size_t kept = 0;
+  for (size_t i = 0; i < changes.size(); ++i) {
+    Change& change = changes[i];
+    ++result->kernel_writes;
+    KernelError error = perform(kernel, change);
+    bool skip = false;
+    if (error && options.existing && change.kind == Change::Kind::add_route &&
+        starts_with(*error, "File exists")) {
+      KernelError list_error;
+      const Route* existing = options.existing->find(change.route(), &list_error);
+      if (existing && same_route(*existing, change.route())) {
+        skip = true;  // already there
+        error.reset();
+      } else if (existing) {  // ztc's, stale: replaced in place
+        ++result->kernel_writes;
+        KernelError replaced = kernel.replace_route(change.route());
+        if (!replaced) {
+          change.kind = Change::Kind::replace_route;
+          change.replaced = std::make_shared<const Route>(*existing);
+        }
+        error = replaced;
+      } else if (!list_error) {
+        *error += " (a route to " + change.route().destination.str() + " in table " +
+                  std::to_string(change.route().table) + " exists that ztc does not own)";
+      }
+    }
+    if (error && options.existing && change.kind == Change::Kind::delete_route &&
+        starts_with(*error, "No such process")) {
+      skip = true;  // already gone
+      error.reset();
+    }
+    if (skip) continue;
+    if (!error) {
+      if (kept != i) changes[kept] = std::move(change);
+      ++kept;
+      continue;
+    }
+    result->ok = false;
+    Location where = change.location;
+    result->diagnostics.error(where, "cannot " + action_text(change) + ": " + *error);
+    changes.resize(kept);
+    result->applied = std::move(changes);
+    undo_into(kernel, &result->applied, &result->diagnostics, &result->kernel_writes);
+    if (!options.note_rollback) return;
+    if (!result->applied.empty()) {
+      result->diagnostics.note(
+          where, "routing is left half-changed: " + std::to_string(result->applied.size()) +
+                     " change(s) could not be rolled back");
+    } else {
+      result->diagnostics.note(where, "routing changes made so far were rolled back");
+    }
+    return;
+  }
+  changes.resize(kept);
+  result->applied = std::move(changes);
 }
 
 Diagnostics undo(RoutingKernel& kernel, const std::vector<Change>& applied) {

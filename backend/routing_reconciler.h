@@ -95,6 +95,33 @@ ReconcileResult reconcile_keeping_members(RoutingKernel& kernel, const Plan& pla
 // undoing them on failure. `result` is that dry run's.
 void apply_planned(RoutingKernel& kernel, ReconcileResult* result);
 
+// ztc's routes in the kernel by key, for a tolerant execute (the set
+// commands' RouteIndex: listed once, when first asked).
+class ExistingRoutes {
+ public:
+  virtual ~ExistingRoutes() = default;
+  // ztc's route with `route`'s key, nullptr when none (or, with `error`,
+  // when the kernel cannot say).
+  virtual const Route* find(const Route& route, KernelError* error) = 0;
+};
+
+struct ExecuteOptions {
+  // Tolerant (the set commands): an add that finds ztc's equal route there,
+  // or a delete that finds the route gone, changes nothing; an add that finds
+  // ztc's stale route replaces it; one that finds another owner's says so.
+  ExistingRoutes* existing = nullptr;
+  // After a failure undone: a note that says how far the undo got.
+  bool note_rollback = true;
+};
+
+// The one executor of routing changes (load, unload, set commands): runs
+// `changes` in order; on the first failure reports it at the object's policy
+// line ("cannot add ...: reason") and undoes everything done so far, newest
+// first. What was done (and not undone) ends up in result->applied;
+// result->kernel_writes counts every attempt, the undo's included.
+void execute(RoutingKernel& kernel, std::vector<Change> changes, ReconcileResult* result,
+             const ExecuteOptions& options = {});
+
 // Reverts `applied` newest first: deletes what was added, re-adds what was
 // deleted, puts replaced routes and old sysctl values back. Errors for whatever
 // could not be restored.
