@@ -6,6 +6,8 @@
 #include <string_view>
 
 #include "backend/counter_values.h"
+#include "backend/nft_canonical.h"
+#include "backend/nft_increment.h"
 #include "backend/nft_text.h"
 #include "backend/sysctl.h"
 #include "backend/trace.h"
@@ -209,7 +211,192 @@ bool device_present(route::RoutingKernel& kernel, const std::string& key) {
   return !device || kernel.device_exists(*device);
 }
 
+// A re-load that changes only what differs (nft_increment.h), or nullopt
+// when it cannot (no table yet, another ztc table, a managed set's
+// definition or its member routes changed, a kernel that cannot list
+// definitions): then the whole table is replaced as on a first load.
+std::optional<ApplyReport> load_increment(const nft::Table& compiled, const route::Plan& plan,
+                                          const Kernels& kernels, bool dry_run,
+                                          bool* definitions_listed) {
+  if (!kernels.sets) return std::nullopt;
+  std::optional<std::string> listing = kernels.nft.list_definitions();
+  if (!listing) return std::nullopt;
+  *definitions_listed = true;
+  const std::string ref = table_ref(compiled.family, compiled.name);
+  if (nft::managed_table_refs(*listing) != std::vector<std::string>{ref}) return std::nullopt;
+  std::set<std::string> managed;
+  nft::Table declared = compiled;  // the policy without its managed sets' elements
+  for (nft::Set& set : declared.sets) {
+    if (!set.managed) continue;
+    managed.insert(set.name);
+    set.elements.clear();
+  }
+  std::string error;
+  std::optional<nft::TableDefinitions> live =
+      nft::read_definitions(kernels.nft, *listing, compiled.family, compiled.name, managed, &error);
+  // A whole load that did not finish its member routes (killed) left its
+  // mark: the next load must write them all.
+  if (!live || !live->found || live->find("chain", kMemberRoutesPending)) return std::nullopt;
+  std::optional<nft::TableDefinitions> wanted = nft::scratch_definitions(
+      nft::emit_text(declared).text, compiled.family, compiled.name, managed, &error);
+  // A policy the scratch namespace refuses is left to the whole load, which
+  // shows the error at the policy's line.
+  if (!wanted) return std::nullopt;
+  std::optional<nft::Increment> increment =
+      nft::plan_increment(compiled.family, compiled.name, *live, *wanted, managed, nullptr);
+  if (!increment) return std::nullopt;
+
+  ApplyReport report;
+  report.incremental = true;
+  report.nft_changes = increment->changes;
+  std::string add_elements, remove_elements;
+  nft::Table added_members;
+  if (!missing_declared_elements(compiled, *kernels.sets, &add_elements, &remove_elements,
+                                 &report.nft_changes, &added_members, &error)) {
+    report.diagnostics.error(compiled.location, error);
+    return report;
+  }
+  const std::vector<route::Route> new_member_routes = derived_routes(plan, added_members);
+  SysctlValues recorded;
+  if (kernels.sysctl_state) {
+    std::optional<SysctlValues> values = kernels.sysctl_state->read(&error);
+    if (!values) {
+      report.diagnostics.error(compiled.location, error);
+      return report;
+    }
+    recorded = std::move(*values);
+  }
+  const route::Plan effective =
+      with_sysctl_restores(plan, recorded, kernels.routing, compiled.location);
+  // Routing checked first, member routes left out: their template is the
+  // one recorded on the unchanged managed sets.
+  route::ReconcileResult check =
+      route::reconcile_keeping_members(kernels.routing, effective, new_member_routes, true);
+  if (!check.ok) {
+    report.diagnostics.append(check.diagnostics);
+    report.routing = std::move(check);
+    return report;
+  }
+  std::set<std::string> asked;
+  for (const route::Route& route : plan.routes) {
+    if (!asked.insert(route::describe(route)).second) continue;
+    if (route::KernelError refused = kernels.routing.check_route_addresses(route)) {
+      report.diagnostics.error(
+          route.location, "the kernel would refuse " + route::describe(route) + ": " + *refused);
+    }
+  }
+  if (report.diagnostics.has_errors()) return report;
+  const SysctlValues record = next_record(plan, recorded, kernels.routing);
+
+  report.nft_buffer = increment->buffer + add_elements;
+  const std::string rollback = remove_elements + increment->rollback;
+  const bool record_changes = !dry_run && kernels.sysctl_state && record != recorded;
+  if (!dry_run) kernels.hold_signals();
+  if (record_changes && !kernels.sysctl_state->write(record, &error)) {
+    report.diagnostics.error(compiled.location, error);
+    return report;
+  }
+  auto restore_record = [&] {
+    if (record_changes && !kernels.sysctl_state->write(recorded, &error)) {
+      report.diagnostics.warning(compiled.location, error);
+    }
+  };
+  if (!report.nft_buffer.empty()) {
+    nft::ApplyResult result = kernels.nft.run(report.nft_buffer, dry_run);
+    if (!result.success) {
+      restore_record();
+      report.diagnostics.error(compiled.location, "nft: " + result.error);
+      return report;
+    }
+  }
+  if (dry_run) {
+    report.routing = std::move(check);
+    report.ok = true;
+    return report;
+  }
+  report.nft_committed = !report.nft_buffer.empty();
+  // The check's plan, written: the lock is held, nothing changed since
+  // (one route listing instead of two).
+  report.routing = std::move(check);
+  route::apply_planned(kernels.routing, &report.routing);
+  if (!report.routing.ok) {
+    if (report.routing.applied.empty()) restore_record();
+    report.diagnostics.append(report.routing.diagnostics);
+    Location where = first_error_location(report.routing.diagnostics, compiled.location);
+    bool routing_undone = report.routing.applied.empty();
+    bool restored = true;
+    if (!rollback.empty()) {
+      nft::ApplyResult back = kernels.nft.run(rollback, false);
+      restored = back.success;
+      if (!restored) {
+        report.diagnostics.error(where, "could not restore the previous nft table: " + back.error);
+      }
+    }
+    if (restored) {
+      report.diagnostics.note(where, std::string("the previous nft table was restored") +
+                                         (routing_undone ? "; nothing changed" : ""));
+    }
+    report.node_unchanged = restored && routing_undone;
+    report.nft_committed = false;
+    return report;
+  }
+  report.ok = true;
+  return report;
+}
+
 }  // namespace
+
+bool missing_declared_elements(const nft::Table& compiled, nft::SetReader& sets, std::string* add,
+                               std::string* undo, std::vector<std::string>* changes,
+                               nft::Table* added_members, std::string* error) {
+  added_members->family = compiled.family;
+  added_members->name = compiled.name;
+  const std::string ref = table_ref(compiled.family, compiled.name);
+  for (const nft::Set& set : compiled.sets) {
+    if (!set.managed || set.elements.empty()) continue;
+    std::vector<std::string> values;
+    for (const nft::Element& element : set.elements) values.push_back(element.value);
+    std::vector<std::optional<nft::Element>> found;
+    // Few declared elements are asked one by one; many, with one listing.
+    constexpr size_t kFindAtMost = 4096;
+    if (values.size() <= kFindAtMost) {
+      if (nft::ReadError failed =
+              sets.find(compiled.family, compiled.name, set.name, values, &found)) {
+        *error = "cannot read set '" + set.name + "': " + *failed;
+        return false;
+      }
+    } else {
+      std::vector<nft::Element> live;
+      if (nft::ReadError failed = sets.list(compiled.family, compiled.name, set.name, &live)) {
+        *error = "cannot read set '" + set.name + "': " + *failed;
+        return false;
+      }
+      std::set<std::string> present;
+      for (const nft::Element& e : live) present.insert(e.value);
+      for (const std::string& value : values) {
+        found.push_back(present.count(value) ? std::optional<nft::Element>(nft::Element{value})
+                                             : std::nullopt);
+      }
+    }
+    std::string added, values_added;
+    nft::Set& fresh = added_members->sets.emplace_back();
+    fresh.name = set.name;
+    for (size_t i = 0; i < set.elements.size(); ++i) {
+      if (found[i]) continue;
+      const nft::Element& element = set.elements[i];
+      fresh.elements.push_back(element);
+      std::string text = element.value;
+      if (!element.comment.empty()) text += " comment " + nft::quoted_string(element.comment);
+      added += (added.empty() ? "" : ", ") + text;
+      values_added += (values_added.empty() ? "" : ", ") + element.value;
+      changes->push_back("+ element " + set.name + " " + element.value);
+    }
+    if (added.empty()) continue;
+    *add += "add element " + ref + " " + set.name + " { " + added + " }\n";
+    *undo += "delete element " + ref + " " + set.name + " { " + values_added + " }\n";
+  }
+  return true;
+}
 
 route::Plan with_sysctl_restores(const route::Plan& plan, const SysctlValues& recorded,
                                  route::RoutingKernel& kernel, const Location& where) {
@@ -329,9 +516,8 @@ std::vector<route::Route> derived_routes(const route::Plan& plan, const nft::Tab
     for (const nft::Set& set : table.sets) {
       if (set.name != derived.set) continue;
       for (const nft::Element& element : set.elements) {
-        auto member = parse_ip_prefix(element.value);
-        if (member && member->family == derived.route.family) {
-          out.push_back(route::derive_route(derived, *member));
+        for (route::Route& route : route::member_routes({derived}, set.name, element.value)) {
+          out.push_back(std::move(route));
         }
       }
     }
@@ -341,6 +527,15 @@ std::vector<route::Route> derived_routes(const route::Plan& plan, const nft::Tab
 
 ApplyReport load(const nft::Table& compiled, const route::Plan& plan, Kernels kernels, bool dry_run,
                  bool replace) {
+  // A dry run checks the whole table, as a first load would, and reports
+  // every routing change (members' included).
+  bool definitions_listed = false;
+  if (!dry_run) {
+    if (std::optional<ApplyReport> done =
+            load_increment(compiled, plan, kernels, dry_run, &definitions_listed)) {
+      return std::move(*done);
+    }
+  }
   ApplyReport report;
   TablesBefore before;
   std::string error;
@@ -433,6 +628,13 @@ ApplyReport load(const nft::Table& compiled, const route::Plan& plan, Kernels ke
   line_origin.resize(
       static_cast<size_t>(std::count(report.nft_buffer.begin(), report.nft_buffer.end(), '\n')) + 1,
       compiled.location);
+  // Where re-loads are incremental, they trust the member routes to be
+  // complete: the mark says otherwise until this load has written them.
+  const bool mark_pending = definitions_listed && !dry_run && !plan.derived.empty();
+  const std::string pending_chain =
+      "chain " + table_ref(compiled.family, compiled.name) + " " + kMemberRoutesPending;
+  std::string buffer = report.nft_buffer;
+  if (mark_pending) buffer += "add " + pending_chain + "\n";
   // From the first write on, signals wait (held_signals.h). The sysctl
   // record comes first: a load killed after it changed a sysctl still knows
   // the value to put back.
@@ -447,11 +649,10 @@ ApplyReport load(const nft::Table& compiled, const route::Plan& plan, Kernels ke
       report.diagnostics.warning(compiled.location, error);
     }
   };
-  nft::ApplyResult nft_result = kernels.nft.run(report.nft_buffer, dry_run);
+  nft::ApplyResult nft_result = kernels.nft.run(buffer, dry_run);
   if (!nft_result.success) {
     restore_record();
-    report.diagnostics.append(
-        nft::map_nft_errors(nft_result.error, report.nft_buffer, line_origin));
+    report.diagnostics.append(nft::map_nft_errors(nft_result.error, buffer, line_origin));
     if (!report.diagnostics.has_errors()) {
       report.diagnostics.error(compiled.location, "nft: " + nft_result.error);
     }
@@ -493,6 +694,15 @@ ApplyReport load(const nft::Table& compiled, const route::Plan& plan, Kernels ke
     report.nft_committed = false;
     report.tables_removed.clear();
     return report;
+  }
+  if (mark_pending) {
+    nft::ApplyResult cleared = kernels.nft.run("delete " + pending_chain + "\n", false);
+    if (!cleared.success) {
+      report.diagnostics.warning(compiled.location,
+                                 "could not clear the member routes mark (the next load writes "
+                                 "every member route again): " +
+                                     cleared.error);
+    }
   }
   report.ok = true;
   return report;

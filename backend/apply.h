@@ -20,13 +20,13 @@
 
 #include "backend/held_signals.h"
 #include "backend/nft_applier.h"
-#include "model/nft_model.h"
 #include "backend/nft_set_reader.h"
 #include "backend/routing_kernel.h"
-#include "model/routing_plan.h"
 #include "backend/routing_reconciler.h"
 #include "backend/sysctl_state.h"
 #include "model/diagnostics.h"
+#include "model/nft_model.h"
+#include "model/routing_plan.h"
 
 namespace ztc {
 
@@ -63,6 +63,10 @@ struct ApplyReport {
   // Chains of a `ztc trace` (backend/trace.h) that a load's replace dropped,
   // with the pid their rule names.
   std::map<std::string, int> trace_chains_dropped;
+  // A re-load that changed only what differed (nft_increment.h): members of
+  // managed sets and their routes were neither read nor written.
+  bool incremental = false;
+  std::vector<std::string> nft_changes;  // incremental: "~ chain x", "+ element pods 10.0.0.1"
   // Tables removed (or, dry run, to be removed): "ip ztunnel". For a load,
   // other ztc tables than the policy's.
   std::vector<std::string> tables_removed;
@@ -100,6 +104,20 @@ route::Plan with_sysctl_restores(const route::Plan& plan, const SysctlValues& re
 
 // Routes derived from the members of managed sets in `table`.
 std::vector<route::Route> derived_routes(const route::Plan& plan, const nft::Table& table);
+
+// A chain a whole load adds in its transaction and deletes once it has
+// written the member routes: while it is there, they may be incomplete (a
+// load killed before them), and the next load writes them all.
+inline constexpr const char* kMemberRoutesPending = "ztc_member_routes_pending";
+
+// Declared elements of the managed sets of `compiled` that the kernel does
+// not hold, as `add element` lines (and their `delete element` undo), as
+// change lines ("+ element pods 10.0.0.1") and as the sets of
+// `added_members` (for their member routes). False with `error` when the
+// kernel cannot be asked.
+bool missing_declared_elements(const nft::Table& compiled, nft::SetReader& sets, std::string* add,
+                               std::string* undo, std::vector<std::string>* changes,
+                               nft::Table* added_members, std::string* error);
 
 // Whether a `list table` text is of a table ztc manages: the table's own
 // comment (one tab in), not a chain's, rule's or element's.

@@ -1,7 +1,12 @@
 #include "backend/diff.h"
 
+#include <algorithm>
+#include <set>
+#include <tuple>
+
 #include "backend/line_diff.h"
 #include "backend/nft_canonical.h"
+#include "backend/nft_increment.h"
 #include "backend/nft_text.h"
 
 namespace ztc {
@@ -23,8 +28,95 @@ std::string DiffReport::text() const {
   return out;
 }
 
+namespace {
+
+// A table's definitions as text for line_diff: its attributes, then its
+// objects in name order (nft lists them in the order they were made).
+std::string definitions_text(const nft::TableDefinitions& table) {
+  std::vector<const nft::Block*> blocks;
+  for (const nft::Block& block : table.blocks) blocks.push_back(&block);
+  std::sort(blocks.begin(), blocks.end(), [](const nft::Block* a, const nft::Block* b) {
+    return std::tie(a->kind, a->name) < std::tie(b->kind, b->name);
+  });
+  std::string text;
+  for (const std::string& line : table.attributes) text += line + "\n";
+  for (const nft::Block* block : blocks) text += block->text;
+  return text;
+}
+
+std::optional<SysctlValues> recorded_sysctls(const Kernels& kernels, std::string* error) {
+  if (!kernels.sysctl_state) return SysctlValues{};
+  return kernels.sysctl_state->read(error);
+}
+
+// The diff a re-load would act on (nft_increment.h): nullopt when the node
+// needs the whole comparison (no table yet, member routes pending, a managed
+// set's definition or member route template differs, a kernel that cannot
+// list definitions).
+std::optional<DiffReport> definitions_diff(const nft::Table& compiled, const route::Plan& plan,
+                                           const Kernels& kernels) {
+  if (!kernels.sets) return std::nullopt;
+  std::optional<std::string> listing = kernels.nft.list_definitions();
+  if (!listing) return std::nullopt;
+  DiffReport report;
+  report.members_compared = false;
+  const std::string ref = std::string(nft::family_name(compiled.family)) + " " + compiled.name;
+  for (const std::string& other : nft::managed_table_refs(*listing)) {
+    if (other != ref) report.stray_tables.push_back(other);
+  }
+  std::set<std::string> managed;
+  nft::Table declared = compiled;
+  for (nft::Set& set : declared.sets) {
+    if (!set.managed) continue;
+    managed.insert(set.name);
+    set.elements.clear();
+  }
+  std::string error;
+  std::optional<nft::TableDefinitions> live =
+      nft::read_definitions(kernels.nft, *listing, compiled.family, compiled.name, managed, &error);
+  if (!live || !live->found || live->find("chain", kMemberRoutesPending)) return std::nullopt;
+  std::optional<nft::TableDefinitions> wanted = nft::scratch_definitions(
+      nft::emit_text(declared).text, compiled.family, compiled.name, managed, &error);
+  if (!wanted ||
+      !nft::plan_increment(compiled.family, compiled.name, *live, *wanted, managed, nullptr)) {
+    return std::nullopt;
+  }
+  report.nft_lines = line_diff(definitions_text(*live), definitions_text(*wanted));
+  std::string add, undo;
+  std::vector<std::string> missing;
+  nft::Table added_members;
+  if (!missing_declared_elements(compiled, *kernels.sets, &add, &undo, &missing, &added_members,
+                                 &error)) {
+    report.diagnostics.error(compiled.location, error);
+    return report;
+  }
+  report.nft_lines.insert(report.nft_lines.end(), missing.begin(), missing.end());
+  std::optional<SysctlValues> recorded = recorded_sysctls(kernels, &error);
+  if (!recorded) {
+    report.diagnostics.error(compiled.location, error);
+    return report;
+  }
+  report.routing = route::reconcile_keeping_members(
+      kernels.routing, with_sysctl_restores(plan, *recorded, kernels.routing, compiled.location),
+      derived_routes(plan, added_members), true);
+  report.routing.planned.clear();
+  if (!report.routing.ok) {
+    report.diagnostics.append(report.routing.diagnostics);
+    return report;
+  }
+  report.ok = true;
+  return report;
+}
+
+}  // namespace
+
 DiffReport diff(const nft::Table& compiled, const route::Plan& plan, Kernels kernels,
-                const CanonicalLister& lister) {
+                const CanonicalLister& lister, bool members) {
+  if (!members) {
+    if (std::optional<DiffReport> report = definitions_diff(compiled, plan, kernels)) {
+      return std::move(*report);
+    }
+  }
   DiffReport report;
   std::string tables_error;
   std::optional<std::vector<LiveTable>> tables = live_tables(kernels.nft, &tables_error);

@@ -26,6 +26,10 @@ struct DiffReport {
   // Other tables ztc manages ("ip old"): a load of this policy removes them.
   std::vector<std::string> stray_tables;
   route::ReconcileResult routing;
+  // Whether members of managed sets and member routes were compared: always
+  // with `members`, else only when a managed set's definition (or member
+  // route template) differs, since then a load rewrites them all.
+  bool members_compared = true;
 
   bool equal() const {
     return nft_lines.empty() && !table_missing && stray_tables.empty() && !routing.changed();
@@ -33,7 +37,10 @@ struct DiffReport {
   std::string text() const;
 };
 
+// Without `members`, as cheap as a re-load (nft_increment.h): definitions
+// only, declared elements, rules, static routes and sysctls; members and
+// member routes only when a managed set's definition differs.
 DiffReport diff(const nft::Table& compiled, const route::Plan& plan, Kernels kernels,
-                const CanonicalLister& lister);
+                const CanonicalLister& lister, bool members = true);
 
 }  // namespace ztc

@@ -27,8 +27,6 @@ std::string table_text(const nft::Table& table) {
   return std::string(nft::family_name(table.family)) + " " + table.name;
 }
 
-bool starts_with(const std::string& text, const char* prefix) { return text.rfind(prefix, 0) == 0; }
-
 // Why an address cannot be a pod's, or nullopt: a class no pod address is
 // in, or an address of the node itself.
 std::optional<std::string> not_a_pod(const SetTarget& target, const std::string& canonical) {
@@ -127,15 +125,7 @@ bool current_members(const SetTarget& target, const std::vector<std::string>& va
 }
 
 std::vector<route::Route> routes_for(const SetTarget& target, const std::string& value) {
-  std::vector<route::Route> out;
-  if (target.derived.empty()) return out;
-  std::optional<IpPrefix> member = parse_ip_prefix(value);
-  if (!member) return out;
-  for (const route::DerivedRoutes& derived : target.derived) {
-    if (derived.route.family == member->family)
-      out.push_back(route::derive_route(derived, *member));
-  }
-  return out;
+  return route::member_routes(target.derived, target.set->name, value);
 }
 
 route::Change route_change(route::Change::Kind kind, const route::Route& route) {
@@ -146,27 +136,11 @@ route::Change route_change(route::Change::Kind kind, const route::Route& route) 
   return change;
 }
 
-std::string action_text(const route::Change& change) {
-  switch (change.kind) {
-    case route::Change::Kind::add_route: return "add " + route::describe(change.route());
-    case route::Change::Kind::replace_route: return "replace " + route::describe(change.route());
-    case route::Change::Kind::delete_route: return "delete " + route::describe(change.route());
-    default: return "change routing";
-  }
-}
-
-// A route key as the kernel keeps one route per key.
-using RouteKey = std::tuple<IpFamily, uint32_t, IpPrefix, uint32_t>;
-RouteKey key_of(const route::Route& route) {
-  return {route.family, route.table, route.destination, route::effective_metric(route)};
-}
-
 // The ztc routes in the kernel, listed once when first needed.
-class RouteIndex {
+class RouteIndex : public route::ExistingRoutes {
  public:
   explicit RouteIndex(route::RoutingKernel& kernel) : kernel_(kernel) {}
-  // nullptr when there is no ztc route with that key; error on a failed listing.
-  const route::Route* find(const route::Route& route, route::KernelError* error) {
+  const route::Route* find(const route::Route& route, route::KernelError* error) override {
     if (!loaded_) {
       std::vector<route::Route> routes;
       if (route::KernelError e = kernel_.list_routes(&routes)) {
@@ -174,19 +148,19 @@ class RouteIndex {
         return nullptr;
       }
       for (route::Route& r : routes) {
-        RouteKey key = key_of(r);
+        route::RouteKey key = route::route_key(r);
         by_key_.emplace(std::move(key), std::move(r));
       }
       loaded_ = true;
     }
-    auto at = by_key_.find(key_of(route));
+    auto at = by_key_.find(route::route_key(route));
     return at == by_key_.end() ? nullptr : &at->second;
   }
 
  private:
   route::RoutingKernel& kernel_;
   bool loaded_ = false;
-  std::map<RouteKey, route::Route> by_key_;
+  std::map<route::RouteKey, route::Route> by_key_;
 };
 
 // The element transaction and the route changes that go with it.
@@ -196,54 +170,27 @@ struct Work {
   std::vector<route::Change> routes;
 };
 
-// Runs route changes in order. "File exists" for a route ztc already has is
-// success (or, when ztc's route there differs, a replace); "No such process"
-// on delete means it is already gone. On any other failure, undoes what was
-// done and returns false.
+// Runs route changes through the reconciler's executor, tolerant: "File
+// exists" for a route ztc already has is success (or, when ztc's route there
+// differs, a replace); "No such process" on delete means it is already gone.
+// On any other failure, undoes what was done and returns false.
 bool run_routes(route::RoutingKernel& kernel, const std::vector<route::Change>& changes,
                 RouteIndex& index, EnrollResult* result) {
-  std::vector<route::Change> applied;
-  applied.reserve(changes.size());
-  for (const route::Change& change : changes) {
-    route::Change done = change;
-    ++result->routing_writes;
-    route::KernelError error;
-    switch (change.kind) {
-      case route::Change::Kind::add_route: error = kernel.add_route(change.route()); break;
-      case route::Change::Kind::replace_route: error = kernel.replace_route(change.route()); break;
-      case route::Change::Kind::delete_route: error = kernel.delete_route(change.route()); break;
-      default: error = std::string("unsupported change");
+  route::ReconcileResult run;
+  route::execute(kernel, changes, &run, {&index, /*note_rollback=*/false});
+  result->routing_writes += run.kernel_writes;
+  result->diagnostics.append(run.diagnostics);
+  if (!run.ok) {
+    if (!run.applied.empty()) {
+      result->node_unchanged = false;
+      // At the failed change, as its error.
+      const Location where =
+          run.diagnostics.all().empty() ? Location{} : run.diagnostics.all().front().location;
+      result->diagnostics.note(where, "some route changes could not be rolled back");
     }
-    if (error && change.kind == route::Change::Kind::add_route &&
-        starts_with(*error, "File exists")) {
-      route::KernelError list_error;
-      const route::Route* existing = index.find(change.route(), &list_error);
-      if (existing && route::same_route(*existing, change.route())) continue;  // already there
-      if (existing) {  // ztc's, stale: replace it in place
-        ++result->routing_writes;
-        done.kind = route::Change::Kind::replace_route;
-        done.replaced = std::make_shared<const route::Route>(*existing);
-        error = kernel.replace_route(change.route());
-      } else if (!list_error) {
-        *error += " (a route to " + change.route().destination.str() + " in table " +
-                  std::to_string(change.route().table) + " exists that ztc does not own)";
-      }
-    }
-    if (error && change.kind == route::Change::Kind::delete_route &&
-        starts_with(*error, "No such process")) {
-      continue;  // already gone
-    }
-    if (error) {
-      result->diagnostics.error(change.location, "cannot " + action_text(change) + ": " + *error);
-      result->routing_writes += static_cast<int>(applied.size());
-      Diagnostics undo = route::undo(kernel, applied);
-      result->diagnostics.append(undo);
-      if (undo.has_errors()) {
-        result->node_unchanged = false;
-        result->diagnostics.note(change.location, "some route changes could not be rolled back");
-      }
-      return false;
-    }
+    return false;
+  }
+  for (const route::Change& done : run.applied) {
     if (done.kind == route::Change::Kind::replace_route) {
       result->routes.push_back({'-', route::describe(*done.replaced), Location{}});
       result->routes.push_back({'+', route::describe(done.route()), done.location});
@@ -251,7 +198,6 @@ bool run_routes(route::RoutingKernel& kernel, const std::vector<route::Change>& 
       char sign = done.kind == route::Change::Kind::delete_route ? '-' : '+';
       result->routes.push_back({sign, route::describe(done.route()), done.location});
     }
-    applied.push_back(std::move(done));
   }
   return true;
 }

@@ -152,6 +152,15 @@ std::vector<Element> LibNftKernel::list_set_elements(Family family, const std::s
   return parse_set_elements_json(ctx.output());
 }
 
+std::optional<std::string> LibNftKernel::list_definitions() {
+  NetnsSwitch in_namespace(netns_fd_);
+  if (!in_namespace.ok()) return std::nullopt;
+  Context ctx(NFT_CTX_OUTPUT_STATELESS | NFT_CTX_OUTPUT_TERSE);
+  if (!ctx.get()) return std::nullopt;
+  if (nft_run_cmd_from_buffer(ctx.get(), "list ruleset") != 0) return std::nullopt;
+  return ctx.output();
+}
+
 std::string restore_table_buffer(Family family, const std::string& name,
                                  const std::optional<std::string>& previous) {
   std::string table = std::string(family_name(family)) + " " + name;

@@ -51,6 +51,11 @@ class NftKernel {
   // Members of a named set, with their comments; empty when the set does not exist.
   virtual std::vector<Element> list_set_elements(Family family, const std::string& table,
                                                  const std::string& set) = 0;
+  // `nft -t -s list ruleset`: every table with its chains, rules and set and
+  // map definitions, without set elements. nft 1.0.6 fetches no element for
+  // it (0.1 s with 100k members, where `list table` takes 2.6 s even terse).
+  // nullopt: cannot say (then a load replaces the whole table).
+  virtual std::optional<std::string> list_definitions() { return std::nullopt; }
 };
 
 // libnftables, bound to the network namespace of the thread that constructs it
@@ -67,6 +72,7 @@ class LibNftKernel : public NftKernel {
                                         bool json) override;
   std::vector<Element> list_set_elements(Family family, const std::string& table,
                                          const std::string& set) override;
+  std::optional<std::string> list_definitions() override;
 
  private:
   int netns_fd_ = -1;

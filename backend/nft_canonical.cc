@@ -76,6 +76,30 @@ std::optional<std::string> canonical_listing(const std::string& buffer, Family f
   return listing;
 }
 
+std::optional<TableDefinitions> scratch_definitions(const std::string& buffer, Family family,
+                                                    const std::string& table,
+                                                    const std::set<std::string>& managed,
+                                                    std::string* error) {
+  std::optional<TableDefinitions> definitions;
+  std::string failure;
+  std::thread worker([&] {
+    if (unshare(CLONE_NEWNET) != 0) {
+      failure = std::string("cannot create a scratch network namespace: ") + std::strerror(errno);
+      return;
+    }
+    LibNftKernel kernel;
+    ApplyResult result = kernel.run(buffer, /*dry_run=*/false);
+    if (!result.success) {
+      failure = result.error;
+      return;
+    }
+    definitions = read_definitions(kernel, family, table, managed, &failure);
+  });
+  worker.join();
+  if (!definitions && error) *error = failure;
+  return definitions;
+}
+
 namespace {
 
 std::string_view trimmed(std::string_view text) {

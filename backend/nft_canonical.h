@@ -6,8 +6,10 @@
 #pragma once
 
 #include <optional>
+#include <set>
 #include <string>
 
+#include "backend/nft_increment.h"
 #include "model/nft_model.h"
 
 namespace ztc::nft {
@@ -16,6 +18,13 @@ namespace ztc::nft {
 // buffer does not load.
 std::optional<std::string> canonical_listing(const std::string& buffer, Family family,
                                              const std::string& table, std::string* error);
+
+// The policy's side of an incremental load (nft_increment.h): `buffer`
+// loaded into a scratch namespace and read back with read_definitions.
+std::optional<TableDefinitions> scratch_definitions(const std::string& buffer, Family family,
+                                                    const std::string& table,
+                                                    const std::set<std::string>& managed,
+                                                    std::string* error);
 
 // `listing` with the elements of every `elements = { ... }` block one a line
 // and sorted. The kernel lists a hash set in hash order, and two sets holding

@@ -288,6 +288,7 @@ namespace {
 struct RouteDump {
   std::vector<Route>* routes;
   nl_cache* links;
+  const std::function<bool(const Route&)>* skip = nullptr;
   int error = 0;
 };
 
@@ -335,6 +336,7 @@ int on_route(nl_msg* msg, void* arg) {
       route.device = "if" + std::to_string(index);
     }
   }
+  if (dump->skip && (*dump->skip)(route)) return NL_OK;
   dump->routes->push_back(std::move(route));
   return NL_OK;
 }
@@ -347,6 +349,11 @@ int on_dump_error(sockaddr_nl*, nlmsgerr* err, void* arg) {
 }  // namespace
 
 KernelError NetlinkRoutingKernel::list_routes(std::vector<Route>* routes) {
+  return list_routes_except(nullptr, routes);
+}
+
+KernelError NetlinkRoutingKernel::list_routes_except(const std::function<bool(const Route&)>& skip,
+                                                     std::vector<Route>* routes) {
   nl_cache* raw_links = nullptr;
   int rc = rtnl_link_alloc_cache(sock_, AF_UNSPEC, &raw_links);
   if (rc < 0) return std::string("cannot list links: ") + nl_geterror(rc);
@@ -354,7 +361,7 @@ KernelError NetlinkRoutingKernel::list_routes(std::vector<Route>* routes) {
   // A dump interrupted by a concurrent change is retried from the start.
   for (int attempt = 0; attempt < 5; ++attempt) {
     std::vector<Route> dumped;
-    RouteDump dump{&dumped, links.get()};
+    RouteDump dump{&dumped, links.get(), skip ? &skip : nullptr};
     rtmsg request = {};
     request.rtm_family = AF_UNSPEC;
     rc = nl_send_simple(sock_, RTM_GETROUTE, NLM_F_DUMP, &request, sizeof request);

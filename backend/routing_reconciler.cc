@@ -1,5 +1,6 @@
 #include "backend/routing_reconciler.h"
 
+#include <functional>
 #include <map>
 #include <set>
 #include <tuple>
@@ -24,20 +25,6 @@ Change route_change(Change::Kind kind, const Route& route, const Location& locat
   change.subject = route;
   change.location = location;
   return change;
-}
-
-// What a change does, for messages: "add -4 route ... table 100".
-std::string action_text(const Change& change) {
-  switch (change.kind) {
-    case Change::Kind::add_rule: return "add " + describe(change.rule());
-    case Change::Kind::delete_rule: return "delete " + describe(change.rule());
-    case Change::Kind::add_route: return "add " + describe(change.route());
-    case Change::Kind::replace_route: return "replace " + describe(change.route());
-    case Change::Kind::delete_route: return "delete " + describe(change.route());
-    case Change::Kind::write_sysctl:
-      return "set sysctl " + change.sysctl().key + " to " + change.sysctl().new_value;
-  }
-  return "change routing";
 }
 
 KernelError perform(RoutingKernel& kernel, const Change& change) {
@@ -90,31 +77,7 @@ void undo_into(RoutingKernel& kernel, std::vector<Change>* applied, Diagnostics*
   *applied = std::move(stuck);
 }
 
-// Runs changes in order; on the first failure reports it at the object's policy
-// line and undoes everything done so far. The changes end up in result->applied.
-void execute(RoutingKernel& kernel, std::vector<Change> changes, ReconcileResult* result) {
-  for (size_t done = 0; done < changes.size(); ++done) {
-    const Change& change = changes[done];
-    ++result->kernel_writes;
-    KernelError error = perform(kernel, change);
-    if (!error) continue;
-    result->ok = false;
-    Location where = change.location;
-    result->diagnostics.error(where, "cannot " + action_text(change) + ": " + *error);
-    changes.resize(done);
-    result->applied = std::move(changes);
-    undo_into(kernel, &result->applied, &result->diagnostics, &result->kernel_writes);
-    if (!result->applied.empty()) {
-      result->diagnostics.note(where, "routing is left half-changed: " +
-                                          std::to_string(result->applied.size()) +
-                                          " change(s) could not be rolled back");
-    } else {
-      result->diagnostics.note(where, "routing changes made so far were rolled back");
-    }
-    return;
-  }
-  result->applied = std::move(changes);
-}
+bool starts_with(const std::string& text, const char* prefix) { return text.rfind(prefix, 0) == 0; }
 
 void add_diff(const Change& change, ReconcileResult* result) {
   switch (change.kind) {
@@ -145,10 +108,12 @@ void add_diff(const Change& change, ReconcileResult* result) {
 }
 
 bool read_current(RoutingKernel& kernel, std::vector<Rule>* rules, std::vector<Route>* routes,
-                  ReconcileResult* result) {
+                  ReconcileResult* result,
+                  const std::function<bool(const Route&)>& skip = nullptr) {
   if (KernelError error = kernel.list_rules(rules)) {
     result->diagnostics.error(Location{}, "cannot read routing rules: " + *error);
-  } else if (KernelError error = kernel.list_routes(routes)) {
+  } else if (KernelError error =
+                 skip ? kernel.list_routes_except(skip, routes) : kernel.list_routes(routes)) {
     result->diagnostics.error(Location{}, "cannot read routes: " + *error);
   } else {
     return true;
@@ -189,14 +154,6 @@ class DeviceCheck {
   std::set<std::pair<std::string, std::string>> reported_;
 };
 
-// The kernel's identity of a route: one per family, table, destination, metric.
-using RouteKey = std::tuple<int, uint32_t, IpPrefix, uint32_t>;
-
-RouteKey key_of(const Route& route) {
-  return {static_cast<int>(route.family), route.table, route.destination,
-          effective_metric(route)};
-}
-
 bool family_consistent(const Route& route) {
   if (route.destination.family != route.family) return false;
   if (route.via && route.via->family != route.family) return false;
@@ -205,6 +162,19 @@ bool family_consistent(const Route& route) {
 }
 
 }  // namespace
+
+std::string action_text(const Change& change) {
+  switch (change.kind) {
+    case Change::Kind::add_rule: return "add " + describe(change.rule());
+    case Change::Kind::delete_rule: return "delete " + describe(change.rule());
+    case Change::Kind::add_route: return "add " + describe(change.route());
+    case Change::Kind::replace_route: return "replace " + describe(change.route());
+    case Change::Kind::delete_route: return "delete " + describe(change.route());
+    case Change::Kind::write_sysctl:
+      return "set sysctl " + change.sysctl().key + " to " + change.sysctl().new_value;
+  }
+  return "change routing";
+}
 
 std::string ReconcileResult::diff_text() const {
   std::string text;
@@ -217,8 +187,11 @@ std::string ReconcileResult::diff_text() const {
   return text;
 }
 
-ReconcileResult reconcile(RoutingKernel& kernel, const Plan& plan,
-                          const std::vector<Route>& extra_routes, bool dry_run) {
+namespace {
+
+ReconcileResult reconcile_routing(RoutingKernel& kernel, const Plan& plan,
+                                  const std::vector<Route>& extra_routes, bool dry_run,
+                                  bool keep_members) {
   ReconcileResult result;
   Diagnostics& diagnostics = result.diagnostics;
 
@@ -237,7 +210,7 @@ ReconcileResult reconcile(RoutingKernel& kernel, const Plan& plan,
       diagnostics.error(route.location, "route mixes IPv4 and IPv6 addresses: " + describe(route));
       return;
     }
-    auto [at, inserted] = wanted_by_key.emplace(key_of(route), &route);
+    auto [at, inserted] = wanted_by_key.emplace(route_key(route), &route);
     if (!inserted) {
       const Route& other = *at->second;
       if (same_route(route, other)) return;  // the same route twice
@@ -305,7 +278,21 @@ ReconcileResult reconcile(RoutingKernel& kernel, const Plan& plan,
   // ---- what is there
   std::vector<Rule> current_rules;
   std::vector<Route> current_routes;
-  if (!read_current(kernel, &current_rules, &current_routes, &result)) return result;
+  std::function<bool(const Route&)> skip;
+  if (keep_members && !plan.derived.empty()) {
+    // A member route is left out unless a static route of the plan, or one
+    // of `extra_routes`, holds its key (then it is that route, compared as such).
+    std::set<RouteKey> static_keys;
+    for (const Route& route : plan.routes) static_keys.insert(route_key(route));
+    for (const Route& route : extra_routes) static_keys.insert(route_key(route));
+    skip = [&plan, static_keys](const Route& route) {
+      for (const DerivedRoutes& derived : plan.derived) {
+        if (derived_from(derived, route)) return !static_keys.count(route_key(route));
+      }
+      return false;
+    };
+  }
+  if (!read_current(kernel, &current_rules, &current_routes, &result, skip)) return result;
 
   // ---- new and replaced routes. Matching consumes a current entry, so a
   // duplicate in the kernel counts as stale.
@@ -316,10 +303,10 @@ ReconcileResult reconcile(RoutingKernel& kernel, const Plan& plan,
   std::vector<bool> route_kept(current_routes.size(), false);
   std::map<RouteKey, std::vector<size_t>> current_by_key;
   for (size_t i = 0; i < current_routes.size(); ++i) {
-    current_by_key[key_of(current_routes[i])].push_back(i);
+    current_by_key[route_key(current_routes[i])].push_back(i);
   }
   for (const Route* route : wanted_routes) {
-    auto same_key = current_by_key.find(key_of(*route));
+    auto same_key = current_by_key.find(route_key(*route));
     bool found = false;
     if (same_key != current_by_key.end()) {
       for (size_t i : same_key->second) {
@@ -369,8 +356,92 @@ ReconcileResult reconcile(RoutingKernel& kernel, const Plan& plan,
   result.diff.reserve(changes.size());
   for (const Change& change : changes) add_diff(change, &result);
 
-  if (!dry_run) execute(kernel, std::move(changes), &result);
+  if (!dry_run) {
+    execute(kernel, std::move(changes), &result);
+  } else if (keep_members) {
+    result.planned = std::move(changes);
+  }
   return result;
+}
+
+}  // namespace
+
+void apply_planned(RoutingKernel& kernel, ReconcileResult* result) {
+  std::vector<Change> planned = std::move(result->planned);
+  result->planned.clear();
+  execute(kernel, std::move(planned), result);
+}
+
+ReconcileResult reconcile(RoutingKernel& kernel, const Plan& plan,
+                          const std::vector<Route>& extra_routes, bool dry_run) {
+  return reconcile_routing(kernel, plan, extra_routes, dry_run, /*keep_members=*/false);
+}
+
+ReconcileResult reconcile_keeping_members(RoutingKernel& kernel, const Plan& plan,
+                                          const std::vector<Route>& new_member_routes,
+                                          bool dry_run) {
+  return reconcile_routing(kernel, plan, new_member_routes, dry_run, /*keep_members=*/true);
+}
+
+void execute(RoutingKernel& kernel, std::vector<Change> changes, ReconcileResult* result,
+             const ExecuteOptions& options) {
+  // Done changes are moved to the front as they succeed (a skipped one is
+  // dropped), so `applied` needs no second vector of 100k routes.
+  size_t kept = 0;
+  for (size_t i = 0; i < changes.size(); ++i) {
+    Change& change = changes[i];
+    ++result->kernel_writes;
+    KernelError error = perform(kernel, change);
+    bool skip = false;
+    if (error && options.existing && change.kind == Change::Kind::add_route &&
+        starts_with(*error, "File exists")) {
+      KernelError list_error;
+      const Route* existing = options.existing->find(change.route(), &list_error);
+      if (existing && same_route(*existing, change.route())) {
+        skip = true;  // already there
+        error.reset();
+      } else if (existing) {  // ztc's, stale: replaced in place
+        ++result->kernel_writes;
+        KernelError replaced = kernel.replace_route(change.route());
+        if (!replaced) {
+          change.kind = Change::Kind::replace_route;
+          change.replaced = std::make_shared<const Route>(*existing);
+        }
+        error = replaced;
+      } else if (!list_error) {
+        *error += " (a route to " + change.route().destination.str() + " in table " +
+                  std::to_string(change.route().table) + " exists that ztc does not own)";
+      }
+    }
+    if (error && options.existing && change.kind == Change::Kind::delete_route &&
+        starts_with(*error, "No such process")) {
+      skip = true;  // already gone
+      error.reset();
+    }
+    if (skip) continue;
+    if (!error) {
+      if (kept != i) changes[kept] = std::move(change);
+      ++kept;
+      continue;
+    }
+    result->ok = false;
+    Location where = change.location;
+    result->diagnostics.error(where, "cannot " + action_text(change) + ": " + *error);
+    changes.resize(kept);
+    result->applied = std::move(changes);
+    undo_into(kernel, &result->applied, &result->diagnostics, &result->kernel_writes);
+    if (!options.note_rollback) return;
+    if (!result->applied.empty()) {
+      result->diagnostics.note(
+          where, "routing is left half-changed: " + std::to_string(result->applied.size()) +
+                     " change(s) could not be rolled back");
+    } else {
+      result->diagnostics.note(where, "routing changes made so far were rolled back");
+    }
+    return;
+  }
+  changes.resize(kept);
+  result->applied = std::move(changes);
 }
 
 Diagnostics undo(RoutingKernel& kernel, const std::vector<Change>& applied) {

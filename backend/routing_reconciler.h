@@ -21,8 +21,8 @@
 #include <vector>
 
 #include "backend/routing_kernel.h"
-#include "model/routing_plan.h"
 #include "model/diagnostics.h"
+#include "model/routing_plan.h"
 
 namespace ztc::route {
 
@@ -47,6 +47,9 @@ struct Change {
   const SysctlWrite& sysctl() const { return std::get<SysctlWrite>(subject); }
 };
 
+// What a change does, for messages: "add -4 route ... table 100".
+std::string action_text(const Change& change);
+
 // One line of `ztc diff`: '+' added, '-' removed, '~' changed (sysctls).
 struct DiffLine {
   char sign = '+';
@@ -63,6 +66,9 @@ struct ReconcileResult {
   // (e.g. when a step after routing fails). Empty after a failure that was undone.
   std::vector<Change> applied;
   int kernel_writes = 0;  // write attempts, including those of a rollback
+  // A dry run of reconcile_keeping_members: the writes it would make, for
+  // apply_planned (the listing is not repeated).
+  std::vector<Change> planned;
 
   bool changed() const { return !diff.empty(); }
   // The diff as text, one "+ ..." / "- ..." / "~ ..." line each.
@@ -73,6 +79,48 @@ struct ReconcileResult {
 // (plan.derived expanded by the caller). dry_run: read and check, write nothing.
 ReconcileResult reconcile(RoutingKernel& kernel, const Plan& plan,
                           const std::vector<Route>& extra_routes, bool dry_run);
+
+// As reconcile, when the member route templates are those the kernel's
+// member routes were made from: member routes (derived_from a template of
+// plan.derived, unless a static route of the plan or one of
+// `new_member_routes` has their key) are neither listed, compared nor
+// written; rules, static routes, sysctls and `new_member_routes` (those of
+// members a load adds: declared elements the set lacked) are.
+ReconcileResult reconcile_keeping_members(RoutingKernel& kernel, const Plan& plan,
+                                          const std::vector<Route>& new_member_routes,
+                                          bool dry_run);
+
+// Makes the writes a dry run of reconcile_keeping_members planned (the
+// caller holds the lock, so nothing changed since): as reconcile would,
+// undoing them on failure. `result` is that dry run's.
+void apply_planned(RoutingKernel& kernel, ReconcileResult* result);
+
+// ztc's routes in the kernel by key, for a tolerant execute (the set
+// commands' RouteIndex: listed once, when first asked).
+class ExistingRoutes {
+ public:
+  virtual ~ExistingRoutes() = default;
+  // ztc's route with `route`'s key, nullptr when none (or, with `error`,
+  // when the kernel cannot say).
+  virtual const Route* find(const Route& route, KernelError* error) = 0;
+};
+
+struct ExecuteOptions {
+  // Tolerant (the set commands): an add that finds ztc's equal route there,
+  // or a delete that finds the route gone, changes nothing; an add that finds
+  // ztc's stale route replaces it; one that finds another owner's says so.
+  ExistingRoutes* existing = nullptr;
+  // After a failure undone: a note that says how far the undo got.
+  bool note_rollback = true;
+};
+
+// The one executor of routing changes (load, unload, set commands): runs
+// `changes` in order; on the first failure reports it at the object's policy
+// line ("cannot add ...: reason") and undoes everything done so far, newest
+// first. What was done (and not undone) ends up in result->applied;
+// result->kernel_writes counts every attempt, the undo's included.
+void execute(RoutingKernel& kernel, std::vector<Change> changes, ReconcileResult* result,
+             const ExecuteOptions& options = {});
 
 // Reverts `applied` newest first: deletes what was added, re-adds what was
 // deleted, puts replaced routes and old sysctl values back. Errors for whatever

@@ -156,6 +156,53 @@ BOOST_AUTO_TEST_CASE(first_load_writes_everything_and_second_writes_nothing) {
   BOOST_TEST(second.diff_text() == "");
 }
 
+BOOST_AUTO_TEST_CASE(keeping_members_leaves_member_routes_alone_and_repairs_the_rest) {
+  Policy policy;
+  FakeRoutingKernel kernel = node();
+  Plan plan = base_plan(policy);
+  DerivedRoutes members;
+  members.set = "pods";
+  members.route = pod_routes(policy, {"0.0.0.0"})[0];
+  members.location = policy.at(5);
+  plan.derived.push_back(members);
+  // A static route in the member routes' table, on their device and with
+  // their gateway: a static route, not a member's, because the plan says so.
+  Route lookalike = pod_routes(policy, {"10.244.9.9"})[0];
+  plan.routes.push_back(lookalike);
+  BOOST_TEST_REQUIRE(
+      reconcile(kernel, plan, pod_routes(policy, {"10.244.1.5", "10.244.1.6"}), false).ok);
+  // Drift: a member route, a static route and a rule go; a stale static route comes.
+  BOOST_TEST_REQUIRE(!kernel.delete_route(pod_routes(policy, {"10.244.1.6"})[0]));
+  BOOST_TEST_REQUIRE(!kernel.delete_route(plan.routes[0]));
+  BOOST_TEST_REQUIRE(!kernel.delete_route(lookalike));
+  BOOST_TEST_REQUIRE(!kernel.delete_rule(plan.rules[1]));
+  BOOST_TEST_REQUIRE(!kernel.add_route(route("10.99.0.0/16", std::nullopt, "eth0", 101, {})));
+  kernel.reset_writes();
+
+  // Only the new member route (of a declared element the set lacked) is written.
+  std::vector<Route> fresh = pod_routes(policy, {"10.244.1.7"});
+  ReconcileResult check = reconcile_keeping_members(kernel, plan, fresh, true);
+  BOOST_TEST_REQUIRE(check.ok, check.diagnostics.render());
+  BOOST_TEST(kernel.writes() == 0);
+  BOOST_TEST(check.diff_text() ==
+             "+ -4 route default via 192.168.127.2 dev istioout table 101\n"
+             "+ -4 route 10.244.9.9 via 192.168.126.2 dev istioin src 10.244.1.1 table 100\n"
+             "+ -4 route 10.244.1.7 via 192.168.126.2 dev istioin src 10.244.1.1 table 100\n"
+             "+ -4 rule prio 101 fwmark 0x100/0x100 lookup 101\n"
+             "- -4 route 10.99.0.0/16 dev eth0 table 101\n");
+  apply_planned(kernel, &check);
+  BOOST_TEST_REQUIRE(check.ok, check.diagnostics.render());
+  BOOST_TEST(kernel.writes() == 5);
+  BOOST_TEST(check.applied.size() == 5u);
+  // 10.244.1.6's route stays missing: member routes are `set sync`'s to repair.
+  ReconcileResult again = reconcile_keeping_members(kernel, plan, fresh, true);
+  BOOST_TEST(!again.changed());
+  ReconcileResult all =
+      reconcile(kernel, plan, pod_routes(policy, {"10.244.1.5", "10.244.1.6", "10.244.1.7"}), true);
+  BOOST_TEST(all.diff_text() ==
+             "+ -4 route 10.244.1.6 via 192.168.126.2 dev istioin src 10.244.1.1 table 100\n");
+}
+
 BOOST_AUTO_TEST_CASE(kernel_defaults_compare_equal) {
   // Read back from a kernel: fwmask filled in, metric 0, `from all` as 0.0.0.0/0.
   Policy policy;

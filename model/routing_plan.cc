@@ -21,6 +21,24 @@ Route derive_route(const DerivedRoutes& derived, const IpPrefix& member) {
   return route;
 }
 
+std::vector<Route> member_routes(const std::vector<DerivedRoutes>& derived, const std::string& set,
+                                 const std::string& value) {
+  std::vector<Route> out;
+  std::optional<IpPrefix> member;
+  for (const DerivedRoutes& template_ : derived) {
+    if (template_.set != set) continue;
+    if (!member) member = parse_ip_prefix(value);
+    if (member && member->family == template_.route.family) {
+      out.push_back(derive_route(template_, *member));
+    }
+  }
+  return out;
+}
+
+RouteKey route_key(const Route& route) {
+  return {route.family, route.table, route.destination, effective_metric(route)};
+}
+
 namespace {
 
 constexpr uint32_t kAllBits = 0xffffffffu;
@@ -129,6 +147,12 @@ std::string describe(const Route& route) {
   if (metric != default_metric) text += " metric " + std::to_string(metric);
   text += " table " + std::to_string(route.table);
   return text;
+}
+
+bool derived_from(const DerivedRoutes& derived, const Route& route) {
+  if (route.family != derived.route.family) return false;
+  if (route.destination.length != route.destination.max_length()) return false;
+  return same_route(derive_route(derived, route.destination), route);
 }
 
 }  // namespace ztc::route

@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "model/ip_address.h"
@@ -79,6 +80,12 @@ struct Plan {
 // The concrete route for one member of a managed set.
 Route derive_route(const DerivedRoutes& derived, const IpPrefix& member);
 
+// Every route `derived` makes for the element `value` of managed set `set`
+// (one per template of its address family; none when `value` is no
+// address). Load, diff and the set commands all expand members with it.
+std::vector<Route> member_routes(const std::vector<DerivedRoutes>& derived, const std::string& set,
+                                 const std::string& value);
+
 // Equality as the reconciler sees it: fields the kernel stores, with the kernel's
 // defaults filled in (fwmask 0xffffffff with a fwmark, metric 0 for IPv4 and 1024
 // for IPv6, no scope for IPv6 routes, `from all` == no from). Locations ignored.
@@ -87,6 +94,15 @@ bool same_route(const Route& a, const Route& b);
 // Same kernel key: the kernel keeps one route per (family, table, dst, metric).
 bool same_route_key(const Route& a, const Route& b);
 uint32_t effective_metric(const Route& route);
+
+// The kernel's identity of a route: it keeps one per family, table,
+// destination and (effective) metric.
+using RouteKey = std::tuple<IpFamily, uint32_t, IpPrefix, uint32_t>;
+RouteKey route_key(const Route& route);
+
+// Whether `route` is the route `derived` makes for some member: a host
+// destination, everything else as the template says.
+bool derived_from(const DerivedRoutes& derived, const Route& route);
 
 // Whether the kernel, asked to delete `request`, would take `existing`: it
 // matches only on the attributes a request carries (no fwmark, iif or from in

@@ -319,7 +319,7 @@ BOOST_AUTO_TEST_CASE(a_killed_load_is_repaired_by_the_next_one,
                                << "), loading " << policies[next]) {
       Exit repaired = run_ztc({"load", policies[next]}, node, dir);
       BOOST_TEST(repaired.code == 0, repaired.output);
-      Exit diff = run_ztc({"diff", policies[next]}, node, dir);
+      Exit diff = run_ztc({"diff", "--members", policies[next]}, node, dir);
       BOOST_TEST(diff.code == 0, diff.output);
       BOOST_TEST(diff.output == "no differences\n");
       State now = node.state();

@@ -58,7 +58,7 @@ BOOST_AUTO_TEST_CASE(unload_puts_back_the_sysctls_load_changed,
   BOOST_TEST(node.must("cat /proc/sys/net/ipv4/conf/all/rp_filter") == "0\n");
   // A reload must not take ztc's own values for the ones to put back.
   BOOST_TEST_REQUIRE(node.ztc("load " + shell_quote(kExample)).exit_code == 0);
-  BOOST_TEST(node.ztc("diff " + shell_quote(kExample)).out == "no differences\n");
+  BOOST_TEST(node.ztc("diff --members " + shell_quote(kExample)).out == "no differences\n");
 
   // A policy that no longer sets accept_local: diff says it would go back,
   // the load puts it back.
@@ -66,7 +66,7 @@ BOOST_AUTO_TEST_CASE(unload_puts_back_the_sysctls_load_changed,
       "no-accept-local.zt",
       testing::replaced_once(read_file(kExample),
                              {{"sysctl ztunnel, tunnel_in, tunnel_out { accept_local = 1 }", ""}}));
-  Run diff = node.ztc("diff " + shell_quote(without));
+  Run diff = node.ztc("diff --members " + shell_quote(without));
   BOOST_TEST(diff.exit_code == 1);
   BOOST_TEST(diff.out.find("~ sysctl net.ipv4.conf.veth1ae58883.accept_local 1 -> 0\n") !=
                  std::string::npos,
@@ -74,7 +74,7 @@ BOOST_AUTO_TEST_CASE(unload_puts_back_the_sysctls_load_changed,
   Run load = node.ztc("load " + shell_quote(without));
   BOOST_TEST_REQUIRE(load.exit_code == 0, load.err);
   BOOST_TEST(node.must("cat /proc/sys/net/ipv4/conf/istioin/accept_local") == "0\n");
-  BOOST_TEST(node.ztc("diff " + shell_quote(without)).out == "no differences\n");
+  BOOST_TEST(node.ztc("diff --members " + shell_quote(without)).out == "no differences\n");
 
   Run unload = node.ztc("unload " + shell_quote(without));
   BOOST_TEST_REQUIRE(unload.exit_code == 0, unload.err);
@@ -130,7 +130,7 @@ BOOST_AUTO_TEST_CASE(a_load_that_would_drop_another_table_or_a_set_with_members_
   Run replaced = node.ztc("load " + shell_quote(renamed_set) + " --replace");
   BOOST_TEST(replaced.exit_code == 0, replaced.err);
   BOOST_TEST(node.ztc_routes().find("10.244.1.5") == std::string::npos);
-  BOOST_TEST(node.ztc("diff " + shell_quote(renamed_set)).out == "no differences\n");
+  BOOST_TEST(node.ztc("diff --members " + shell_quote(renamed_set)).out == "no differences\n");
 }
 
 BOOST_AUTO_TEST_SUITE_END()

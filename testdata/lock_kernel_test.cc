@@ -141,7 +141,7 @@ BOOST_AUTO_TEST_CASE(the_run_directory_is_made_private, *boost::unit_test::label
   AmbientNode node("ztc-lock");
   TempDir dir;
   std::string run_dir = dir.file("run");  // absent: ztc creates it
-  Run status = node.ztc("diff " + shell_quote(kExample), "", with_run_dir(run_dir));
+  Run status = node.ztc("diff --members " + shell_quote(kExample), "", with_run_dir(run_dir));
   BOOST_TEST(status.exit_code == 1, status.err);  // nothing loaded: differs
   struct stat info {};
   BOOST_TEST_REQUIRE(lstat(run_dir.c_str(), &info) == 0);

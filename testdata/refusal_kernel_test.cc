@@ -92,7 +92,7 @@ void expect_refused(const std::string& previous, const std::string& refused,
              load.err);
   BOOST_TEST(node.snapshot() == before);
   if (!previous.empty()) {
-    Run diff = node.ztc("diff " + shell_quote(previous_path));
+    Run diff = node.ztc("diff --members " + shell_quote(previous_path));
     BOOST_TEST(diff.exit_code == 0, diff.out << diff.err);
   } else {
     BOOST_TEST(node.owned() == "");
@@ -188,7 +188,7 @@ BOOST_AUTO_TEST_CASE(the_highest_table_number_loads_and_unloads,
              "default via 10.244.1.2 dev veth1ae58883 proto 122 onlink \n");
   BOOST_TEST(node.must("ip rule list priority 103") ==
              "103:\tfrom all lookup 4294967295 proto 122\n");
-  Run diff = node.ztc("diff " + shell_quote(path));
+  Run diff = node.ztc("diff --members " + shell_quote(path));
   BOOST_TEST(diff.exit_code == 0, diff.out << diff.err);
   Run unload = node.ztc("unload " + shell_quote(path));
   BOOST_TEST(unload.exit_code == 0, unload.err);

@@ -311,7 +311,8 @@ BOOST_AUTO_TEST_CASE(members_survive_a_reload_of_the_same_or_a_changed_policy,
 
   Run same = node.ztc("load " + shell_quote(kExample));
   require_ok(same, "reload");
-  BOOST_TEST(same.out == "loaded table ip ztunnel (2 members kept); routing: 0 changes\n");
+  BOOST_TEST(same.out ==
+             "loaded table ip ztunnel (nft: 0 changes, members untouched); routing: 0 changes\n");
   BOOST_TEST(node.set("list pods").out == members);
   BOOST_TEST(node.table100() == pod_route("10.244.0.5") + pod_route("10.244.0.6") + kZtunnelRoute);
 

@@ -181,7 +181,7 @@ BOOST_AUTO_TEST_CASE(a_signalled_load_leaves_the_old_or_the_new_policy,
                                                  {"route 100 for pods", "route 105 for pods"}}))};
   auto load = [&](int which) { return node.ztc("load " + shell_quote(policies[which])); };
   auto diff_code = [&](int which) {
-    return node.ztc("diff " + shell_quote(policies[which])).exit_code;
+    return node.ztc("diff --members " + shell_quote(policies[which])).exit_code;
   };
   BOOST_TEST_REQUIRE(load(0).exit_code == 0);
   const std::string member_file = dir.write("members", members(245));
@@ -215,7 +215,7 @@ BOOST_AUTO_TEST_CASE(a_signalled_load_leaves_the_old_or_the_new_policy,
       bool is_new = diff_code(next) == 0;
       bool is_old = diff_code(current) == 0;
       BOOST_TEST((is_new || is_old), "the node is neither policy: "
-                                         << node.ztc("diff " + shell_quote(policies[next])).out);
+                                         << node.ztc("diff --members " + shell_quote(policies[next])).out);
       check_outcome(run, sent, "load", is_new, &tally);
       if (is_new) current = next;
       // The member routes are all in the state's table, none in the other.
@@ -271,7 +271,7 @@ BOOST_AUTO_TEST_CASE(a_signalled_set_sync_leaves_the_old_or_the_new_members,
       std::string now = listed();
       bool is_new = now == lists[next];
       BOOST_TEST((is_new || now == lists[current]), "the members are neither list");
-      testing::ZtcRun diff = node.ztc("diff " + shell_quote(policy));
+      testing::ZtcRun diff = node.ztc("diff --members " + shell_quote(policy));
       BOOST_TEST(diff.exit_code == 0, "member routes do not match the members:\n" << diff.out);
       check_outcome(run, sent, "set sync", is_new, &tally);
       if (is_new) current = next;

@@ -11,7 +11,11 @@ run, rotating the order of the methods on every round:
 
   set add     `ztc set add` of one new pod (its element and its route), then `ztc set del`
   set del     ... the `ztc set del` of that pod
-  reload      `ztc load` of the same policy (every member kept, routing: 0 changes)
+  reload      `ztc load` of the same policy (nothing differs: no write; members untouched)
+  rule change `ztc load` with -D ztunnel_ip changed (a value only capture rules and static
+              routes use), then back: two loads, each measured
+  nft -f      `nft -f` replacing the same table with the same content (the listing taken after
+              the populate, with `table X {}` + `delete table X` in front): the baseline
   sync noop   `ztc set sync` with the same file (lists 100k members and 100k routes, writes nothing)
 
 and, --batch-runs times: --batch new pods added by one `ztc set add`, and by --batch single
@@ -20,7 +24,8 @@ and, --batch-runs times: --batch new pods added by one `ztc set add`, and by --b
 Figures are medians of the rounds; every ratio is between medians of the same run. CPU is the
 child's user+sys from wait4 (the kernel's netlink and nf_tables work runs in the requesting
 process, so it counts); wall is what a caller waits. On a shared machine wall time mostly measures
-the other tenants: compare CPU first. Targets (DESIGN.md): one `set add` under 1/20 of a reload.
+the other tenants: compare CPU first. Targets (DESIGN.md): one `set add` under 1/20 of a reload; a reload, unchanged or after
+a rule change, under 1/10 of `nft -f`.
 
 Needs root, iproute2 and nftables. The namespace is zb-enroll-<pid>, deleted on exit (also on
 Ctrl-C); nothing touches the root namespace.
@@ -180,10 +185,17 @@ def bench(args, ztc, node, tmp):
     if routes != args.pods + 1:
         raise BenchError(f"expected {args.pods + 1} ztc routes in table 100, found {routes}")
 
+    listing = node.sh("nft list table ip ztunnel")
+    replace_file = os.path.join(tmp, "replace.nft")
+    with open(replace_file, "w") as f:
+        f.write("table ip ztunnel {}\ndelete table ip ztunnel\n" + listing)
+    unchanged = "loaded table ip ztunnel (nft: 0 changes, members untouched); routing: 0 changes\n"
+
     methods = {
-        "set add": [], "set del": [], "reload": [], "sync noop": [],
+        "set add": [], "set del": [], "reload": [], "rule change": [], "nft -f": [],
+        "sync noop": [],
     }
-    order = ["set add", "reload", "sync noop"]
+    order = ["set add", "reload", "rule change", "nft -f", "sync noop"]
     for r in range(args.runs):
         for name in order[r % len(order):] + order[:r % len(order)]:
             if name == "set add":
@@ -197,9 +209,19 @@ def bench(args, ztc, node, tmp):
                 methods["set del"].append(m)
             elif name == "reload":
                 m, out, _ = measured(ztc_cmd("load", POLICY))
-                if f"({args.pods} members kept); routing: 0 changes" not in out:
+                if out != unchanged:
                     raise BenchError(f"reload printed {out.splitlines()[:1]}")
                 methods["reload"].append(m)
+            elif name == "rule change":
+                for value in ["10.244.1.3", "10.244.1.2"]:
+                    m, out, _ = measured(ztc_cmd("load", POLICY, "-D", f"ztunnel_ip={value}"))
+                    first = out.splitlines()[0]
+                    if "members untouched" not in first or "routing: 0 changes" in first:
+                        raise BenchError(f"rule change printed {first!r}")
+                    methods["rule change"].append(m)
+            elif name == "nft -f":
+                m, _, _ = measured(["ip", "netns", "exec", node.name, "nft", "-f", replace_file])
+                methods["nft -f"].append(m)
             else:
                 m, out, _ = measured(set_cmd("sync", "--from", members))
                 if out != f"set pods: {args.pods} unchanged\n":
@@ -243,7 +265,7 @@ def bench(args, ztc, node, tmp):
                                                      "wall_ms": populate.wall * 1000}}
     print(f"  {'populate: set sync of all pods':<34} {populate.cpu * 1000:>10.1f} "
           f"{populate.wall * 1000:>10.1f}   (once)")
-    for name in ["set add", "set del", "reload", "sync noop"]:
+    for name in ["set add", "set del", "reload", "rule change", "nft -f", "sync noop"]:
         cpu, wall = row(name, methods[name])
         figures[name.replace(" ", "_")] = {"cpu_ms": cpu, "wall_ms": wall}
     cpu, wall = row(f"{args.batch} pods, one set add", one_call)
@@ -262,7 +284,17 @@ def bench(args, ztc, node, tmp):
     figures["ratios"] = {"set_add_over_reload_cpu": add_cpu, "set_add_over_reload_wall": add_wall,
                          "one_call_over_single_calls_cpu": one_cpu,
                          "one_call_over_single_calls_wall": one_wall}
+    for name in ["reload", "rule_change"]:
+        cpu, wall = ratio(name, "nft_-f", "cpu_ms"), ratio(name, "nft_-f", "wall_ms")
+        figures["ratios"][f"{name}_over_nft_f_cpu"] = cpu
+        figures["ratios"][f"{name}_over_nft_f_wall"] = wall
     print("\nratios (same run)")
+    for name in ["reload", "rule_change"]:
+        cpu = figures["ratios"][f"{name}_over_nft_f_cpu"]
+        wall = figures["ratios"][f"{name}_over_nft_f_wall"]
+        label = f"{name.replace('_', ' ')} / nft -f:"
+        print(f"  {label:<24} CPU 1/{1 / cpu:.1f}   wall 1/{1 / wall:.1f}"
+              f"   target < 1/10: {'met' if cpu < 0.1 and wall < 0.1 else 'NOT met'}")
     print(f"  set add / reload:        CPU 1/{1 / add_cpu:.0f}   wall 1/{1 / add_wall:.0f}"
           f"   target < 1/20: {'met' if add_cpu < 0.05 and add_wall < 0.05 else 'NOT met'}")
     print(f"  {args.batch} in one call / {args.batch} calls: CPU 1/{1 / one_cpu:.0f}   "

@@ -144,11 +144,15 @@ int run_load(const LoadOptions& options, std::ostream& out, std::ostream& err) {
   }
   record_load(table, prepared->compiled.routing, report.counters_carried, err);
   out << "loaded table " << nft::family_name(table.family) << " " << table.name;
-  if (report.members_carried > 0) {
+  if (report.incremental) {
+    out << " (nft: " << plural(report.nft_changes.size(), "change", "changes")
+        << ", members untouched)";
+  } else if (report.members_carried > 0) {
     out << " (" << plural(report.members_carried, "member kept", "members kept") << ")";
   }
   for (const std::string& removed : report.tables_removed) out << "; removed table " << removed;
   out << "; routing: " << plural(report.routing.diff.size(), "change", "changes") << "\n";
+  for (const std::string& change : report.nft_changes) out << change << "\n";
   print_routing_changes(report.routing, out);
   out.flush();
   return exit_after_held_signals(held, "load", state, kExitOk, err);
@@ -197,6 +201,9 @@ int run_unload(const LoadOptions& options, std::ostream& out, std::ostream& err)
   return exit_after_held_signals(held, "unload", state, kExitOk, err);
 }
 
+const std::string kMembersNotCompared =
+    "(members of managed sets and their routes not compared: --members compares them)";
+
 int run_diff(const LoadOptions& options, std::ostream& out, std::ostream& err) {
   int code = kExitUsage;
   auto prepared = prepare(options, "diff", err, &code, kExitUsage);
@@ -204,7 +211,7 @@ int run_diff(const LoadOptions& options, std::ostream& out, std::ostream& err) {
   Kernels kernels{*prepared->node.nft, *prepared->node.routing, prepared->node.sets.get(), nullptr,
                   &*prepared->sysctl_state};
   const nft::Table& table = prepared->compiled.table;
-  DiffReport report = diff(table, prepared->compiled.routing, kernels, nft::canonical_listing);
+  DiffReport report = diff(table, prepared->compiled.routing, kernels, nft::canonical_listing, options.members);
   // A `ztc trace` killed before it removed its chains left them: not the
   // policy's and not drift, so they go (backend/trace.h); only then is the
   // table listed again.
@@ -219,16 +226,17 @@ int run_diff(const LoadOptions& options, std::ostream& out, std::ostream& err) {
     for (const std::string& line : removed) err << "ztc: " << line << "\n";
     if (!error.empty()) err << "ztc: warning: " << error << "\n";
     if (!removed.empty()) {
-      report = diff(table, prepared->compiled.routing, kernels, nft::canonical_listing);
+      report = diff(table, prepared->compiled.routing, kernels, nft::canonical_listing, options.members);
     }
   }
   err << report.diagnostics.render();
   if (!report.ok) return kExitUsage;
   if (report.equal()) {
-    out << "no differences\n";
+    out << "no differences" << (report.members_compared ? "" : " " + kMembersNotCompared) << "\n";
     return kExitOk;
   }
   out << report.text();
+  if (!report.members_compared) out << kMembersNotCompared << "\n";
   return kExitFailure;
 }
 

@@ -146,6 +146,8 @@ int run_cli(int argc, const char* const* argv, std::ostream& out, std::ostream& 
   CLI::App* diff_cmd = add_apply_command(
       "diff", "show what differs between the node and the policy (exit 1 if anything)",
       diff_options, diff_defines, false);
+  diff_cmd->add_flag("--members", diff_options.members,
+                     "also compare the members of managed sets and their routes");
   load_cmd->add_flag("--strict", load_options.strict,
                      "refuse to load (exit 1, node unchanged) when preflight finds anything");
   PreflightOptions preflight_options;

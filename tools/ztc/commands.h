@@ -49,6 +49,7 @@ struct LoadOptions {
   bool dry_run = false;
   bool strict = false;   // load: refuse when preflight finds anything
   bool replace = false;  // load: may remove another ztc table, or a set with members
+  bool members = false;  // diff: also compare managed-set members and member routes
 };
 
 int run_load(const LoadOptions& options, std::ostream& out, std::ostream& err);

@@ -1,0 +1,250 @@
+// Incremental re-load (backend/nft_increment.h): after each kind of change a
+// re-load leaves the node as a fresh load of the new policy would (listings
+// compared), with every run-time member and member route kept, and changes
+// only what differs. The real binary, in throwaway namespaces.
+#include <algorithm>
+#include <boost/test/unit_test.hpp>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "backend/nft_canonical.h"
+#include "testsupport/ambient_node.h"
+#include "testsupport/files.h"
+
+namespace ztc {
+namespace {
+
+using testing::AmbientNode;
+using testing::read_file;
+using testing::TempDir;
+using Run = testing::ZtcRun;
+
+const std::string kExample = testing::example_path("ambient-node");
+const std::string kMembers =
+    "10.244.0.5 comment \"uid-5\"\n10.244.0.6\n10.244.0.7 comment \"uid-7\"\n";
+
+// The same members on the command line (`set add` keeps declared elements,
+// where `set sync` would make the members exactly these).
+const std::string kMemberWords = "10.244.0.5 comment uid-5 10.244.0.6 10.244.0.7 comment uid-7";
+
+std::string quoted(const std::string& text) { return "'" + text + "'"; }
+
+void require_ok(const Run& run, const std::string& what) {
+  BOOST_REQUIRE_MESSAGE(run.exit_code == 0,
+                        what << " failed (" << run.exit_code << "): " << run.out << run.err);
+}
+
+// The node as the tests compare it: the owned table (stateless, elements
+// sorted: a hash set lists in hash order; objects sorted: nft lists chains in
+// the order they were made, and a chain a re-load adds comes last) and ztc's
+// rules and routes.
+std::string state(const AmbientNode& node) {
+  nft::TableDefinitions table =
+      nft::table_definitions(nft::with_sorted_elements(node.must("nft -s list table ip ztunnel")),
+                             nft::Family::ip, "ztunnel");
+  BOOST_REQUIRE(table.found);
+  std::vector<std::string> objects;
+  for (const nft::Block& block : table.blocks) objects.push_back(block.text);
+  std::sort(objects.begin(), objects.end());
+  std::string text;
+  for (const std::string& line : table.attributes) text += line + "\n";
+  for (const std::string& object : objects) text += object;
+  return text + node.ztc_rules() + node.ztc_routes();
+}
+
+struct Change {
+  std::string name;
+  std::vector<std::pair<std::string, std::string>> swaps;  // on the example
+  bool incremental;  // whether the re-load changes only what differs
+  // Also from the changed policy back to the example. Not for a declared
+  // element: one the policy drops stays as a member (nothing tells it from
+  // one enrolled at run time), as it did when every load replaced the table.
+  bool both_ways = true;
+};
+
+const std::vector<Change> kChanges = {
+    {"a rule", {{"=> mark |= proxy_ret", "=> mark |= conn_skip"}}, true},
+    {"a -D value used by rules and static routes",
+     {{"ztunnel_ip:    ipv4   = 10.244.1.2", "ztunnel_ip:    ipv4   = 10.244.1.3"}},
+     true},
+    {"a chain removed", {{"capture output {\n  saddr host_ip => mark = conn_skip\n}\n", ""}}, true},
+    {"a declared element",
+     {{"set pods: ipv4 managed ", "set pods: ipv4 managed = { 10.244.0.99 } "}},
+     true,
+     false},
+    {"a static route",
+     {{"  default via istioout_peer dev tunnel_out\n",
+       "  default via istioout_peer dev tunnel_out\n  10.99.0.0/16 via istioout_peer dev "
+       "tunnel_out\n"}},
+     true},
+    {"the member route template",
+     {{"member via istioin_peer dev tunnel_in src host_ip",
+       "member via istioin_peer dev tunnel_in"}},
+     false},
+};
+
+BOOST_AUTO_TEST_SUITE(reload_kernel)
+
+BOOST_AUTO_TEST_CASE(after_each_kind_of_change_the_node_equals_a_fresh_load,
+                     *boost::unit_test::label("kernel")) {
+  TempDir dir;
+  for (const Change& change : kChanges) {
+    BOOST_TEST_CONTEXT(change.name) {
+      const std::string changed =
+          dir.write("changed.zt", testing::replaced_once(read_file(kExample), change.swaps));
+      std::vector<std::pair<std::string, std::string>> ways{{kExample, changed}};
+      if (change.both_ways) ways.emplace_back(changed, kExample);
+      for (const auto& [from, to] : ways) {
+        // The re-loaded node: `from` with members, then `to`.
+        AmbientNode reloaded("ztrl");
+        require_ok(reloaded.ztc("load " + quoted(from)), "first load");
+        require_ok(reloaded.ztc("set add " + quoted(from) + " pods " + kMemberWords), "set add");
+        Run reload = reloaded.ztc("load " + quoted(to));
+        require_ok(reload, "re-load");
+        BOOST_TEST(
+            (reload.out.find("members untouched") != std::string::npos) == change.incremental,
+            reload.out);
+        // A second re-load finds nothing to do.
+        Run again = reloaded.ztc("load " + quoted(to));
+        BOOST_TEST(again.out ==
+                   "loaded table ip ztunnel (nft: 0 changes, members untouched); routing: 0 "
+                   "changes\n");
+
+        // The fresh node: `to`, then the same members.
+        AmbientNode fresh("ztrf");
+        require_ok(fresh.ztc("load " + quoted(to)), "fresh load");
+        require_ok(fresh.ztc("set add " + quoted(to) + " pods " + kMemberWords), "fresh set add");
+        BOOST_TEST(state(reloaded) == state(fresh));
+        BOOST_TEST(reloaded.ztc("set list " + quoted(to) + " pods").out ==
+                   fresh.ztc("set list " + quoted(to) + " pods").out);
+      }
+    }
+  }
+}
+
+BOOST_AUTO_TEST_CASE(an_unchanged_reload_writes_nothing_and_repairs_drift,
+                     *boost::unit_test::label("kernel")) {
+  TempDir dir;
+  AmbientNode node("ztrd");
+  require_ok(node.ztc("load " + quoted(kExample)), "load");
+  require_ok(node.ztc("set sync " + quoted(kExample) + " pods --from " +
+                      quoted(dir.write("members.txt", kMembers))),
+             "set sync");
+  const std::string before = state(node);
+  // A named counter outside the policy's objects would be deleted; the
+  // table's own objects are compared by definition, so a deleted rule and a
+  // deleted static route come back, and nothing else is touched.
+  std::string handles = node.must("nft -a list chain ip ztunnel output");
+  size_t at = handles.find("# handle ", handles.find("meta mark set"));
+  BOOST_REQUIRE(at != std::string::npos);
+  std::string handle = handles.substr(at + 9, handles.find('\n', at) - at - 9);
+  node.must("nft delete rule ip ztunnel output handle " + handle);
+  node.must("ip route del 10.244.1.2 dev veth1ae58883 table 101 proto 122");
+  BOOST_REQUIRE(state(node) != before);
+  Run repair = node.ztc("load " + quoted(kExample));
+  require_ok(repair, "repairing load");
+  BOOST_TEST(repair.out ==
+             "loaded table ip ztunnel (nft: 1 change, members untouched); routing: 1 change\n"
+             "~ chain output\n"
+             "+ -4 route 10.244.1.2 dev veth1ae58883 scope link table 101\n");
+  BOOST_TEST(state(node) == before);
+}
+
+BOOST_AUTO_TEST_CASE(a_routing_failure_after_the_increment_puts_the_table_back,
+                     *boost::unit_test::label("kernel")) {
+  TempDir dir;
+  AmbientNode node("ztrf");
+  require_ok(node.ztc("load " + quoted(kExample)), "load");
+  require_ok(node.ztc("set sync " + quoted(kExample) + " pods --from " +
+                      quoted(dir.write("members.txt", kMembers))),
+             "set sync");
+  // Someone else's route where the new static route would go: its write fails.
+  node.must("ip route add 10.99.0.0/16 dev istioout table 101");
+  const std::string before = state(node);
+  const std::string changed = dir.write(
+      "changed.zt",
+      testing::replaced_once(
+          read_file(kExample),
+          {{"=> mark |= proxy_ret", "=> mark |= conn_skip"},
+           {"  default via istioout_peer dev tunnel_out\n",
+            "  default via istioout_peer dev tunnel_out\n  10.99.0.0/16 dev tunnel_out\n"}}));
+  Run load = node.ztc("load " + quoted(changed));
+  BOOST_TEST(load.exit_code == 1);
+  BOOST_TEST(load.err.find("File exists") != std::string::npos, load.err);
+  BOOST_TEST(load.err.find("the previous nft table was restored") != std::string::npos, load.err);
+  BOOST_TEST(state(node) == before);
+}
+
+BOOST_AUTO_TEST_CASE(a_whole_load_that_did_not_finish_its_member_routes_is_redone,
+                     *boost::unit_test::label("kernel")) {
+  AmbientNode node("ztrk");
+  require_ok(node.ztc("load " + quoted(kExample)), "load");
+  require_ok(node.ztc("set add " + quoted(kExample) + " pods " + kMemberWords), "set add");
+  const std::string before = state(node);
+  BOOST_TEST(before.find("ztc_member_routes_pending") == std::string::npos);
+  // What a whole load killed between its nft commit and its last member
+  // route leaves: the mark, and member routes missing.
+  node.must(
+      "nft add chain ip ztunnel ztc_member_routes_pending && "
+      "ip route del 10.244.0.6 table 100 proto 122");
+  Run load = node.ztc("load " + quoted(kExample));
+  require_ok(load, "load after the kill");
+  BOOST_TEST(load.out ==
+             "loaded table ip ztunnel (3 members kept); routing: 1 change\n"
+             "+ -4 route 10.244.0.6 via 192.168.126.2 dev istioin src 10.244.1.1 table 100\n");
+  BOOST_TEST(state(node) == before);
+  // Without the mark, a re-load leaves member routes alone.
+  node.must("ip route del 10.244.0.6 table 100 proto 122");
+  Run trusting = node.ztc("load " + quoted(kExample));
+  BOOST_TEST(trusting.out ==
+             "loaded table ip ztunnel (nft: 0 changes, members untouched); routing: 0 changes\n");
+}
+
+BOOST_AUTO_TEST_CASE(diff_compares_members_on_members_or_when_a_definition_changes,
+                     *boost::unit_test::label("kernel")) {
+  TempDir dir;
+  AmbientNode node("ztrv");
+  require_ok(node.ztc("load " + quoted(kExample)), "load");
+  require_ok(node.ztc("set add " + quoted(kExample) + " pods " + kMemberWords), "set add");
+  const std::string kNote =
+      "(members of managed sets and their routes not compared: --members compares them)\n";
+  BOOST_TEST(node.ztc("diff " + quoted(kExample)).out == "no differences " + kNote);
+  BOOST_TEST(node.ztc("diff --members " + quoted(kExample)).out == "no differences\n");
+
+  // A member route and a static route go: only --members sees the first.
+  node.must(
+      "ip route del 10.244.0.6 table 100 proto 122 && "
+      "ip route del 10.244.1.2 dev veth1ae58883 table 101 proto 122");
+  Run cheap = node.ztc("diff " + quoted(kExample));
+  BOOST_TEST(cheap.exit_code == 1);
+  BOOST_TEST(cheap.out ==
+             "--- routing (live)\n+++ routing (policy)\n"
+             "+ -4 route 10.244.1.2 dev veth1ae58883 scope link table 101\n" +
+                 kNote);
+  Run full = node.ztc("diff --members " + quoted(kExample));
+  BOOST_TEST(full.exit_code == 1);
+  BOOST_TEST(full.out ==
+             "--- routing (live)\n+++ routing (policy)\n"
+             "+ -4 route 10.244.1.2 dev veth1ae58883 scope link table 101\n"
+             "+ -4 route 10.244.0.6 via 192.168.126.2 dev istioin src 10.244.1.1 table 100\n");
+
+  // Another member route template: a load rewrites every member route, so
+  // diff compares them without being asked.
+  const std::string changed = dir.write(
+      "changed.zt", testing::replaced_once(read_file(kExample),
+                                           {{"member via istioin_peer dev tunnel_in src host_ip",
+                                             "member via istioin_peer dev tunnel_in"}}));
+  Run template_changed = node.ztc("diff " + quoted(changed));
+  BOOST_TEST(template_changed.exit_code == 1);
+  BOOST_TEST(template_changed.out.find(kNote) == std::string::npos, template_changed.out);
+  BOOST_TEST(
+      template_changed.out.find(
+          "+ -4 route 10.244.0.6 via 192.168.126.2 dev istioin table 100\n") != std::string::npos,
+      template_changed.out);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+}  // namespace
+}  // namespace ztc
