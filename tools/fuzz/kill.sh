@@ -5,7 +5,7 @@
 # every kill that the next load converges exactly (ztc diff exits 0, the same
 # nft table, rules and routes as an uninterrupted load, no duplicate rule).
 # Prints how many kills were tried and where they landed. The same test runs
-# in CI with 30 kills (testdata/kill_kernel_test.cc, label kernel).
+# in CI with 30 kills (tools/ztc/kill_kernel_test.cc, label kernel).
 #
 #   tools/fuzz/kill.sh                      # 200 kills or 60 s, whichever first
 #   ZTC_KILL_COUNT=1000 ZTC_KILL_SECONDS=600 tools/fuzz/kill.sh
