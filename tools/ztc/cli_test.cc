@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "testsupport/files.h"
 #include "testsupport/golden.h"
 
 namespace ztc {
@@ -21,30 +22,7 @@ namespace {
 using testing::read_file;
 using testing::source_path;
 
-// A scratch directory, removed with everything in it.
-class TempDir {
- public:
-  TempDir() {
-    char pattern[] = "/tmp/ztc-cli-test-XXXXXX";
-    const char* made = mkdtemp(pattern);
-    BOOST_TEST_REQUIRE(made != nullptr);
-    path_ = made;
-  }
-  ~TempDir() { std::system(("rm -rf '" + path_ + "'").c_str()); }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-
-  const std::string& path() const { return path_; }
-  std::string file(const std::string& name) const { return path_ + "/" + name; }
-  std::string write(const std::string& name, const std::string& text) const {
-    std::ofstream out(file(name), std::ios::binary | std::ios::trunc);
-    out << text;
-    return file(name);
-  }
-
- private:
-  std::string path_;
-};
+using testing::TempDir;
 
 struct Run {
   int exit_code = -1;  // -signal when killed by a signal
@@ -147,7 +125,8 @@ BOOST_AUTO_TEST_CASE(usage_errors_exit_2_with_a_message_and_no_output) {
       {{"compile", policy, "-D"},
        "ztc: error: --define: 1 required NAME=VALUE missing\n" + kUsageHint},
       {{"compile", "--emit", "bogus", policy},
-       "ztc: error: --emit: bogus not in {all,nft,json,routes,routes-ipv4,routes-ipv6,ast,ir}\n" + kUsageHint},
+       "ztc: error: --emit: bogus not in {all,nft,json,routes,routes-ipv4,routes-ipv6,ast,ir}\n" +
+           kUsageHint},
   };
   for (const UsageCase& c : cases) {
     std::string joined;
@@ -370,7 +349,8 @@ BOOST_AUTO_TEST_CASE(policy_from_stdin) {
   // Empty input is a valid, empty policy: it owns no table.
   run = ztc({"compile", "-"}, "");
   BOOST_TEST(run.exit_code == 1);
-  BOOST_TEST(run.err == "<stdin>: error: the policy declares no table: add e.g. `table ip ztunnel`\n");
+  BOOST_TEST(run.err ==
+             "<stdin>: error: the policy declares no table: add e.g. `table ip ztunnel`\n");
   // Includes from stdin resolve against the current directory.
   TempDir dir;
   dir.write("marks.zt", "mark skip = 0x200\n");

@@ -16,6 +16,7 @@
 
 #include "compiler/compile.h"
 #include "compiler/parse.h"
+#include "testsupport/files.h"
 
 namespace ztc {
 namespace {
@@ -47,36 +48,16 @@ std::string repeat(const std::string& unit, size_t times) {
   return out;
 }
 
-// A scratch directory in /tmp, removed with everything in it.
-class TempDir {
- public:
-  TempDir() {
-    char pattern[] = "/tmp/ztc-robustness-XXXXXX";
-    const char* made = mkdtemp(pattern);
-    BOOST_TEST_REQUIRE(made != nullptr);
-    path_ = made;
-  }
-  ~TempDir() { std::system(("rm -rf '" + path_ + "'").c_str()); }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
+using testing::TempDir;
 
-  std::string file(const std::string& name) const { return path_ + "/" + name; }
-  std::string write(const std::string& name, const std::string& text) const {
-    std::ofstream(file(name), std::ios::binary | std::ios::trunc) << text;
-    return file(name);
-  }
-  // A sparse file of `bytes` NUL bytes: costs no disk and no time to make.
-  std::string sparse(const std::string& name, off_t bytes) const {
-    int fd = open(file(name).c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-    BOOST_TEST_REQUIRE(fd >= 0);
-    BOOST_TEST_REQUIRE(ftruncate(fd, bytes) == 0);
-    close(fd);
-    return file(name);
-  }
-
- private:
-  std::string path_;
-};
+// A sparse file of `bytes` NUL bytes in `dir`: costs no disk and no time to make.
+std::string sparse_file(const TempDir& dir, const std::string& name, off_t bytes) {
+  int fd = open(dir.file(name).c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+  BOOST_TEST_REQUIRE(fd >= 0);
+  BOOST_TEST_REQUIRE(ftruncate(fd, bytes) == 0);
+  close(fd);
+  return dir.file(name);
+}
 
 struct Run {
   int exit_code = -1;
@@ -309,7 +290,7 @@ BOOST_AUTO_TEST_CASE(numbers_of_any_length_are_refused_not_wrapped) {
 
 BOOST_AUTO_TEST_CASE(a_hundred_megabyte_file_is_refused_without_reading_it) {
   TempDir dir;
-  std::string big = dir.sparse("big.zt", 100 << 20);
+  std::string big = sparse_file(dir, "big.zt", 100 << 20);
   Run direct = run_ztc({"compile", big});
   BOOST_TEST(direct.exit_code == 1);
   BOOST_TEST(direct.err == "error: cannot read '" + big +
@@ -330,7 +311,7 @@ BOOST_AUTO_TEST_CASE(a_hundred_megabyte_file_is_refused_without_reading_it) {
 // limit; a device is not read at all.
 BOOST_AUTO_TEST_CASE(an_unbounded_stream_is_read_only_up_to_the_limit) {
   TempDir dir;
-  std::string big = dir.sparse("big.zt", 100 << 20);
+  std::string big = sparse_file(dir, "big.zt", 100 << 20);
   Run from_stdin = run_ztc({"compile", "-"}, big);
   BOOST_TEST(from_stdin.exit_code == 1);
   BOOST_TEST(from_stdin.err == "error: <stdin>: policy too large (the limit is 64 MiB)\n");
