@@ -14,6 +14,7 @@
 #include "backend/nft_text.h"
 #include "compiler/check.h"
 #include "compiler/load.h"
+#include "testsupport/policies.h"
 
 namespace ztc {
 namespace {
@@ -61,18 +62,11 @@ std::string chains_text(const nft::Table& with_counters) {
   return out;
 }
 
-// Policy text -> checked IR; fails the test on any diagnostic.
-ir::Policy checked(const std::string& source) {
-  MemoryFileSystem files;
-  files.add("p.zt", source);
-  Diagnostics diagnostics;
-  ast::Policy policy = load_policy("p.zt", files, diagnostics);
-  ir::Policy ir = check(policy, {}, diagnostics);
-  BOOST_TEST_REQUIRE(diagnostics.render() == "");
-  return ir;
-}
+using testing::checked_policy;
 
-std::string lowered(const std::string& source) { return chains_text(ztc::lower(checked(source))); }
+std::string lowered(const std::string& source) {
+  return chains_text(ztc::lower(checked_policy(source)));
+}
 
 struct LowerCase {
   const char* name;
@@ -175,7 +169,8 @@ BOOST_AUTO_TEST_CASE(policies_to_nft_rules) {
        "  ct mark & 0x00000001 == 0x00000000 meta mark set meta mark & 0xfffffffe\n"
        "  ct mark & 0x00000004 == 0x00000004 meta mark set meta mark | 0x00000004\n"
        "  ct mark & 0x00000004 == 0x00000000 meta mark set meta mark & 0xfffffffb\n"},
-      {"a jump followed by more actions moves them to a chain: goto when the rule ends in a verdict",
+      {"a jump followed by more actions moves them to a chain: goto when the rule ends in a "
+       "verdict",
        "table ip t\n"
        "mark a = 0x3\n"
        "capture forward {\n"
@@ -314,7 +309,9 @@ BOOST_AUTO_TEST_CASE(policies_to_nft_rules) {
        "  udp => return\n"
        "}\n",
        "chain prerouting (filter prerouting -150)\n"
-       "  iifname vmap { \"a\" : goto prerouting_iif_3_3, \"b\" : goto prerouting_iif_3_3, \"c\" : goto prerouting_iif_4_3, \"d\" : goto prerouting_iif_5_3, \"e\" : goto prerouting_iif_3_3, \"f\" : goto prerouting_iif_7_3 }\n"
+       "  iifname vmap { \"a\" : goto prerouting_iif_3_3, \"b\" : goto prerouting_iif_3_3, \"c\" : "
+       "goto prerouting_iif_4_3, \"d\" : goto prerouting_iif_5_3, \"e\" : goto prerouting_iif_3_3, "
+       "\"f\" : goto prerouting_iif_7_3 }\n"
        "  meta l4proto udp return\n"
        "chain prerouting_iif_3_3\n"
        "  meta mark set meta mark | 0x00000001\n"
@@ -440,11 +437,10 @@ ir::Policy one_chain(nft::Family family, bool nat, nft::Hook hook, std::vector<i
 BOOST_AUTO_TEST_CASE(ct_copy_follows_the_ir_flag) {
   // The same copy, once known to be an OR and once not.
   ir::MarkMatch has{false, ast::MarkOp::has, 0x30, 0x30};
-  ir::Policy policy = one_chain(
-      nft::Family::ip, false, nft::Hook::forward,
-      {rule({has}, {ir::CtCopy{true, 0x30, true}}, 1),
-       rule({has}, {ir::CtCopy{true, 0x30, false}}, 2),
-       rule({}, {ir::CtCopy{false, 0x80000000, false}}, 3)});
+  ir::Policy policy = one_chain(nft::Family::ip, false, nft::Hook::forward,
+                                {rule({has}, {ir::CtCopy{true, 0x30, true}}, 1),
+                                 rule({has}, {ir::CtCopy{true, 0x30, false}}, 2),
+                                 rule({}, {ir::CtCopy{false, 0x80000000, false}}, 3)});
   BOOST_TEST(chains_text(ztc::lower(policy)) ==
              "chain forward (filter forward -150)\n"
              "  meta mark & 0x00000030 == 0x00000030 ct mark set ct mark | 0x00000030\n"
@@ -462,14 +458,14 @@ BOOST_AUTO_TEST_CASE(ct_copy_follows_the_ir_flag) {
 
 BOOST_AUTO_TEST_CASE(mark_actions_from_ir) {
   using A = ast::MarkAssign;
-  ir::Policy policy = one_chain(
-      nft::Family::ip6, false, nft::Hook::output,
-      {rule({}, {ir::MarkAction{false, A::or_bits, 0x200, 0x200}}, 1),
-       rule({}, {ir::MarkAction{false, A::or_bits, 0x1000, 0xf000}}, 2),
-       rule({}, {ir::MarkAction{true, A::set_whole, 0, 0}}, 3),
-       rule({}, {ir::MarkAction{true, A::clear_bits, 0x10, 0xff}}, 4),
-       rule({ir::MarkMatch{true, ast::MarkOp::not_equal, 0x7, 0xffffffff}},
-            {ir::Counter{}, ir::Verdict{ast::Verdict::drop}}, 5)});
+  ir::Policy policy =
+      one_chain(nft::Family::ip6, false, nft::Hook::output,
+                {rule({}, {ir::MarkAction{false, A::or_bits, 0x200, 0x200}}, 1),
+                 rule({}, {ir::MarkAction{false, A::or_bits, 0x1000, 0xf000}}, 2),
+                 rule({}, {ir::MarkAction{true, A::set_whole, 0, 0}}, 3),
+                 rule({}, {ir::MarkAction{true, A::clear_bits, 0x10, 0xff}}, 4),
+                 rule({ir::MarkMatch{true, ast::MarkOp::not_equal, 0x7, 0xffffffff}},
+                      {ir::Counter{}, ir::Verdict{ast::Verdict::drop}}, 5)});
   BOOST_TEST(chains_text(ztc::lower(policy)) ==
              "chain output (route output -150)\n"
              "  meta mark set meta mark | 0x00000200\n"
@@ -482,10 +478,11 @@ BOOST_AUTO_TEST_CASE(mark_actions_from_ir) {
 // Every rule keeps the policy line it came from, also when it moved to a
 // helper chain (dispatch targets, actions chains).
 BOOST_AUTO_TEST_CASE(rules_keep_their_policy_location) {
-  nft::Table table = ztc::lower(checked("table ip t\nmark a = 0x3\ncapture prerouting {\n"
-                                   "  iif \"a\" => mark |= 0x4, return\n"
-                                   "  iif \"b\" => accept\n"
-                                   "  udp => ct save a, return\n}\n"));
+  nft::Table table =
+      ztc::lower(checked_policy("table ip t\nmark a = 0x3\ncapture prerouting {\n"
+                                "  iif \"a\" => mark |= 0x4, return\n"
+                                "  iif \"b\" => accept\n"
+                                "  udp => ct save a, return\n}\n"));
   std::map<std::string, std::vector<std::string>> where;
   for (const nft::Chain& chain : table.chains) {
     for (const nft::Rule& r : chain.rules) where[chain.name].push_back(r.location.str());
@@ -498,10 +495,10 @@ BOOST_AUTO_TEST_CASE(rules_keep_their_policy_location) {
 }
 
 BOOST_AUTO_TEST_CASE(emit_text_of_a_small_policy) {
-  nft::Table table =
-      ztc::lower(checked("table ip t\nset pods: ipv4 managed = { 10.0.0.1 comment \"uid-1\" }\n"
-                    "mark a = 0x3\ncapture prerouting {\n  iif \"a\" => return\n"
-                    "  udp => ct save a, return\n}\n"));
+  nft::Table table = ztc::lower(
+      checked_policy("table ip t\nset pods: ipv4 managed = { 10.0.0.1 comment \"uid-1\" }\n"
+                     "mark a = 0x3\ncapture prerouting {\n  iif \"a\" => return\n"
+                     "  udp => ct save a, return\n}\n"));
   nft::TextOutput out = nft::emit_text(without_rule_counters(table));
   BOOST_TEST(out.text ==
              "table ip t {}\n"
@@ -546,11 +543,13 @@ BOOST_AUTO_TEST_CASE(emit_text_of_a_small_policy) {
 // so that a kernel error is shown at the policy. The shared per-bit copy
 // chain has no origin at all (its chain and rules).
 BOOST_AUTO_TEST_CASE(copy_chain_rules_have_a_policy_origin) {
-  nft::Table table = ztc::lower(checked("table ip t\nmark a = 0x3\ncapture forward {\n  udp => ct save a\n}\n"));
+  nft::Table table = ztc::lower(
+      checked_policy("table ip t\nmark a = 0x3\ncapture forward {\n  udp => ct save a\n}\n"));
   std::vector<std::string> unknown;
   for (const nft::Chain& chain : table.chains) {
     for (const nft::Rule& r : chain.rules) {
-      if (!r.location.known()) unknown.push_back(chain.name + ": " + nft::format_rule(table.family, r));
+      if (!r.location.known())
+        unknown.push_back(chain.name + ": " + nft::format_rule(table.family, r));
     }
   }
   BOOST_TEST(unknown.empty(), unknown.size() << " rules without a location, first: "
@@ -562,8 +561,8 @@ BOOST_AUTO_TEST_CASE(copy_chain_rules_have_a_policy_origin) {
 // merges them into one chain ("accept" then "drop"), and "b" is accepted
 // instead of dropped.
 BOOST_AUTO_TEST_CASE(dispatch_targets_on_one_line_get_distinct_chains) {
-  nft::Table table =
-      ztc::lower(checked("table ip t\ncapture prerouting { iif \"a\" => accept; iif \"b\" => drop }\n"));
+  nft::Table table = ztc::lower(checked_policy(
+      "table ip t\ncapture prerouting { iif \"a\" => accept; iif \"b\" => drop }\n"));
   std::set<std::string> names;
   for (const nft::Chain& chain : table.chains) names.insert(chain.name);
   BOOST_TEST(names.size() == table.chains.size(), chains_text(table));

@@ -8,22 +8,13 @@
 #include <string>
 
 #include "backend/nft_text.h"
-#include "compiler/check.h"
-#include "compiler/load.h"
 #include "compiler/lower.h"
+#include "testsupport/policies.h"
 
 namespace ztc {
 namespace {
 
-nft::Table lowered(const std::string& source) {
-  MemoryFileSystem files;
-  files.add("p.zt", source);
-  Diagnostics diagnostics;
-  ast::Policy policy = load_policy("p.zt", files, diagnostics);
-  ir::Policy ir = check(policy, {}, diagnostics);
-  BOOST_TEST_REQUIRE(diagnostics.render() == "");
-  return lower(ir);
-}
+nft::Table lowered(const std::string& source) { return lower(testing::checked_policy(source)); }
 
 // "line:col -> counter name" for every counter of the table.
 std::map<std::string, std::string> counters_by_line(const nft::Table& table) {
