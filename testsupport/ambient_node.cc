@@ -4,20 +4,12 @@
 #include <cstdlib>
 
 #include "testsupport/files.h"
+#include "testsupport/golden.h"
 
 namespace ztc::testing {
 
 AmbientNode::AmbientNode(const std::string& prefix) : netns_(prefix) {
-  must(
-      "sysctl -qw net.ipv6.conf.all.addr_gen_mode=1 net.ipv6.conf.default.addr_gen_mode=1 && "
-      "ip link add istioin type veth peer name pistioin && "
-      "ip link add istioout type veth peer name pistioout && "
-      "ip link add veth1ae58883 type veth peer name eth0z && "
-      "for d in istioin pistioin istioout pistioout veth1ae58883 eth0z; do "
-      "ip link set $d up || exit 1; done && "
-      "ip addr add 192.168.126.1/30 dev istioin && "
-      "ip addr add 192.168.127.1/30 dev istioout && "
-      "ip addr add 10.244.1.1/24 dev veth1ae58883");
+  must("sh " + shell_quote(source_path("testdata/ambient-node.sh")));
 }
 
 std::string AmbientNode::must(const std::string& command) const {

@@ -1,7 +1,8 @@
 // The ambient node every kernel test starts from: a throwaway network
 // namespace holding the node ends of the two tunnels (istioin, istioout; veth
 // pairs stand in for geneve) and the ztunnel veth, addressed like
-// examples/ambient-node.zt. The namespace is deleted when the object goes,
+// examples/ambient-node.zt; testdata/ambient-node.sh makes it (the benchmarks
+// run the same script). The namespace is deleted when the object goes,
 // whatever happened in between.
 //
 // The kernel changes some state by itself: IPv6 link-local addresses finish

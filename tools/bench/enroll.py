@@ -35,6 +35,7 @@ import argparse
 import ipaddress
 import json
 import os
+import shlex
 import signal
 import statistics
 import subprocess
@@ -109,15 +110,8 @@ class Node:
         self.name = f"zb-enroll-{os.getpid()}"
         run(["ip", "netns", "add", self.name])
         self.created = True
-        self.sh("ip link set lo up && "
-                "ip link add istioin type veth peer name pistioin && "
-                "ip link add istioout type veth peer name pistioout && "
-                "ip link add veth1ae58883 type veth peer name eth0z && "
-                "for d in istioin pistioin istioout pistioout veth1ae58883 eth0z; do "
-                "ip link set $d up || exit 1; done && "
-                "ip addr add 192.168.126.1/30 dev istioin && "
-                "ip addr add 192.168.127.1/30 dev istioout && "
-                "ip addr add 10.244.1.1/24 dev veth1ae58883")
+        # The kernel tests' ambient node (testsupport/ambient_node.h), and lo.
+        self.sh("ip link set lo up && sh " + shlex.quote(os.path.join(REPO, "testdata", "ambient-node.sh")))
 
     def sh(self, command):
         return run(["ip", "netns", "exec", self.name, "sh", "-c", command])

@@ -2,57 +2,26 @@
 // a namespace the test creates (the example loaded, a pod enrolled), read
 // without changing anything there.
 #include <boost/test/unit_test.hpp>
-#include <fstream>
 #include <nlohmann/json.hpp>
-#include <sstream>
 
 #include "backend/netns.h"
+#include "testsupport/ambient_node.h"
 
 namespace ztc {
 namespace {
 
-const std::string kZtc = ZTC_BINARY;
 const std::string kExample = std::string(ZTC_SOURCE_DIR) + "/examples/ambient-node.zt";
 
-struct Run {
-  int exit_code = -1;
-  std::string out;
-  std::string err;
-};
+using Run = testing::ZtcRun;
 
-class Node {
+// The ambient node with an uplink whose gateway routes the other node's pods.
+class Node : public testing::AmbientNode {
  public:
-  Node() : netns_("ztc-explain") {
+  Node() : AmbientNode("ztc-explain") {
     must(
-        "ip link add istioin type veth peer name pistioin && "
-        "ip link add istioout type veth peer name pistioout && "
-        "ip link add veth1ae58883 type veth peer name eth0z && "
-        "ip link add upl0 type veth peer name uplz && "
-        "for d in istioin pistioin istioout pistioout veth1ae58883 eth0z upl0 uplz; do "
-        "ip link set $d up || exit 1; done && "
-        "ip addr add 192.168.126.1/30 dev istioin && "
-        "ip addr add 192.168.127.1/30 dev istioout && "
-        "ip addr add 10.244.1.1/24 dev veth1ae58883 && "
-        "ip addr add 192.168.50.131/24 dev upl0 && "
+        "ip link add upl0 type veth peer name uplz && ip link set upl0 up && "
+        "ip link set uplz up && ip addr add 192.168.50.131/24 dev upl0 && "
         "ip route add 10.244.0.0/24 via 192.168.50.130 dev upl0");
-  }
-
-  std::string must(const std::string& command) const {
-    CommandResult result = netns_.run(command);
-    BOOST_REQUIRE_MESSAGE(result.exit_code == 0, "`" << command << "` failed: " << result.output);
-    return result.output;
-  }
-
-  // `ztc ARGS --netns NAME` from the root namespace, as a user would.
-  Run ztc(const std::string& args) const {
-    std::string err = "/tmp/ztc-explain-test-" + std::to_string(getpid()) + ".err";
-    CommandResult result = run_command(shell_quote(kZtc) + " " + args + " --netns " +
-                                       shell_quote(netns_.name()) + " 2>" + shell_quote(err));
-    std::ifstream in(err);
-    std::stringstream text;
-    text << in.rdbuf();
-    run_command("rm -f " + shell_quote(err));
-    return {result.exit_code, result.output, text.str()};
   }
 
   nlohmann::json explain(const std::string& packet) const {
@@ -66,11 +35,6 @@ class Node {
   std::string state() const {
     return must("nft -s list ruleset; ip rule; ip -4 route show table all");
   }
-
-  const std::string& name() const { return netns_.name(); }
-
- private:
-  ScopedTestNetns netns_;
 };
 
 const char* kEnrolledTcp =

@@ -8,6 +8,7 @@
 #include <string>
 
 #include "backend/netns.h"
+#include "testsupport/ambient_node.h"
 #include "testsupport/files.h"
 
 namespace ztc {
@@ -16,53 +17,38 @@ namespace {
 const std::string kZtc = ZTC_BINARY;
 const std::string kDualStack = std::string(ZTC_SOURCE_DIR) + "/examples/dual-stack.zt";
 
-std::string must(const ScopedTestNetns& netns, const std::string& command) {
-  CommandResult result = netns.run(command);
-  BOOST_TEST_REQUIRE(result.exit_code == 0, command << "\n" << result.output);
-  return result.output;
-}
-
 BOOST_AUTO_TEST_SUITE(routes_batch)
 
 BOOST_AUTO_TEST_CASE(dual_stack_loads_with_ip_batch_per_family,
                      *boost::unit_test::label("kernel")) {
-  ScopedTestNetns netns("ztc-batch");
-  // The devices the example routes through, addressed so that its gateways are on-link.
-  must(
-      netns,
-      "sysctl -qw net.ipv6.conf.default.addr_gen_mode=1 && "
-      "ip link add istioin type veth peer name pistioin && "
-      "ip link add istioout type veth peer name pistioout && "
-      "ip link add veth1ae58883 type veth peer name eth0z && "
-      "for d in istioin pistioin istioout pistioout veth1ae58883 eth0z; do ip link set $d up; done "
-      "&& "
-      "ip addr add 192.168.126.1/30 dev istioin && ip addr add fd00:126::1/64 dev istioin nodad && "
-      "ip addr add 192.168.127.1/30 dev istioout && ip addr add fd00:127::1/64 dev istioout nodad "
-      "&& "
-      "ip addr add 10.244.1.1/24 dev veth1ae58883 && "
+  // The ambient node with IPv6 addresses too, so the example's gateways are on-link.
+  testing::AmbientNode node("ztc-batch");
+  node.must(
+      "ip addr add fd00:126::1/64 dev istioin nodad && "
+      "ip addr add fd00:127::1/64 dev istioout nodad && "
       "ip addr add fd00:10:244:1::1/64 dev veth1ae58883 nodad");
   const std::string ztc = shell_quote(kZtc) + " compile " + shell_quote(kDualStack);
-  must(netns, ztc + " --emit routes-ipv4 | ip -4 -batch -");
-  must(netns, ztc + " --emit routes-ipv6 | ip -6 -batch -");
+  node.must(ztc + " --emit routes-ipv4 | ip -4 -batch -");
+  node.must(ztc + " --emit routes-ipv6 | ip -6 -batch -");
 
-  BOOST_TEST(must(netns, "ip -4 rule show | grep 'proto 122'") ==
+  BOOST_TEST(node.must("ip -4 rule show | grep 'proto 122'") ==
              "100:\tfrom all fwmark 0x200/0x200 goto 32766 proto 122\n"
              "101:\tfrom all fwmark 0x100/0x100 lookup 101 proto 122\n"
              "102:\tfrom all fwmark 0x40/0x40 lookup 102 proto 122\n"
              "103:\tfrom all lookup 100 proto 122\n");
-  BOOST_TEST(must(netns, "ip -6 rule show | grep 'proto 122'") ==
+  BOOST_TEST(node.must("ip -6 rule show | grep 'proto 122'") ==
              "100:\tfrom all fwmark 0x200/0x200 goto 32766 proto 122\n"
              "101:\tfrom all fwmark 0x100/0x100 lookup 101 proto 122\n"
              "102:\tfrom all fwmark 0x40/0x40 lookup 102 proto 122\n"
              "103:\tfrom all lookup 100 proto 122\n");
-  BOOST_TEST(must(netns, "ip -4 route show table all proto 122") ==
+  BOOST_TEST(node.must("ip -4 route show table all proto 122") ==
              "10.244.1.2 dev veth1ae58883 table 100 scope link \n"
              "default via 192.168.127.2 dev istioout table 101 \n"
              "10.244.1.2 dev veth1ae58883 table 101 scope link \n"
              "default via 10.244.1.2 dev veth1ae58883 table 102 onlink \n"
              "10.244.1.2 dev veth1ae58883 table 102 scope link \n");
   BOOST_TEST(
-      must(netns, "ip -6 route show table all proto 122") ==
+      node.must("ip -6 route show table all proto 122") ==
       "fd00:10:244:1::2 dev veth1ae58883 table 100 metric 1024 pref medium\n"
       "fd00:10:244:1::2 dev veth1ae58883 table 101 metric 1024 pref medium\n"
       "default via fd00:127::2 dev istioout table 101 metric 1024 pref medium\n"
@@ -70,7 +56,7 @@ BOOST_AUTO_TEST_CASE(dual_stack_loads_with_ip_batch_per_family,
       "default via fd00:10:244:1::2 dev veth1ae58883 table 102 metric 1024 onlink pref medium\n");
 
   // The one-batch form cannot say a family per line: refused, not half right.
-  CommandResult refused = netns.run(ztc + " --emit routes 2>&1 >/dev/null");
+  CommandResult refused = node.run(ztc + " --emit routes 2>&1 >/dev/null");
   BOOST_TEST(refused.exit_code == 2);
   BOOST_TEST(refused.output ==
              "ztc: error: --emit routes: the policy routes IPv6, and an `ip -batch` line carries "
