@@ -20,6 +20,7 @@ namespace ztc {
 namespace {
 
 using testing::AmbientNode;
+using testing::read_file;
 using testing::TempDir;
 using Run = testing::ZtcRun;
 
@@ -183,14 +184,24 @@ BOOST_AUTO_TEST_CASE(a_waiting_ztc_names_the_holder_and_gives_up_after_the_timeo
              set.err);
 
   // Released while a load waits: the load goes ahead, having said it waited.
+  // The lock is released once the load has said so, not after a fixed time:
+  // a ztc slow to start (sanitizers, a loaded machine) would find it free. So
+  // its stderr goes to a file the releaser watches (60 s at most).
+  const std::string said = dir.file("waited.err");
   std::thread releaser([&] {
-    std::this_thread::sleep_for(std::chrono::milliseconds(700));
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+    while (read_file(said).find(waiting) == std::string::npos &&
+           std::chrono::steady_clock::now() < deadline) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
     holder.release();
   });
-  Run waited = node.ztc("load " + shell_quote(kExample), "", with_run_dir(run_dir));
+  Run waited = node.ztc("load " + shell_quote(kExample), "",
+                        with_run_dir(run_dir) + "sh -c 'exec 2>\"$0\"; exec \"$@\"' " +
+                            shell_quote(said) + " ");
   releaser.join();
-  BOOST_TEST(waited.exit_code == 0, waited.err);
-  BOOST_TEST(waited.err == waiting);
+  BOOST_TEST(waited.exit_code == 0, read_file(said));
+  BOOST_TEST(read_file(said) == waiting);
   BOOST_TEST(node.must("nft list tables") == "table ip ztunnel\n");
 }
 
