@@ -37,15 +37,19 @@ std::string probes(const AmbientNode& node) {
          "for _ in range(3): s.sendto(b'x', ('127.0.0.1', 9001))\n\"";
 }
 
-// `ztc trace ...` in the background, then `then` (bounded), then wait for it.
-// Prints the trace's stdout, then "rc=N", then its stderr.
+// `ztc trace ...` in the background, then `then` once the trace has said it
+// is tracing (or has ended; 30 s at most: a sanitized ztc on a loaded machine
+// starts slowly), then wait for it. Prints the trace's stdout, then "rc=N",
+// then its stderr.
 CommandResult trace_while(const AmbientNode& node, const std::string& policy,
                           const std::string& args, const std::string& then, const TempDir& dir) {
   std::string out = dir.file("trace.out"), err = dir.file("trace.err");
   return run_command(shell_quote(testing::ztc_binary()) + " trace " + shell_quote(policy) +
                      " --netns " + shell_quote(node.name()) + " " + args + " >" + shell_quote(out) +
-                     " 2>" + shell_quote(err) + " & pid=$!; sleep 1; " + then +
-                     "; wait $pid; echo rc=$?; cat " + shell_quote(out) + " " + shell_quote(err));
+                     " 2>" + shell_quote(err) + " & pid=$!; i=0; until grep -q '^ztc: tracing ' " +
+                     shell_quote(err) + " || ! kill -0 $pid 2>/dev/null || [ $i -ge 300 ]; do " +
+                     "sleep 0.1; i=$((i+1)); done; " + then + "; wait $pid; echo rc=$?; cat " +
+                     shell_quote(out) + " " + shell_quote(err));
 }
 
 bool has_trace_chains(const AmbientNode& node) {
