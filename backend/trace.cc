@@ -6,6 +6,7 @@
 #include <cctype>
 #include <cerrno>
 #include <cstdlib>
+#include <sstream>
 
 #include "backend/nft_applier.h"
 #include "model/ip_address.h"
@@ -192,6 +193,27 @@ std::vector<std::string> remove_stale(nft::NftKernel& kernel, nft::Family family
 }  // namespace ztc::trace
 
 namespace ztc::trace {
+
+int trace_listeners(const std::string& proc_net_netlink) {
+  constexpr int kNetlinkNetfilter = 12;     // NETLINK_NETFILTER
+  constexpr unsigned long kTraceGroup = 9;  // NFNLGRP_NFTRACE: bit 8 of Groups
+  std::istringstream lines(proc_net_netlink);
+  std::string line;
+  std::getline(lines, line);  // the header
+  int listeners = 0;
+  while (std::getline(lines, line)) {
+    std::istringstream fields(line);
+    std::string socket, groups;
+    int protocol = -1;
+    long port = 0;
+    if (!(fields >> socket >> protocol >> port >> groups)) continue;
+    if (protocol == kNetlinkNetfilter &&
+        (std::strtoul(groups.c_str(), nullptr, 16) >> (kTraceGroup - 1)) & 1) {
+      ++listeners;
+    }
+  }
+  return listeners;
+}
 
 void monitor_into(int fd) {
   FILE* output = fdopen(fd, "w");

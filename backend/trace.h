@@ -64,6 +64,12 @@ struct Event {
 };
 std::optional<Event> parse_event(const std::string& line);
 
+// How many netfilter netlink sockets listen to trace events (group
+// NFNLGRP_NFTRACE) in a `/proc/net/netlink` text. `nft monitor trace`
+// subscribes some time after it starts; a packet traced before that is
+// missed, so ztc waits until the kernel lists one listener more.
+int trace_listeners(const std::string& proc_net_netlink);
+
 // Tells trace events in the policy's words: a rule of the policy's table by
 // the policy line its counter names, the others as nft prints them.
 class Narrator {

@@ -8,6 +8,28 @@ namespace ztc::trace {
 
 BOOST_AUTO_TEST_SUITE(trace)
 
+BOOST_AUTO_TEST_CASE(trace_listeners_are_netfilter_sockets_in_the_trace_group) {
+  const std::string header =
+      "sk               Eth Pid        Groups   Rmem     Wmem     Dump  Locks    Drops    Inode\n";
+  const std::string rtnl =
+      "00000000fef126e7 0   0          00000000 0        0        0     2        0        4\n";
+  const std::string netfilter =
+      "00000000b3808431 12  0          00000000 0        0        0     2        0        46\n";
+  const std::string monitor =
+      "0000000074369a30 12  7550       00000100 0        0        0     2        0        47\n";
+  // `nft monitor` (every event): the table, chain, ... groups and trace.
+  const std::string monitor_all =
+      "0000000074369a31 12  -41        000001fe 0        0        0     2        0        48\n";
+  // Group 9 of another protocol (rtnetlink: RTNLGRP_IPV4_ROUTE) is no listener.
+  const std::string route_listener =
+      "0000000074369a32 0   -42        00000100 0        0        0     2        0        49\n";
+  BOOST_TEST(trace_listeners(header) == 0);
+  BOOST_TEST(trace_listeners(header + rtnl + netfilter + route_listener) == 0);
+  BOOST_TEST(trace_listeners(header + rtnl + monitor + netfilter) == 1);
+  BOOST_TEST(trace_listeners(header + monitor + monitor_all) == 2);
+  BOOST_TEST(trace_listeners("") == 0);
+}
+
 BOOST_AUTO_TEST_CASE(packet_words_become_nft_matches) {
   std::string error;
   BOOST_TEST(

@@ -18,7 +18,9 @@
 #include <chrono>
 #include <cstdio>
 #include <cstring>
+#include <fstream>
 #include <ostream>
+#include <sstream>
 #include <thread>
 
 #include "backend/route_get.h"
@@ -30,6 +32,14 @@ namespace ztc {
 namespace {
 
 using Clock = std::chrono::steady_clock;
+
+// Trace listeners in the network namespace this process is in.
+int trace_listeners_here() {
+  std::ifstream file("/proc/self/net/netlink");
+  std::stringstream text;
+  text << file.rdbuf();
+  return trace::trace_listeners(text.str());
+}
 
 }  // namespace
 
@@ -68,10 +78,15 @@ int run_trace(const TraceOptions& options, std::ostream& out, std::ostream& err)
     err << "ztc: error: cannot set up the trace: " << std::strerror(errno) << "\n";
     return kExitFailure;
   }
-  std::thread(trace::monitor_into, pipe_fds[1]).detach();
   // The monitor subscribes asynchronously; a packet traced before that is
-  // missed, so give it a moment before the rule goes in.
-  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  // missed, so the rule goes in once the kernel lists the new listener (10 s
+  // at most: then it goes in anyway, and early packets may be missed).
+  const int listeners_before = trace_listeners_here();
+  std::thread(trace::monitor_into, pipe_fds[1]).detach();
+  const Clock::time_point subscribe_by = Clock::now() + std::chrono::seconds(10);
+  while (trace_listeners_here() <= listeners_before && Clock::now() < subscribe_by) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
 
   nft::ApplyResult added = node->nft->run(
       trace::add_buffer(table.family, table.name, *selected, static_cast<int>(getpid())), false);
