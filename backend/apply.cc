@@ -7,6 +7,7 @@
 
 #include "backend/counter_values.h"
 #include "backend/nft_canonical.h"
+#include "backend/nft_errors.h"
 #include "backend/nft_increment.h"
 #include "backend/nft_text.h"
 #include "backend/sysctl.h"

@@ -12,6 +12,7 @@
 
 #include "backend/netns.h"
 #include "backend/nft_text.h"
+#include "testsupport/test_netns.h"
 
 namespace ztc::nft {
 namespace {

@@ -284,4 +284,13 @@ std::string emit_set_elements_command(const Table& table, const Set& set,
          " " + elements_text(elements, add) + "\n";
 }
 
+std::string restore_table_buffer(Family family, const std::string& name,
+                                 const std::optional<std::string>& previous) {
+  std::string table = std::string(family_name(family)) + " " + name;
+  // `table X {}` first so that `delete table X` cannot fail when X is absent.
+  std::string buffer = "table " + table + " {}\ndelete table " + table + "\n";
+  if (previous) buffer += *previous;
+  return buffer;
+}
+
 }  // namespace ztc::nft

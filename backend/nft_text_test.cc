@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "backend/netns.h"
+#include "testsupport/test_netns.h"
 namespace ztc::nft {
 namespace {
 

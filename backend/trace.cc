@@ -7,7 +7,7 @@
 #include <cerrno>
 #include <cstdlib>
 
-#include "backend/nft_applier.h"
+#include "backend/nft_kernel.h"
 #include "model/ip_address.h"
 
 namespace ztc::trace {

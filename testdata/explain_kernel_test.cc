@@ -7,6 +7,7 @@
 #include <sstream>
 
 #include "backend/netns.h"
+#include "testsupport/test_netns.h"
 
 namespace ztc {
 namespace {

@@ -19,14 +19,15 @@
 #include <string>
 #include <vector>
 
-#include "model/enroll_fingerprint.h"
 #include "backend/netns.h"
 #include "backend/nft_json.h"
 #include "backend/nft_text.h"
-#include "model/routing_plan.h"
 #include "backend/routing_text.h"
 #include "compiler/compile.h"
+#include "model/enroll_fingerprint.h"
+#include "model/routing_plan.h"
 #include "testsupport/golden.h"
+#include "testsupport/test_netns.h"
 
 namespace ztc {
 namespace {

@@ -9,6 +9,7 @@
 
 #include "backend/netns.h"
 #include "testsupport/files.h"
+#include "testsupport/test_netns.h"
 
 namespace ztc {
 namespace {
