@@ -17,7 +17,7 @@ namespace ztc {
 namespace {
 
 std::string table_ref(nft::Family family, const std::string& name) {
-  return std::string(nft::family_name(family)) + " " + name;
+  return nft::table_spec(family, name);
 }
 
 std::optional<nft::Family> family_from_name(const std::string& text) {

@@ -129,7 +129,7 @@ std::optional<std::string> LibNftKernel::list_table(Family family, const std::st
   if (json) flags |= NFT_CTX_OUTPUT_JSON;
   Context ctx(flags);
   if (!ctx.get()) return std::nullopt;
-  std::string command = std::string("list table ") + family_name(family) + " " + name;
+  std::string command = "list table " + table_spec(family, name);
   if (nft_run_cmd_from_buffer(ctx.get(), command.c_str()) != 0) return std::nullopt;
   return ctx.output();
 }
@@ -141,7 +141,7 @@ std::vector<Element> LibNftKernel::list_set_elements(Family family, const std::s
   if (!in_namespace.ok()) return {};
   Context ctx(NFT_CTX_OUTPUT_JSON);
   if (!ctx.get()) return {};
-  std::string command = std::string("list set ") + family_name(family) + " " + table + " " + set;
+  std::string command = "list set " + object_spec(family, table, set);
   if (nft_run_cmd_from_buffer(ctx.get(), command.c_str()) != 0) return {};
   return parse_set_elements_json(ctx.output());
 }

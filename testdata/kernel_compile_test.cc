@@ -134,12 +134,11 @@ CompiledPolicy compile_example(const std::string& name) {
 }
 
 std::string list_table(const ScopedTestNetns& netns, const nft::Table& table) {
-  return must(
-      netns, std::string("nft -s list table ") + nft::family_name(table.family) + " " + table.name);
+  return must(netns, "nft -s list table " + nft::table_spec(table.family, table.name));
 }
 
 std::string table_line(const nft::Table& table) {
-  return std::string("table ") + nft::family_name(table.family) + " " + table.name + "\n";
+  return "table " + nft::table_spec(table.family, table.name) + "\n";
 }
 
 // The table's owner comment and the managed sets' member-route records are
