@@ -250,6 +250,16 @@ std::optional<ApplyReport> load_increment(const nft::Table& compiled, const rout
   ApplyReport report;
   report.incremental = true;
   report.nft_changes = increment->changes;
+  // Counter objects the increment leaves in place keep counting: the load
+  // record must keep their reset time, as a whole load that carried them.
+  for (const nft::NamedCounter& counter : compiled.counters) {
+    const nft::Block* kept = live->find("counter", counter.name);
+    const nft::Block* policy = wanted->find("counter", counter.name);
+    if (kept && policy && kept->text == policy->text) report.counters_carried.push_back(counter.name);
+  }
+  // A `ztc trace` chain is not the policy's: the increment deletes it, and
+  // the caller says so, as for a whole load.
+  report.trace_chains_dropped = trace::trace_chains(*listing);
   std::string add_elements, remove_elements;
   nft::Table added_members;
   if (!missing_declared_elements(compiled, *kernels.sets, &add_elements, &remove_elements,
@@ -375,7 +385,7 @@ bool missing_declared_elements(const nft::Table& compiled, nft::SetReader& sets,
       std::set<std::string> present;
       for (const nft::Element& e : live) present.insert(e.value);
       for (const std::string& value : values) {
-        found.push_back(present.count(value) ? std::optional<nft::Element>(nft::Element{value})
+        found.push_back(present.count(value) ? std::optional<nft::Element>(nft::Element{value, {}})
                                              : std::nullopt);
       }
     }

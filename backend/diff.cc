@@ -148,7 +148,8 @@ DiffReport diff(const nft::Table& compiled, const route::Plan& plan, Kernels ker
       return report;
     }
     report.nft_lines =
-        line_diff(nft::with_sorted_elements(*live), nft::with_sorted_elements(*desired));
+        line_diff(nft::with_sorted_elements(nft::with_sorted_objects(*live)),
+                  nft::with_sorted_elements(nft::with_sorted_objects(*desired)));
   }
   // A sysctl ztc changed that the policy no longer sets differs from its
   // value before ztc (a load would put that back).

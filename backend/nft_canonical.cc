@@ -160,4 +160,89 @@ std::string with_sorted_elements(const std::string& listing) {
   return out;
 }
 
+namespace {
+
+struct Object {
+  std::string kind;  // "chain", "set", "ct helper", ...
+  std::string name;
+  std::string text;  // its lines, header and closing brace included
+};
+
+bool opens_block(const std::string& line) {
+  return line.size() > 3 && line.compare(line.size() - 2, 2, " {") == 0;
+}
+
+// The table's own lines, then its objects: each run of one kind (nft lists
+// kind by kind) sorted by name, a blank line between objects as nft prints.
+void append_sorted_table(const std::string& header, const std::vector<std::string>& attributes,
+                         std::vector<Object> objects, std::string* out) {
+  for (size_t run = 0; run < objects.size();) {
+    size_t end = run;
+    while (end < objects.size() && objects[end].kind == objects[run].kind) ++end;
+    std::stable_sort(objects.begin() + run, objects.begin() + end,
+                     [](const Object& a, const Object& b) { return a.name < b.name; });
+    run = end;
+  }
+  *out += header + "\n";
+  for (const std::string& line : attributes) *out += line + "\n";
+  for (size_t i = 0; i < objects.size(); ++i) {
+    if (i > 0) *out += "\n";
+    *out += objects[i].text;
+  }
+  *out += "}\n";
+}
+
+}  // namespace
+
+std::string with_sorted_objects(const std::string& listing) {
+  std::string out;
+  std::istringstream lines(listing);
+  std::string header;  // of the table being read; empty outside one
+  std::vector<std::string> attributes;
+  std::vector<Object> objects;
+  Object* open = nullptr;
+  for (std::string line; std::getline(lines, line);) {
+    if (header.empty()) {
+      if (line.rfind("table ", 0) == 0 && opens_block(line)) {
+        header = line;
+      } else {
+        out += line + "\n";
+      }
+      continue;
+    }
+    if (open) {
+      open->text += line + "\n";
+      if (line == "\t}") open = nullptr;
+      continue;
+    }
+    if (line == "}") {
+      append_sorted_table(header, attributes, std::move(objects), &out);
+      header.clear();
+      attributes.clear();
+      objects.clear();
+      continue;
+    }
+    if (line.empty()) continue;
+    if (line[0] == '\t' && line[1] != '\t' && opens_block(line)) {
+      std::string words = line.substr(1, line.size() - 3);
+      size_t space = words.rfind(' ');
+      Object object;
+      object.kind = space == std::string::npos ? std::string() : words.substr(0, space);
+      object.name = words.substr(space == std::string::npos ? 0 : space + 1);
+      object.text = line + "\n";
+      objects.push_back(std::move(object));
+      open = &objects.back();
+      continue;
+    }
+    attributes.push_back(line);
+  }
+  // An unterminated table (a cut listing): what was read, unsorted.
+  if (!header.empty()) {
+    out += header + "\n";
+    for (const std::string& line : attributes) out += line + "\n";
+    for (size_t i = 0; i < objects.size(); ++i) out += (i > 0 ? "\n" : "") + objects[i].text;
+  }
+  return out;
+}
+
 }  // namespace ztc::nft

@@ -32,6 +32,13 @@ std::optional<TableDefinitions> scratch_definitions(const std::string& buffer, F
 // seeds: unsorted, `ztc diff` of a 200k-element set saw ~125k lines differ.
 std::string with_sorted_elements(const std::string& listing);
 
+// `listing` with the objects of each table (chains, sets, counters, ...)
+// sorted by name within each kind. The kernel lists them in the order they
+// were added, which carries no meaning (a base chain's place in the hook is
+// its priority): a chain or counter an incremental re-load adds comes last,
+// where a fresh load of the same policy lists it in the policy's order.
+std::string with_sorted_objects(const std::string& listing);
+
 // Whether an `elements = { ... }` block of `listing` holds one element twice:
 // the kernel's dump of a hash set that was being resized.
 bool lists_an_element_twice(const std::string& listing);

@@ -84,6 +84,80 @@ BOOST_AUTO_TEST_CASE(an_element_listed_twice_is_seen_in_any_block) {
       !lists_an_element_twice("table ip t {\n\tchain c {\n\t\tcounter\n\t\tcounter\n\t}\n}\n"));
 }
 
+// As a fresh load lists the table, and as the kernel lists it after an
+// incremental re-load added counter `a` and chain `input` last.
+const char* const kFreshOrder =
+    "table ip t {\n"
+    "\tcomment \"managed by ztc\"\n"
+    "\tcounter a {\n"
+    "\t}\n"
+    "\n"
+    "\tcounter b {\n"
+    "\t}\n"
+    "\n"
+    "\tchain input {\n"
+    "\t\ttype filter hook input priority filter; policy accept;\n"
+    "\t\tudp dport 2 counter name \"b\" accept\n"
+    "\t}\n"
+    "\n"
+    "\tchain output {\n"
+    "\t\tudp dport 9 counter name \"b\" accept\n"
+    "\t\tudp dport 1 counter name \"a\" accept\n"
+    "\t}\n"
+    "}\n"
+    "table ip6 other {\n"
+    "\tchain z {\n"
+    "\t}\n"
+    "\n"
+    "\tchain y {\n"
+    "\t}\n"
+    "}\n";
+const char* const kReloadedOrder =
+    "table ip t {\n"
+    "\tcomment \"managed by ztc\"\n"
+    "\tcounter b {\n"
+    "\t}\n"
+    "\n"
+    "\tcounter a {\n"
+    "\t}\n"
+    "\n"
+    "\tchain output {\n"
+    "\t\tudp dport 9 counter name \"b\" accept\n"
+    "\t\tudp dport 1 counter name \"a\" accept\n"
+    "\t}\n"
+    "\n"
+    "\tchain input {\n"
+    "\t\ttype filter hook input priority filter; policy accept;\n"
+    "\t\tudp dport 2 counter name \"b\" accept\n"
+    "\t}\n"
+    "}\n"
+    "table ip6 other {\n"
+    "\tchain y {\n"
+    "\t}\n"
+    "\n"
+    "\tchain z {\n"
+    "\t}\n"
+    "}\n";
+
+BOOST_AUTO_TEST_CASE(objects_list_alike_whatever_order_they_were_added_in) {
+  // Rules keep their order (it is the policy's); the other table's chains
+  // are sorted too.
+  const std::string sorted_other = "table ip6 other {\n\tchain y {\n\t}\n\n\tchain z {\n\t}\n}\n";
+  std::string fresh = kFreshOrder;
+  BOOST_TEST(with_sorted_objects(kReloadedOrder) ==
+             fresh.substr(0, fresh.find("table ip6")) + sorted_other);
+  BOOST_TEST(with_sorted_objects(kFreshOrder) == with_sorted_objects(kReloadedOrder));
+}
+
+BOOST_AUTO_TEST_CASE(a_sorted_listing_is_its_own_sorted_form) {
+  const std::string sorted = with_sorted_objects(kFreshOrder);
+  BOOST_TEST(with_sorted_objects(sorted) == sorted);
+  BOOST_TEST(with_sorted_objects("") == "");
+  // Lines outside tables, and a cut listing, are kept as they are.
+  BOOST_TEST(with_sorted_objects("# comment\ntable ip t {\n\tchain b {\n") ==
+             "# comment\ntable ip t {\n\tchain b {\n");
+}
+
 BOOST_AUTO_TEST_SUITE_END()
 
 }  // namespace

@@ -33,6 +33,7 @@
 #include <vector>
 
 #include "backend/netns.h"
+#include "backend/nft_canonical.h"
 #include "testsupport/ambient_node.h"
 #include "testsupport/files.h"
 
@@ -81,7 +82,9 @@ class Node : public testing::AmbientNode {
         "nft -s list table ip ztunnel 2>&1; echo '@@@'; ip -4 rule; ip -6 rule; "
         "ip -4 route show table all proto 122; ip -6 route show table all proto 122");
     size_t split = all.find("@@@\n");
-    return {all.substr(0, split), all.substr(split + 4)};
+    // Object order is the order they were added in, which an incremental
+    // re-load changes and which means nothing (nft_canonical.h).
+    return {nft::with_sorted_objects(all.substr(0, split)), all.substr(split + 4)};
   }
 
   // `ip rule` lines that are there more than once (both families).

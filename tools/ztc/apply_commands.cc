@@ -231,12 +231,16 @@ int run_diff(const LoadOptions& options, std::ostream& out, std::ostream& err) {
   }
   err << report.diagnostics.render();
   if (!report.ok) return kExitUsage;
+  // Said only where there are members to leave out.
+  const bool members_left_out =
+      !report.members_compared && std::any_of(table.sets.begin(), table.sets.end(),
+                                              [](const nft::Set& set) { return set.managed; });
   if (report.equal()) {
-    out << "no differences" << (report.members_compared ? "" : " " + kMembersNotCompared) << "\n";
+    out << "no differences" << (members_left_out ? " " + kMembersNotCompared : "") << "\n";
     return kExitOk;
   }
   out << report.text();
-  if (!report.members_compared) out << kMembersNotCompared << "\n";
+  if (members_left_out) out << kMembersNotCompared << "\n";
   return kExitFailure;
 }
 
