@@ -9,7 +9,7 @@
 #include <string>
 
 #include "backend/netns.h"
-#include "backend/nft_set_listing.h"
+#include "backend/nft_json_listing.h"
 
 namespace ztc::nft {
 namespace {

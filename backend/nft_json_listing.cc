@@ -1,4 +1,4 @@
-#include "backend/nft_set_listing.h"
+#include "backend/nft_json_listing.h"
 
 #include <nlohmann/json.hpp>
 
@@ -72,6 +72,26 @@ std::vector<Element> parse_set_elements_json(const std::string& json_text) {
     }
   }
   return elements;
+}
+
+TableSizes parse_table_sizes_json(const std::string& json_text) {
+  TableSizes sizes;
+  json document = json::parse(json_text, nullptr, /*allow_exceptions=*/false);
+  if (!document.is_object() || !document.contains("nftables")) return sizes;
+  const json& items = document["nftables"];
+  if (!items.is_array()) return sizes;
+  for (const json& item : items) {
+    if (!item.is_object()) continue;
+    if (item.contains("chain")) ++sizes.chains;
+    if (item.contains("rule")) ++sizes.rules;
+    if (item.contains("counter")) ++sizes.counters;
+    if (item.contains("set") && item["set"].is_object()) {
+      const json& set = item["set"];
+      size_t size = set.contains("elem") ? set["elem"].size() : 0;
+      sizes.sets.emplace_back(set.value("name", "?"), size);
+    }
+  }
+  return sizes;
 }
 
 }  // namespace ztc::nft
