@@ -7,6 +7,7 @@
 
 #include "backend/counter_values.h"
 #include "backend/nft_canonical.h"
+#include "backend/nft_errors.h"
 #include "backend/nft_increment.h"
 #include "backend/nft_text.h"
 #include "backend/sysctl.h"
@@ -16,7 +17,7 @@ namespace ztc {
 namespace {
 
 std::string table_ref(nft::Family family, const std::string& name) {
-  return std::string(nft::family_name(family)) + " " + name;
+  return nft::table_spec(family, name);
 }
 
 std::optional<nft::Family> family_from_name(const std::string& text) {

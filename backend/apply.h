@@ -19,7 +19,7 @@
 #include <vector>
 
 #include "backend/held_signals.h"
-#include "backend/nft_applier.h"
+#include "backend/nft_kernel.h"
 #include "backend/nft_set_reader.h"
 #include "backend/routing_kernel.h"
 #include "backend/routing_reconciler.h"

@@ -73,7 +73,7 @@ ApplyLock::ApplyLock(nft::Family family, const std::string& table, int timeout_m
     if (std::chrono::steady_clock::now() >= deadline) {
       timed_out_ = true;
       error_ = "gave up waiting for the lock of " + where + " (" + held_by(holder) + ") after " +
-               duration_text(timeout_ms) + "; table " + nft::family_name(family) + " " + table +
+               duration_text(timeout_ms) + "; table " + nft::table_spec(family, table) +
                " was not changed";
       return;
     }

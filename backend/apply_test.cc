@@ -9,8 +9,9 @@
 #include "backend/diff.h"
 #include "backend/nft_set_reader.h"
 #include "backend/nft_text.h"
-#include "backend/routing_fake.h"
 #include "compiler/compile.h"
+#include "testsupport/fake_nft_kernel.h"
+#include "testsupport/fake_routing_kernel.h"
 
 namespace ztc {
 namespace {

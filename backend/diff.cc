@@ -60,7 +60,7 @@ std::optional<DiffReport> definitions_diff(const nft::Table& compiled, const rou
   if (!listing) return std::nullopt;
   DiffReport report;
   report.members_compared = false;
-  const std::string ref = std::string(nft::family_name(compiled.family)) + " " + compiled.name;
+  const std::string ref = nft::table_spec(compiled.family, compiled.name);
   for (const std::string& other : nft::managed_table_refs(*listing)) {
     if (other != ref) report.stray_tables.push_back(other);
   }

@@ -23,10 +23,6 @@ std::optional<ValueType> element_type(const std::string& nft_type) {
   return std::nullopt;
 }
 
-std::string table_text(const nft::Table& table) {
-  return std::string(nft::family_name(table.family)) + " " + table.name;
-}
-
 // Why an address cannot be a pod's, or nullopt: a class no pod address is
 // in, or an address of the node itself.
 std::optional<std::string> not_a_pod(const SetTarget& target, const std::string& canonical) {
@@ -52,23 +48,23 @@ bool check_kernel_set(const SetTarget& target, nft::SetReader& reader, Diagnosti
   nft::SetDescription kernel;
   if (nft::ReadError error = reader.describe(table.family, table.name, set.name, &kernel)) {
     diagnostics.error(Location{}, "cannot read set '" + set.name + "' of table " +
-                                      table_text(table) + ": " + *error);
+                                      nft::table_spec(table.family, table.name) + ": " + *error);
     return false;
   }
   if (!kernel.table_exists) {
-    diagnostics.error(Location{}, "table " + table_text(table) +
+    diagnostics.error(Location{}, "table " + nft::table_spec(table.family, table.name) +
                                       " is not loaded: run `ztc load` with this policy first");
     return false;
   }
   if (kernel.table_comment != nft::kOwnerComment) {
-    diagnostics.error(Location{}, "table " + table_text(table) +
+    diagnostics.error(Location{}, "table " + nft::table_spec(table.family, table.name) +
                                       " was not loaded by ztc (it lacks the comment \"" +
                                       nft::kOwnerComment + "\"); not changing it");
     return false;
   }
   if (!kernel.set_exists) {
     diagnostics.error(set.location, "set '" + set.name + "' is not in the loaded table " +
-                                        table_text(table) +
+                                        nft::table_spec(table.family, table.name) +
                                         ": the policy changed since it was loaded; run `ztc load`");
     return false;
   }
@@ -79,8 +75,8 @@ bool check_kernel_set(const SetTarget& target, nft::SetReader& reader, Diagnosti
     return false;
   }
   if (access == Access::read) return true;
-  std::optional<std::string> mismatch =
-      member_routes_mismatch(set.name, table_text(table), kernel.set_comment, set.comment);
+  std::optional<std::string> mismatch = member_routes_mismatch(
+      set.name, nft::table_spec(table.family, table.name), kernel.set_comment, set.comment);
   if (mismatch) {
     Location where = target.derived.empty() ? set.location : target.derived.front().location;
     diagnostics.error(where, *mismatch);

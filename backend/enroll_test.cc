@@ -9,9 +9,10 @@
 #include <string>
 #include <vector>
 
-#include "model/enroll_fingerprint.h"
-#include "backend/routing_fake.h"
 #include "compiler/compile.h"
+#include "model/enroll_fingerprint.h"
+#include "testsupport/fake_nft_kernel.h"
+#include "testsupport/fake_routing_kernel.h"
 
 namespace ztc {
 namespace {

@@ -130,7 +130,7 @@ class Interpreter {
 
   Explanation run(const Packet& packet) {
     out_.packet = packet;
-    out_.table = std::string(nft::family_name(table_.family)) + " " + table_.name;
+    out_.table = nft::table_spec(table_.family, table_.name);
     state_.packet = packet;
     bool applies = table_.family == nft::Family::inet ||
                    (table_.family == nft::Family::ip) == (packet.family() == IpFamily::v4);

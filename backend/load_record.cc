@@ -42,7 +42,7 @@ LoadRecord next_load_record(const nft::Table& table, const route::Plan& plan,
                             const std::vector<std::string>& counters_carried,
                             const std::optional<LoadRecord>& previous, const std::string& now) {
   LoadRecord record;
-  record.table = std::string(nft::family_name(table.family)) + " " + table.name;
+  record.table = nft::table_spec(table.family, table.name);
   record.loaded_at = now;
   record.fingerprint = policy_fingerprint(table, plan);
   bool same_table = previous && previous->table == record.table;

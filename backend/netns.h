@@ -1,5 +1,5 @@
 // Network namespaces: entering one for the whole CLI (`--netns NAME`), switching a
-// single thread into one and back (kernel tests), and throwaway namespaces for tests.
+// single thread into one and back (kernel tests), and running a command in one.
 //
 // setns(CLONE_NEWNET) changes the namespace of the calling thread only. Netlink
 // sockets (libnl, libnftables) stay bound to the namespace of the thread that
@@ -53,27 +53,6 @@ struct CommandResult {
 
 // Runs `sh -c command` in the current namespace, capturing output.
 CommandResult run_command(const std::string& command);
-
-// A uniquely named namespace (`ip netns add`), with loopback up, deleted in the
-// destructor whatever happened in between. For tests and the equivalence lab.
-class ScopedTestNetns {
- public:
-  // prefix: a readable part of the name; pid and a counter make it unique.
-  // Throws std::runtime_error when the namespace cannot be created.
-  explicit ScopedTestNetns(const std::string& prefix = "ztc-test");
-  ~ScopedTestNetns();
-  ScopedTestNetns(const ScopedTestNetns&) = delete;
-  ScopedTestNetns& operator=(const ScopedTestNetns&) = delete;
-
-  const std::string& name() const { return name_; }
-  std::string path() const { return netns_path(name_); }
-
-  // `ip netns exec NAME sh -c command`.
-  CommandResult run(const std::string& command) const;
-
- private:
-  std::string name_;
-};
 
 // Quotes a string for sh: 'it'\''s'.
 std::string shell_quote(const std::string& text);

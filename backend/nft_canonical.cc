@@ -11,7 +11,7 @@
 #include <thread>
 #include <vector>
 
-#include "backend/nft_applier.h"
+#include "backend/libnft_kernel.h"
 
 namespace ztc::nft {
 

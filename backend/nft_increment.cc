@@ -33,7 +33,7 @@ std::string hook_line(const Block& block) {
 // refilled, never deleted and re-added, so that jumps into them stay valid;
 // an object (set, map, counter, ...) that changes is deleted and added again,
 // so every chain is refilled first (its rules may refer to it).
-std::string transaction(const std::string& ref, const TableDefinitions& from,
+std::string transaction(Family family, const std::string& table, const TableDefinitions& from,
                         const TableDefinitions& to, std::vector<std::string>* changes) {
   std::vector<const Block*> refill, added_chains, removed_chains, put, removed_objects;
   bool objects_change = false;
@@ -69,20 +69,17 @@ std::string transaction(const std::string& ref, const TableDefinitions& from,
     }
   }
   std::string buffer;
-  for (const Block* chain : refill) buffer += "flush chain " + ref + " " + chain->name + "\n";
-  for (const Block* chain : removed_chains) {
-    buffer += "flush chain " + ref + " " + chain->name + "\n";
-  }
+  auto spec = [&](const Block* block) { return object_spec(family, table, block->name); };
+  for (const Block* chain : refill) buffer += "flush chain " + spec(chain) + "\n";
+  for (const Block* chain : removed_chains) buffer += "flush chain " + spec(chain) + "\n";
   for (const Block* object : removed_objects) {
-    buffer += "delete " + object->kind + " " + ref + " " + object->name + "\n";
+    buffer += "delete " + object->kind + " " + spec(object) + "\n";
   }
-  for (const Block* chain : removed_chains) {
-    buffer += "delete chain " + ref + " " + chain->name + "\n";
-  }
+  for (const Block* chain : removed_chains) buffer += "delete chain " + spec(chain) + "\n";
   if (!put.empty() || !refill.empty() || !added_chains.empty()) {
     // One table block: nft declares its chains and objects before it adds
     // any rule, so a jump or a set reference may come in any order.
-    buffer += "table " + ref + " {\n";
+    buffer += "table " + table_spec(family, table) + " {\n";
     for (const Block* object : put) buffer += object->text;
     for (const Block* chain : added_chains) buffer += chain->text;
     for (const Block* chain : refill) buffer += chain->text;
@@ -103,7 +100,7 @@ const Block* TableDefinitions::find(const std::string& kind, const std::string& 
 TableDefinitions table_definitions(const std::string& listing, Family family,
                                    const std::string& name) {
   TableDefinitions out;
-  const std::string header = std::string("table ") + family_name(family) + " " + name + " {";
+  const std::string header = "table " + table_spec(family, name) + " {";
   std::istringstream lines(listing);
   bool inside = false;
   Block* open = nullptr;
@@ -158,7 +155,6 @@ std::optional<TableDefinitions> read_definitions(NftKernel& kernel, const std::s
                                                  const std::set<std::string>& managed,
                                                  std::string* error) {
   TableDefinitions table = table_definitions(listing, family, name);
-  const std::string ref = std::string(family_name(family)) + " " + name;
   for (Block& block : table.blocks) {
     if ((block.kind != "set" && block.kind != "map") || holds_members(block, managed)) continue;
     ApplyResult listed;
@@ -166,7 +162,7 @@ std::optional<TableDefinitions> read_definitions(NftKernel& kernel, const std::s
     // the resize lists some elements twice (nft_canonical.h): list again.
     for (int attempt = 0; attempt < kListAttempts; ++attempt) {
       if (attempt > 0) std::this_thread::sleep_for(std::chrono::milliseconds(100));
-      listed = kernel.run("list " + block.kind + " " + ref + " " + block.name, true);
+      listed = kernel.run("list " + block.kind + " " + object_spec(family, name, block.name), true);
       if (!listed.success || !lists_an_element_twice(listed.output)) break;
     }
     TableDefinitions alone;  // the listing of this one object
@@ -235,10 +231,9 @@ std::optional<Increment> plan_increment(Family family, const std::string& name,
       return refuse("managed set " + block.name + " is not in the policy");
     }
   }
-  const std::string ref = std::string(family_name(family)) + " " + name;
   Increment increment;
-  increment.buffer = transaction(ref, live, wanted, &increment.changes);
-  increment.rollback = transaction(ref, wanted, live, nullptr);
+  increment.buffer = transaction(family, name, live, wanted, &increment.changes);
+  increment.rollback = transaction(family, name, wanted, live, nullptr);
   return increment;
 }
 

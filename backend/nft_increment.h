@@ -16,7 +16,7 @@
 #include <string>
 #include <vector>
 
-#include "backend/nft_applier.h"
+#include "backend/nft_kernel.h"
 #include "model/nft_model.h"
 
 namespace ztc::nft {

@@ -12,6 +12,7 @@
 
 #include "backend/netns.h"
 #include "backend/nft_text.h"
+#include "testsupport/test_netns.h"
 
 namespace ztc::nft {
 namespace {
@@ -180,8 +181,7 @@ std::string load_and_list(const ScopedTestNetns& netns, const Table& table,
   TempFile file(contents);
   CommandResult load = netns.run("nft " + flags + " -f " + file.path());
   BOOST_REQUIRE_MESSAGE(load.exit_code == 0, "nft " << flags << " -f: " << load.output);
-  CommandResult listed =
-      netns.run(std::string("nft list table ") + family_name(table.family) + " " + table.name);
+  CommandResult listed = netns.run("nft list table " + table_spec(table.family, table.name));
   BOOST_REQUIRE_MESSAGE(listed.exit_code == 0, listed.output);
   return listed.output;
 }
@@ -355,7 +355,7 @@ std::string without_owner_comment(std::string listing) {
 
 BOOST_AUTO_TEST_CASE(json_and_text_give_the_same_kernel_table, *boost::unit_test::label("kernel")) {
   for (const Table& table : kernel_tables()) {
-    BOOST_TEST_CONTEXT("table " << family_name(table.family) << " " << table.name) {
+    BOOST_TEST_CONTEXT("table " << table_spec(table.family, table.name)) {
       std::string from_text, from_json;
       {
         ScopedTestNetns netns("ztc-emit-json");

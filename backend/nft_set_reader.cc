@@ -37,10 +37,6 @@ uint8_t nfproto(Family family) {
   return 2;
 }
 
-std::string set_key(Family family, const std::string& table, const std::string& set) {
-  return std::string(family_name(family)) + " " + table + " " + set;
-}
-
 // Userdata is a list of TLVs: type (u8), length (u8), value. Comments carry a
 // trailing NUL; their type is 0 for tables and set elements, 7 for sets
 // (libnftnl's NFTNL_UDATA_SET_COMMENT).
@@ -313,20 +309,20 @@ ReadError NetlinkSetReader::describe(Family family, const std::string& table,
   if (ReadError error = transact(sock_, msg.get(), &exchange, &receive_error)) return error;
   if (exchange.kernel_error == ENOENT) return std::nullopt;
   if (exchange.kernel_error) return "cannot read set: " + errno_text(exchange.kernel_error);
-  if (out->set_exists) formats_[set_key(family, table, set)] = format;
+  if (out->set_exists) formats_[object_spec(family, table, set)] = format;
   return std::nullopt;
 }
 
 ReadError NetlinkSetReader::key_format(Family family, const std::string& table,
                                        const std::string& set, KeyFormat* format) {
-  auto cached = formats_.find(set_key(family, table, set));
+  auto cached = formats_.find(object_spec(family, table, set));
   if (cached == formats_.end()) {
     SetDescription description;
     if (ReadError error = describe(family, table, set, &description)) return error;
     if (!description.set_exists) {
       return std::string(description.table_exists ? "no such set" : "no such table");
     }
-    cached = formats_.find(set_key(family, table, set));
+    cached = formats_.find(object_spec(family, table, set));
     if (cached == formats_.end()) return std::string("no such set");
   }
   *format = cached->second;
@@ -400,177 +396,6 @@ ReadError NetlinkSetReader::list(Family family, const std::string& table, const 
   }
   return std::string("cannot list set " + set +
                      ": the dump kept being interrupted by other changes");
-}
-
-// ---------------------------------------------------------------------------
-// FakeSetKernel
-
-namespace {
-
-// `add element ip t s { 10.0.0.1 comment "x", 10.0.0.2 }`, one command per line.
-struct ElementCommand {
-  bool add = false;
-  std::string key;  // "ip t s"
-  std::vector<Element> elements;
-};
-
-// Words, commas and braces; a double-quoted string is one word, quotes kept.
-std::vector<std::string> tokens(const std::string& line) {
-  std::vector<std::string> out;
-  size_t at = 0;
-  while (at < line.size()) {
-    char c = line[at];
-    if (c == ' ' || c == '\t') {
-      ++at;
-    } else if (c == ',' || c == '{' || c == '}') {
-      out.emplace_back(1, c);
-      ++at;
-    } else if (c == '"') {
-      size_t end = line.find('"', at + 1);
-      if (end == std::string::npos) end = line.size() - 1;
-      out.push_back(line.substr(at, end - at + 1));
-      at = end + 1;
-    } else {
-      size_t end = line.find_first_of(" \t,{}\"", at);
-      if (end == std::string::npos) end = line.size();
-      out.push_back(line.substr(at, end - at));
-      at = end;
-    }
-  }
-  return out;
-}
-
-std::optional<ElementCommand> parse_element_command(const std::string& line) {
-  std::vector<std::string> words = tokens(line);
-  if (words.size() < 7 || (words[0] != "add" && words[0] != "delete") || words[1] != "element" ||
-      words[5] != "{" || words.back() != "}") {
-    return std::nullopt;
-  }
-  ElementCommand command;
-  command.add = words[0] == "add";
-  command.key = words[2] + " " + words[3] + " " + words[4];
-  for (size_t i = 6; i + 1 < words.size();) {
-    Element element;
-    element.value = words[i++];
-    if (i + 1 < words.size() && words[i] == "comment") {
-      std::string quoted = words[i + 1];
-      if (quoted.size() >= 2 && quoted.front() == '"')
-        element.comment = quoted.substr(1, quoted.size() - 2);
-      i += 2;
-    }
-    command.elements.push_back(std::move(element));
-    if (i + 1 < words.size() && words[i] == ",") ++i;
-  }
-  return command;
-}
-
-}  // namespace
-
-ApplyResult FakeSetKernel::run(const std::string& buffer, bool dry_run) {
-  ApplyResult result = FakeNftKernel::run(buffer, dry_run);
-  if (!result.success) return result;
-  // Apply every element command to a copy: a buffer is one transaction.
-  std::map<std::string, FakeSet> after = sets_;
-  bool touched = false;
-  size_t begin = 0;
-  while (begin < buffer.size()) {
-    size_t end = buffer.find('\n', begin);
-    if (end == std::string::npos) end = buffer.size();
-    std::string line = buffer.substr(begin, end - begin);
-    begin = end + 1;
-    std::optional<ElementCommand> command = parse_element_command(line);
-    if (!command) continue;
-    auto set = after.find(command->key);
-    auto fail = [&](const std::string& why) {
-      if (!dry_run) committed.pop_back();
-      ApplyResult failed;
-      failed.error = "Error: Could not process rule: " + why + "\n" + line + "\n";
-      return failed;
-    };
-    if (set == after.end()) return fail("No such file or directory");
-    touched = true;
-    std::vector<Element>& members = set->second.members;
-    for (const Element& element : command->elements) {
-      auto at = std::find_if(members.begin(), members.end(),
-                             [&](const Element& e) { return e.value == element.value; });
-      if (command->add) {
-        if (at == members.end()) members.push_back(element);
-      } else {
-        if (at == members.end()) return fail("No such file or directory");
-        members.erase(at);
-      }
-    }
-  }
-  if (!dry_run && touched) {
-    sets_ = std::move(after);
-    ++element_writes;
-  }
-  return result;
-}
-
-std::vector<Element> FakeSetKernel::list_set_elements(Family family, const std::string& table,
-                                                      const std::string& set) {
-  const FakeSet* found = this->set(family, table, set);
-  return found ? found->members : std::vector<Element>{};
-}
-
-ReadError FakeSetKernel::describe(Family family, const std::string& table, const std::string& set,
-                                  SetDescription* out) {
-  if (read_error) return read_error;
-  *out = SetDescription{};
-  auto found_table = tables_.find(std::string(family_name(family)) + " " + table);
-  if (found_table == tables_.end()) return std::nullopt;
-  out->table_exists = true;
-  out->table_comment = found_table->second;
-  if (const FakeSet* found = this->set(family, table, set)) {
-    out->set_exists = true;
-    out->type = found->type;
-    out->set_comment = found->comment;
-  }
-  return std::nullopt;
-}
-
-ReadError FakeSetKernel::find(Family family, const std::string& table, const std::string& set,
-                              const std::vector<std::string>& values,
-                              std::vector<std::optional<Element>>* found) {
-  if (read_error) return read_error;
-  const FakeSet* fake = this->set(family, table, set);
-  if (!fake) return std::string("no such set");
-  found->assign(values.size(), std::nullopt);
-  for (size_t i = 0; i < values.size(); ++i) {
-    ++finds;
-    for (const Element& member : fake->members) {
-      if (member.value == values[i]) (*found)[i] = member;
-    }
-  }
-  return std::nullopt;
-}
-
-ReadError FakeSetKernel::list(Family family, const std::string& table, const std::string& set,
-                              std::vector<Element>* members) {
-  if (read_error) return read_error;
-  const FakeSet* fake = this->set(family, table, set);
-  if (!fake) return std::string("no such set");
-  ++lists;
-  members->insert(members->end(), fake->members.begin(), fake->members.end());
-  return std::nullopt;
-}
-
-void FakeSetKernel::add_table(Family family, const std::string& table, std::string comment) {
-  tables_[std::string(family_name(family)) + " " + table] = std::move(comment);
-}
-
-FakeSetKernel::FakeSet& FakeSetKernel::add_set(Family family, const std::string& table,
-                                               const std::string& set, std::string type) {
-  FakeSet& fake = sets_[set_key(family, table, set)];
-  fake.type = std::move(type);
-  return fake;
-}
-
-const FakeSetKernel::FakeSet* FakeSetKernel::set(Family family, const std::string& table,
-                                                 const std::string& set) const {
-  auto found = sets_.find(set_key(family, table, set));
-  return found == sets_.end() ? nullptr : &found->second;
 }
 
 }  // namespace ztc::nft

@@ -19,7 +19,6 @@
 #include <string>
 #include <vector>
 
-#include "backend/nft_applier.h"
 #include "model/nft_model.h"
 
 struct nl_sock;
@@ -98,46 +97,5 @@ std::optional<std::string> encode_key(uint32_t key_type, uint32_t key_length,
                                       const std::string& value);
 std::optional<std::string> decode_key(uint32_t key_type, const std::string& bytes);
 std::string key_type_name(uint32_t key_type);  // "ipv4_addr", or "type N"
-
-// An in-memory NftKernel whose `add element` / `delete element` buffers change
-// in-memory sets the way nft would (all of a buffer or nothing: deleting an
-// absent element fails the whole transaction; adding a present one keeps its
-// comment), and that reads them back as a SetReader. Other buffers are only
-// recorded (see FakeNftKernel: calls, committed, fail_call).
-class FakeSetKernel : public FakeNftKernel, public SetReader {
- public:
-  struct FakeSet {
-    std::string type = "ipv4_addr";
-    std::string comment;
-    std::vector<Element> members;
-  };
-
-  ApplyResult run(const std::string& buffer, bool dry_run) override;
-  std::vector<Element> list_set_elements(Family family, const std::string& table,
-                                         const std::string& set) override;
-  ReadError describe(Family family, const std::string& table, const std::string& set,
-                     SetDescription* out) override;
-  ReadError find(Family family, const std::string& table, const std::string& set,
-                 const std::vector<std::string>& values,
-                 std::vector<std::optional<Element>>* found) override;
-  ReadError list(Family family, const std::string& table, const std::string& set,
-                 std::vector<Element>* members) override;
-
-  // Setup. Key "FAMILY TABLE" ("ip ztunnel") -> table comment.
-  void add_table(Family family, const std::string& table, std::string comment = kOwnerComment);
-  FakeSet& add_set(Family family, const std::string& table, const std::string& set,
-                   std::string type = "ipv4_addr");
-  // nullptr when absent.
-  const FakeSet* set(Family family, const std::string& table, const std::string& set) const;
-
-  int element_writes = 0;                 // committed buffers that changed elements
-  int finds = 0;                          // values looked up one by one
-  int lists = 0;                          // whole-set listings
-  std::optional<std::string> read_error;  // when set, every read fails with it
-
- private:
-  std::map<std::string, std::string> tables_;  // "ip ztunnel" -> comment
-  std::map<std::string, FakeSet> sets_;        // "ip ztunnel pods"
-};
 
 }  // namespace ztc::nft

@@ -167,10 +167,6 @@ std::string elements_text(const std::vector<Element>& elements, bool with_commen
   return text + " }";
 }
 
-std::string table_id(const Table& table) {
-  return std::string(family_name(table.family)) + " " + table.name;
-}
-
 // Appends lines and their origins together so the two never drift apart.
 class Printer {
  public:
@@ -251,9 +247,9 @@ TextOutput emit_text(const Table& table) {
   // Creating the table first makes the delete succeed whether or not it
   // existed; all three commands are one transaction, so a failure anywhere
   // in the body leaves the previous table untouched.
-  p.line("table " + table_id(table) + " {}", table.location);
-  p.line("delete table " + table_id(table), table.location);
-  p.line("table " + table_id(table) + " {", table.location);
+  p.line("table " + table_spec(table.family, table.name) + " {}", table.location);
+  p.line("delete table " + table_spec(table.family, table.name), table.location);
+  p.line("table " + table_spec(table.family, table.name) + " {", table.location);
   p.line(std::string("\tcomment \"") + kOwnerComment + "\"", table.location);
   bool first_block = true;
   auto separate = [&] {
@@ -280,8 +276,18 @@ TextOutput emit_text(const Table& table) {
 std::string emit_set_elements_command(const Table& table, const Set& set,
                                       const std::vector<Element>& elements, bool add) {
   if (elements.empty()) return "";
-  return std::string(add ? "add" : "delete") + " element " + table_id(table) + " " + set.name +
-         " " + elements_text(elements, add) + "\n";
+  return std::string(add ? "add" : "delete") + " element " +
+         object_spec(table.family, table.name, set.name) + " " + elements_text(elements, add) +
+         "\n";
+}
+
+std::string restore_table_buffer(Family family, const std::string& name,
+                                 const std::optional<std::string>& previous) {
+  std::string table = table_spec(family, name);
+  // `table X {}` first so that `delete table X` cannot fail when X is absent.
+  std::string buffer = "table " + table + " {}\ndelete table " + table + "\n";
+  if (previous) buffer += *previous;
+  return buffer;
 }
 
 }  // namespace ztc::nft

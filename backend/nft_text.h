@@ -44,4 +44,10 @@ std::string format_statement(Family table_family, const Statement& statement);
 std::string emit_set_elements_command(const Table& table, const Set& set,
                                       const std::vector<Element>& elements, bool add);
 
+// A buffer that puts an owned table back as it was, in one transaction: as
+// `previous` (a stateless `list table` text taken before a load), or gone when
+// there was none. For rolling nft back when a later step (routing) fails.
+std::string restore_table_buffer(Family family, const std::string& name,
+                                 const std::optional<std::string>& previous);
+
 }  // namespace ztc::nft

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "backend/netns.h"
+#include "testsupport/test_netns.h"
 namespace ztc::nft {
 namespace {
 
@@ -279,8 +280,7 @@ CommandResult load_text(const ScopedTestNetns& netns, const std::string& text) {
 }
 
 std::string list_table(const ScopedTestNetns& netns, const Table& table) {
-  CommandResult listed =
-      netns.run(std::string("nft list table ") + family_name(table.family) + " " + table.name);
+  CommandResult listed = netns.run("nft list table " + table_spec(table.family, table.name));
   BOOST_REQUIRE_MESSAGE(listed.exit_code == 0, listed.output);
   return listed.output;
 }
@@ -432,7 +432,7 @@ BOOST_AUTO_TEST_CASE(set_element_commands) {
 
 BOOST_AUTO_TEST_CASE(loads_and_reloads_in_every_family, *boost::unit_test::label("kernel")) {
   for (const Table& table : {ztunnel_table(), inet_table(), ip6_nat_table()}) {
-    BOOST_TEST_CONTEXT("table " << family_name(table.family) << " " << table.name) {
+    BOOST_TEST_CONTEXT("table " << table_spec(table.family, table.name)) {
       ScopedTestNetns netns("ztc-emit");
       std::string text = emit_text(table).text;
       CommandResult first = load_text(netns, text);

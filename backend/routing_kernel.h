@@ -1,6 +1,7 @@
 // The kernel side of policy routing: `ip rule`s, routes, sysctls and devices,
 // behind an interface so the reconciler can be tested against an in-memory fake
-// (routing_fake.h). The real implementation talks netlink through libnl-route-3.
+// (testsupport/fake_routing_kernel.h). The real implementation talks netlink
+// through libnl-route-3.
 //
 // Only entries tagged with route::kZtcProtocol are listed: nothing else is ever
 // ztc's to change. Writes tag everything they create with it.

@@ -6,9 +6,10 @@
 #include <vector>
 
 #include "backend/netns.h"
-#include "backend/routing_fake.h"
 #include "backend/routing_kernel.h"
 #include "backend/sysctl.h"
+#include "testsupport/fake_routing_kernel.h"
+#include "testsupport/test_netns.h"
 
 namespace ztc::route {
 namespace {

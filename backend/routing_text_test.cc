@@ -9,6 +9,7 @@
 #include <utility>
 
 #include "backend/netns.h"
+#include "testsupport/test_netns.h"
 
 namespace ztc::route {
 namespace {

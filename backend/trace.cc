@@ -8,15 +8,11 @@
 #include <cstdlib>
 #include <sstream>
 
-#include "backend/nft_applier.h"
+#include "backend/nft_kernel.h"
 #include "model/ip_address.h"
 
 namespace ztc::trace {
 namespace {
-
-std::string table_ref(nft::Family family, const std::string& table) {
-  return std::string(nft::family_name(family)) + " " + table;
-}
 
 bool all_digits(const std::string& text) {
   return !text.empty() && text.size() <= 10 &&
@@ -114,7 +110,7 @@ std::optional<Selector> selector(const std::vector<std::string>& words, nft::Fam
 
 std::string add_buffer(nft::Family family, const std::string& table, const Selector& selector,
                        int pid) {
-  std::string ref = table_ref(family, table);
+  std::string ref = nft::table_spec(family, table);
   const std::string& match = selector.match;
   std::string out;
   for (const std::string& hook : selector.hooks) {
@@ -150,7 +146,7 @@ std::string remove_buffer(nft::Family family, const std::string& table,
                           const std::vector<std::string>& chains) {
   std::string out;
   for (const std::string& chain : chains) {
-    out += "delete chain " + table_ref(family, table) + " " + chain + "\n";
+    out += "delete chain " + nft::object_spec(family, table, chain) + "\n";
   }
   return out;
 }
@@ -184,7 +180,7 @@ std::vector<std::string> remove_stale(nft::NftKernel& kernel, nft::Family family
   for (const std::string& chain : stale) {
     int pid = chains[chain];
     lines.push_back("removed the stale trace chain " + chain + " of table " +
-                    table_ref(family, table) +
+                    nft::table_spec(family, table) +
                     (pid > 0 ? " (its ztc trace, pid " + std::to_string(pid) + ", is gone)" : ""));
   }
   return lines;

@@ -33,7 +33,7 @@ std::optional<Event> parse_event(const std::string& line) {
 }
 
 Narrator::Narrator(const nft::Table& table)
-    : table_ref_(std::string(nft::family_name(table.family)) + " " + table.name) {
+    : table_ref_(nft::table_spec(table.family, table.name)) {
   for (const nft::NamedCounter& counter : table.counters) {
     counter_rules_[counter.name] = counter.location;
   }

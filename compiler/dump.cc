@@ -299,7 +299,7 @@ std::string dump_ir_rule(const ir::Rule& rule) {
 
 std::string dump_ir(const ir::Policy& policy) {
   std::ostringstream out;
-  out << "table " << nft::family_name(policy.family) << " " << policy.table << "\n";
+  out << "table " << nft::table_spec(policy.family, policy.table) << "\n";
   for (const ir::Param& p : policy.params) {
     out << "param " << p.name << ": " << ir::type_name(p.type) << " = " << p.value
         << (p.from_command_line ? " (-D)" : " (default)") << "\n";

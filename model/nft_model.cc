@@ -13,6 +13,14 @@ const char* family_name(Family family) {
   return "ip";
 }
 
+std::string table_spec(Family family, const std::string& table) {
+  return std::string(family_name(family)) + " " + table;
+}
+
+std::string object_spec(Family family, const std::string& table, const std::string& object) {
+  return table_spec(family, table) + " " + object;
+}
+
 const char* hook_name(Hook hook) {
   switch (hook) {
     case Hook::prerouting: return "prerouting";

@@ -23,6 +23,11 @@ const char* family_name(Family family);  // "ip", "ip6", "inet"
 const char* hook_name(Hook hook);
 const char* chain_type_name(ChainType type);
 
+// How nft commands and listings name a table ("ip ztunnel") and an object in
+// it ("ip ztunnel pods"); also the keys of maps that hold tables or sets.
+std::string table_spec(Family family, const std::string& table);
+std::string object_spec(Family family, const std::string& table, const std::string& object);
+
 // A value a rule reads.
 enum class Field {
   iifname,    // meta iifname

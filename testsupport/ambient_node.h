@@ -17,6 +17,7 @@
 #include <string>
 
 #include "backend/netns.h"
+#include "testsupport/test_netns.h"
 
 namespace ztc::testing {
 

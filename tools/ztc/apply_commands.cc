@@ -92,7 +92,7 @@ void report_dropped_traces(const nft::Table& table, const std::map<std::string, 
   for (const auto& [chain, pid] : chains) {
     bool gone = std::find(stale.begin(), stale.end(), chain) != stale.end();
     err << "ztc: removed the " << (gone ? "stale " : "") << "trace chain " << chain << " of table "
-        << nft::family_name(table.family) << " " << table.name;
+        << nft::table_spec(table.family, table.name);
     if (pid > 0) {
       err << (gone ? " (its ztc trace, pid " + std::to_string(pid) + ", is gone)"
                    : " (ztc trace pid " + std::to_string(pid) + " is still tracing)");
@@ -143,7 +143,7 @@ int run_load(const LoadOptions& options, std::ostream& out, std::ostream& err) {
     return kExitOk;
   }
   record_load(table, prepared->compiled.routing, report.counters_carried, err);
-  out << "loaded table " << nft::family_name(table.family) << " " << table.name;
+  out << "loaded table " << nft::table_spec(table.family, table.name);
   if (report.incremental) {
     out << " (nft: " << plural(report.nft_changes.size(), "change", "changes")
         << ", members untouched)";

@@ -8,6 +8,7 @@
 
 #include "backend/netns.h"
 #include "testsupport/files.h"
+#include "testsupport/test_netns.h"
 
 namespace ztc {
 namespace {

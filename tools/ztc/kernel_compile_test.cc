@@ -19,14 +19,15 @@
 #include <string>
 #include <vector>
 
-#include "model/enroll_fingerprint.h"
 #include "backend/netns.h"
 #include "backend/nft_json.h"
 #include "backend/nft_text.h"
-#include "model/routing_plan.h"
 #include "backend/routing_text.h"
 #include "compiler/compile.h"
+#include "model/enroll_fingerprint.h"
+#include "model/routing_plan.h"
 #include "testsupport/golden.h"
+#include "testsupport/test_netns.h"
 
 namespace ztc {
 namespace {
@@ -133,12 +134,11 @@ CompiledPolicy compile_example(const std::string& name) {
 }
 
 std::string list_table(const ScopedTestNetns& netns, const nft::Table& table) {
-  return must(
-      netns, std::string("nft -s list table ") + nft::family_name(table.family) + " " + table.name);
+  return must(netns, "nft -s list table " + nft::table_spec(table.family, table.name));
 }
 
 std::string table_line(const nft::Table& table) {
-  return std::string("table ") + nft::family_name(table.family) + " " + table.name + "\n";
+  return "table " + nft::table_spec(table.family, table.name) + "\n";
 }
 
 // The table's owner comment and the managed sets' member-route records are

@@ -5,6 +5,7 @@
 #include <string>
 
 #include "backend/netns.h"
+#include "testsupport/test_netns.h"
 
 namespace ztc {
 namespace {

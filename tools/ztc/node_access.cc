@@ -4,6 +4,7 @@
 #include <ostream>
 #include <sstream>
 
+#include "backend/libnft_kernel.h"
 #include "backend/netns.h"
 
 namespace ztc {

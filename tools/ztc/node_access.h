@@ -7,7 +7,7 @@
 #include <string>
 
 #include "backend/held_signals.h"
-#include "backend/nft_applier.h"
+#include "backend/nft_kernel.h"
 #include "backend/nft_set_reader.h"
 #include "backend/routing_kernel.h"
 #include "tools/ztc/commands.h"

@@ -18,8 +18,7 @@ std::vector<preflight::Finding> check_node(const CompiledPolicy& compiled, bool 
                                            std::vector<std::string>* unreadable) {
   // The policy's own table (a reload) is not the node's; read_node skips every
   // other table that carries ztc's comment.
-  std::set<std::string> own{std::string(nft::family_name(compiled.table.family)) + " " +
-                            compiled.table.name};
+  std::set<std::string> own{nft::table_spec(compiled.table.family, compiled.table.name)};
   preflight::NodeFootprint node = preflight::read_node(own, !fast);
   *unreadable = node.unreadable;
   return preflight::compare(preflight::policy_footprint(compiled.ir, compiled.table), node);

@@ -55,7 +55,7 @@ void add_table(PolicyFootprint* out, IpFamily family, uint32_t table, bool fille
 
 PolicyFootprint policy_footprint(const ir::Policy& policy, const nft::Table& table) {
   PolicyFootprint out;
-  out.table = std::string(nft::family_name(table.family)) + " " + table.name;
+  out.table = nft::table_spec(table.family, table.name);
   out.table_location = policy.table_location;
 
   // Bits the policy reads or writes on the ct mark.

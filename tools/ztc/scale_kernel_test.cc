@@ -25,6 +25,7 @@
 #include "backend/netns.h"
 #include "testsupport/ambient_node.h"
 #include "testsupport/files.h"
+#include "testsupport/test_netns.h"
 
 namespace ztc {
 namespace {

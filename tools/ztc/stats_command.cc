@@ -53,13 +53,11 @@ int run_stats(const StatsOptions& options, std::ostream& out, std::ostream& err)
   }
   const nft::Table& table = compiled->table;
   Stats stats;
-  stats.table = std::string(nft::family_name(table.family)) + " " + table.name;
+  stats.table = nft::table_spec(table.family, table.name);
   stats.policy_fingerprint = policy_fingerprint(table, compiled->routing);
 
   // The counters with their values: `list counters` is stateful (run()).
-  nft::ApplyResult listed = node->nft->run(
-      "list counters table " + std::string(nft::family_name(table.family)) + " " + table.name,
-      false);
+  nft::ApplyResult listed = node->nft->run("list counters table " + stats.table, false);
   std::map<std::string, nft::CounterValue> live;
   if (listed.success) live = nft::counters_in_listing(listed.output);
   stats.loaded = listed.success && node->nft->list_table(table.family, table.name, false);

@@ -5,6 +5,7 @@
 
 #include "backend/apply.h"
 #include "backend/load_record.h"
+#include "backend/nft_json_listing.h"
 #include "tools/ztc/commands.h"
 #include "tools/ztc/node_access.h"
 #include "tools/ztc/wording.h"
@@ -14,27 +15,12 @@ namespace {
 
 struct TableStatus {
   std::string ref;  // "ip ztunnel"
-  size_t chains = 0, rules = 0, counters = 0;
-  std::vector<std::pair<std::string, size_t>> sets;
+  nft::TableSizes sizes;
 };
 
 TableStatus table_status(nft::NftKernel& kernel, const LiveTable& live) {
-  TableStatus status;
-  status.ref = live.ref();
-  auto json_text = kernel.list_table(live.family, live.name, true);
-  auto document = nlohmann::json::parse(json_text.value_or("{}"), nullptr, false);
-  if (!document.is_object() || !document.contains("nftables")) return status;
-  for (const auto& item : document["nftables"]) {
-    if (item.contains("chain")) ++status.chains;
-    if (item.contains("rule")) ++status.rules;
-    if (item.contains("counter")) ++status.counters;
-    if (item.contains("set")) {
-      const auto& set = item["set"];
-      size_t size = set.contains("elem") ? set["elem"].size() : 0;
-      status.sets.emplace_back(set.value("name", "?"), size);
-    }
-  }
-  return status;
+  std::optional<std::string> json_text = kernel.list_table(live.family, live.name, true);
+  return {live.ref(), nft::parse_table_sizes_json(json_text.value_or(""))};
 }
 
 }  // namespace
@@ -74,10 +60,11 @@ int run_status(const NodeOptions& options, bool json, std::ostream& out, std::os
     json tables_json = json::array();
     for (const TableStatus& table : owned) {
       json sets = json::array();
-      for (const auto& [name, size] : table.sets)
+      for (const auto& [name, size] : table.sizes.sets)
         sets.push_back({{"name", name}, {"elements", size}});
-      json entry = {{"table", table.ref},         {"chains", table.chains},  {"rules", table.rules},
-                    {"counters", table.counters}, {"sets", std::move(sets)}, {"last_load", json()},
+      json entry = {{"table", table.ref},         {"chains", table.sizes.chains},
+                    {"rules", table.sizes.rules}, {"counters", table.sizes.counters},
+                    {"sets", std::move(sets)},    {"last_load", json()},
                     {"fingerprint", json()}};
       if (record && record->table == table.ref) {
         entry["last_load"] = record->loaded_at;
@@ -94,9 +81,9 @@ int run_status(const NodeOptions& options, bool json, std::ostream& out, std::os
     return kExitOk;
   }
   for (const TableStatus& table : owned) {
-    out << "table " << table.ref << ": " << plural(table.chains, "chain", "chains") << ", "
-        << plural(table.rules, "rule", "rules");
-    for (const auto& [set, size] : table.sets)
+    out << "table " << table.ref << ": " << plural(table.sizes.chains, "chain", "chains") << ", "
+        << plural(table.sizes.rules, "rule", "rules");
+    for (const auto& [set, size] : table.sizes.sets)
       out << "; set " << set << " " << plural(size, "element", "elements");
     out << "\n";
   }

@@ -60,7 +60,7 @@ int run_trace(const TraceOptions& options, std::ostream& out, std::ostream& err)
     err << "ztc: error: " << error << "\n";
     return kExitFailure;
   }
-  std::string ref = std::string(nft::family_name(table.family)) + " " + table.name;
+  std::string ref = nft::table_spec(table.family, table.name);
   if (!node->nft->list_table(table.family, table.name, false)) {
     err << "ztc: error: table " << ref << " is not loaded: load the policy first\n";
     return kExitFailure;

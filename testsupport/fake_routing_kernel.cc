@@ -1,4 +1,4 @@
-#include "backend/routing_fake.h"
+#include "testsupport/fake_routing_kernel.h"
 
 #include <algorithm>
 #include <utility>
