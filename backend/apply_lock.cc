@@ -1,7 +1,6 @@
 #include "backend/apply_lock.h"
 
 #include <fcntl.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -45,15 +44,12 @@ std::string duration_text(int ms) {
 
 ApplyLock::ApplyLock(nft::Family family, const std::string& table, int timeout_ms,
                      const std::string& namespace_name, const WaitNotice& on_wait) {
-  struct stat info {};
-  if (stat("/proc/thread-self/ns/net", &info) != 0) {
-    error_ = std::string("cannot tell the network namespace: ") + std::strerror(errno);
-    return;
-  }
-  const off_t netns = static_cast<off_t>(info.st_ino);
+  std::optional<NetnsIdentity> identity = current_netns(&error_);
+  if (!identity) return;
+  const off_t netns = static_cast<off_t>(identity->inode);
   const std::string where =
       "namespace " +
-      (namespace_name.empty() ? "net:[" + std::to_string(info.st_ino) + "]" : namespace_name);
+      (namespace_name.empty() ? "net:[" + std::to_string(identity->inode) + "]" : namespace_name);
   std::optional<StateDir> directory = StateDir::runtime(&error_);
   if (!directory) return;
   path_ = directory->path() + "/lock";

@@ -16,10 +16,11 @@
 #include <string>
 #include <vector>
 
+#include "model/ip_address.h"
 #include "model/nft_model.h"
 #include "model/routing_plan.h"
-#include "model/ip_address.h"
 #include "model/source.h"
+#include "model/values.h"
 
 namespace ztc::explain {
 
@@ -110,6 +111,6 @@ bool prefix_contains(const IpPrefix& prefix, const IpPrefix& address);
 // --- output (explain_report.cc)
 std::string render_text(const Explanation& explanation);
 std::string render_json(const Explanation& explanation);  // one object, newline-terminated
-std::string hex(uint32_t value);                          // 0x100
+using ztc::hex;                                           // model/values.h: 0x100
 
 }  // namespace ztc::explain

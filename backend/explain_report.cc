@@ -54,12 +54,6 @@ nlohmann::json optional_address(const std::optional<IpPrefix>& address) {
 
 }  // namespace
 
-std::string hex(uint32_t value) {
-  char buf[16];
-  std::snprintf(buf, sizeof buf, "0x%x", value);
-  return buf;
-}
-
 std::string render_text(const Explanation& e) {
   std::ostringstream out;
   out << "packet: " << packet_text(e.packet) << "\n";

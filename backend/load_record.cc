@@ -1,13 +1,7 @@
 #include "backend/load_record.h"
 
-#include <sys/socket.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
 #include <algorithm>
-#include <cerrno>
 #include <cstdio>
-#include <cstring>
 #include <ctime>
 #include <nlohmann/json.hpp>
 
@@ -60,59 +54,41 @@ LoadRecord next_load_record(const nft::Table& table, const route::Plan& plan,
 }
 
 std::optional<LoadRecordFile> LoadRecordFile::open(std::string* error) {
-  struct stat info {};
-  if (stat("/proc/thread-self/ns/net", &info) != 0) {
-    *error = std::string("cannot tell the network namespace: ") + std::strerror(errno);
-    return std::nullopt;
-  }
-  uint64_t cookie = 0;  // 0 where the kernel cannot say (before 5.14): the inode alone
-  int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-  if (fd >= 0) {
-    socklen_t size = sizeof cookie;
-    if (getsockopt(fd, SOL_SOCKET, SO_NETNS_COOKIE, &cookie, &size) != 0) cookie = 0;
-    close(fd);
-  }
-  std::optional<StateDir> directory = StateDir::runtime(error);
-  if (!directory) return std::nullopt;
-  return LoadRecordFile(std::move(*directory), info.st_ino, cookie);
+  std::optional<NetnsRecordFile> file = NetnsRecordFile::open("load", error);
+  if (!file) return std::nullopt;
+  return LoadRecordFile(std::move(*file));
 }
 
 LoadRecordFile::LoadRecordFile(StateDir directory, uint64_t netns_inode, uint64_t netns_cookie)
-    : directory_(std::move(directory)),
-      file_name_("load-" + std::to_string(netns_inode)),
-      cookie_(netns_cookie) {}
+    : file_(std::move(directory), "load", NetnsIdentity{netns_inode, netns_cookie}) {}
 
 std::optional<LoadRecord> LoadRecordFile::read(std::string* error) const {
-  std::optional<std::string> text = directory_.read(file_name_, error);
-  if (!text) return std::nullopt;
-  auto document = nlohmann::json::parse(*text, nullptr, false);
-  if (!document.is_object() || !document.contains("counters_since") ||
-      !document["counters_since"].is_object()) {
-    *error = directory_.path() + "/" + file_name_ + " is not a load record; remove it to go on";
+  std::optional<nlohmann::json> document = file_.read(error);
+  if (!document) return std::nullopt;
+  if (!document->is_object() || !document->contains("counters_since") ||
+      !(*document)["counters_since"].is_object()) {
+    *error = file_.path() + " is not a load record; remove it to go on";
     return std::nullopt;
   }
-  if (document.value("netns_cookie", uint64_t{0}) != cookie_) return std::nullopt;  // stale
+  if (!file_.is_current(*document)) return std::nullopt;  // stale
   LoadRecord record;
-  record.table = document.value("table", "");
-  record.loaded_at = document.value("loaded_at", "");
-  record.fingerprint = document.value("fingerprint", "");
-  for (const auto& [name, since] : document["counters_since"].items()) {
+  record.table = document->value("table", "");
+  record.loaded_at = document->value("loaded_at", "");
+  record.fingerprint = document->value("fingerprint", "");
+  for (const auto& [name, since] : (*document)["counters_since"].items()) {
     if (since.is_string()) record.counters_since[name] = since.get<std::string>();
   }
   return record;
 }
 
 bool LoadRecordFile::write(const LoadRecord& record, std::string* error) const {
-  nlohmann::json document = {{"netns_cookie", cookie_},
-                             {"table", record.table},
+  nlohmann::json document = {{"table", record.table},
                              {"loaded_at", record.loaded_at},
                              {"fingerprint", record.fingerprint},
                              {"counters_since", record.counters_since}};
-  return directory_.write(file_name_, document.dump(1) + "\n", error);
+  return file_.write(std::move(document), error);
 }
 
-bool LoadRecordFile::remove(std::string* error) const {
-  return directory_.remove(file_name_, error);
-}
+bool LoadRecordFile::remove(std::string* error) const { return file_.remove(error); }
 
 }  // namespace ztc

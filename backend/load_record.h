@@ -47,6 +47,7 @@ class LoadRecordFile {
   // For the calling thread's network namespace, in StateDir::runtime().
   static std::optional<LoadRecordFile> open(std::string* error);
   LoadRecordFile(StateDir directory, uint64_t netns_inode, uint64_t netns_cookie);
+  explicit LoadRecordFile(NetnsRecordFile file) : file_(std::move(file)) {}
 
   // nullopt without an error when there is none (or it is another
   // namespace's); with `error` when it cannot be read.
@@ -55,9 +56,7 @@ class LoadRecordFile {
   bool remove(std::string* error) const;
 
  private:
-  StateDir directory_;
-  std::string file_name_;
-  uint64_t cookie_;
+  NetnsRecordFile file_;
 };
 
 }  // namespace ztc

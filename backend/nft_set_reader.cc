@@ -7,13 +7,13 @@
 #include <netlink/errno.h>
 #include <netlink/msg.h>
 #include <netlink/netlink.h>
-#include <netlink/socket.h>
 
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <functional>
 
+#include "backend/netlink_socket.h"
 #include "backend/nft_text.h"
 #include "model/ip_address.h"
 
@@ -79,57 +79,9 @@ MsgPtr new_request(int type, int flags, Family family) {
   return msg;
 }
 
-// One request and its answers: every reply message goes to `on_message`;
-// the kernel's errno (ENOENT for a missing table, set or element) to `kernel_error`.
-struct Exchange {
-  std::function<void(nlmsghdr*)> on_message;
-  int kernel_error = 0;
-  bool done = false;
-};
-
-int on_valid(nl_msg* msg, void* arg) {
-  auto* exchange = static_cast<Exchange*>(arg);
-  if (exchange->on_message) exchange->on_message(nlmsg_hdr(msg));
-  return NL_OK;
-}
-
-int on_error(sockaddr_nl*, nlmsgerr* err, void* arg) {
-  auto* exchange = static_cast<Exchange*>(arg);
-  exchange->kernel_error = -err->error;
-  exchange->done = true;
-  return NL_STOP;
-}
-
-int on_done(nl_msg*, void* arg) {
-  static_cast<Exchange*>(arg)->done = true;
-  return NL_STOP;
-}
-
-// Sends `msg` and reads until the ack (or the end of a dump). The netlink
-// error code of the receive (e.g. -NLE_DUMP_INTR) goes to *receive_error.
-ReadError transact(nl_sock* sock, nl_msg* msg, Exchange* exchange, int* receive_error) {
-  *receive_error = 0;
-  int rc = nl_send_auto(sock, msg);
-  if (rc < 0) return std::string("netlink: ") + nl_geterror(rc);
-  nl_cb* base = nl_socket_get_cb(sock);
-  nl_cb* cb = nl_cb_clone(base);
-  nl_cb_put(base);
-  if (!cb) return std::string("netlink: out of memory");
-  nl_cb_set(cb, NL_CB_VALID, NL_CB_CUSTOM, on_valid, exchange);
-  nl_cb_set(cb, NL_CB_ACK, NL_CB_CUSTOM, on_done, exchange);
-  nl_cb_set(cb, NL_CB_FINISH, NL_CB_CUSTOM, on_done, exchange);
-  nl_cb_err(cb, NL_CB_CUSTOM, on_error, exchange);
-  // Bounded: every round reads at least one message or fails.
-  for (int round = 0; !exchange->done && round < 1000000; ++round) {
-    rc = nl_recvmsgs(sock, cb);
-    if (rc < 0) break;
-  }
-  nl_cb_put(cb);
-  if (rc < 0 && !exchange->done) {
-    *receive_error = rc;
-    return std::string("netlink: ") + nl_geterror(rc);
-  }
-  return std::nullopt;
+// What the kernel refused is said after `context`; a failed socket speaks for itself.
+std::string kernel_or_socket(const std::string& context, const netlink::Failure& failure) {
+  return failure.kernel_errno ? context + failure.text() : failure.text();
 }
 
 // The members in one NFT_MSG_NEWSETELEM message.
@@ -165,8 +117,6 @@ void parse_elements(nlmsghdr* header, uint32_t key_type, std::vector<Element>* o
     out->push_back(std::move(element));
   }
 }
-
-std::string errno_text(int error) { return std::strerror(error); }
 
 }  // namespace
 
@@ -248,45 +198,33 @@ std::optional<std::string> decode_key(uint32_t key_type, const std::string& byte
 // NetlinkSetReader
 
 std::unique_ptr<NetlinkSetReader> NetlinkSetReader::open(std::string* error) {
-  nl_sock* sock = nl_socket_alloc();
-  if (!sock) {
-    *error = "netlink: cannot allocate a socket";
-    return nullptr;
-  }
-  int rc = nl_connect(sock, NETLINK_NETFILTER);
-  if (rc < 0) {
-    *error = std::string("netlink: cannot connect to nfnetlink: ") + nl_geterror(rc);
-    nl_socket_free(sock);
-    return nullptr;
-  }
-  // Dump messages can exceed the default buffer: read each one's size first.
-  nl_socket_enable_msg_peek(sock);
-  nl_socket_set_msg_buf_size(sock, 32768);
-  return std::unique_ptr<NetlinkSetReader>(new NetlinkSetReader(sock));
+  std::unique_ptr<netlink::Socket> socket = netlink::Socket::open(NETLINK_NETFILTER, error);
+  if (!socket) return nullptr;
+  return std::unique_ptr<NetlinkSetReader>(new NetlinkSetReader(std::move(socket)));
 }
 
-NetlinkSetReader::~NetlinkSetReader() { nl_socket_free(sock_); }
+NetlinkSetReader::NetlinkSetReader(std::unique_ptr<netlink::Socket> socket)
+    : socket_(std::move(socket)) {}
+
+NetlinkSetReader::~NetlinkSetReader() = default;
 
 ReadError NetlinkSetReader::describe(Family family, const std::string& table,
                                      const std::string& set, SetDescription* out) {
   *out = SetDescription{};
-  int receive_error = 0;
   {
     MsgPtr msg = new_request(NFT_MSG_GETTABLE, NLM_F_REQUEST, family);
     if (!msg || nla_put_string(msg.get(), NFTA_TABLE_NAME, table.c_str()) < 0) {
       return std::string("netlink: cannot build a request");
     }
-    Exchange exchange;
-    exchange.on_message = [&](nlmsghdr* header) {
+    ++requests_;
+    netlink::Result failure = socket_->exchange(msg.get(), [&](nlmsghdr* header) {
       nlattr* tb[NFTA_TABLE_MAX + 1] = {};
       if (nlmsg_parse(header, sizeof(nfgenmsg), tb, NFTA_TABLE_MAX, nullptr) < 0) return;
       out->table_exists = true;
       out->table_comment = udata_comment(tb[NFTA_TABLE_USERDATA]);
-    };
-    ++requests_;
-    if (ReadError error = transact(sock_, msg.get(), &exchange, &receive_error)) return error;
-    if (exchange.kernel_error == ENOENT) return std::nullopt;
-    if (exchange.kernel_error) return "cannot read table: " + errno_text(exchange.kernel_error);
+    });
+    if (failure && failure->kernel_errno == ENOENT) return std::nullopt;
+    if (failure) return kernel_or_socket("cannot read table: ", *failure);
   }
   MsgPtr msg = new_request(NFT_MSG_GETSET, NLM_F_REQUEST, family);
   if (!msg || nla_put_string(msg.get(), NFTA_SET_TABLE, table.c_str()) < 0 ||
@@ -294,8 +232,8 @@ ReadError NetlinkSetReader::describe(Family family, const std::string& table,
     return std::string("netlink: cannot build a request");
   }
   KeyFormat format;
-  Exchange exchange;
-  exchange.on_message = [&](nlmsghdr* header) {
+  ++requests_;
+  netlink::Result failure = socket_->exchange(msg.get(), [&](nlmsghdr* header) {
     nlattr* tb[NFTA_SET_MAX + 1] = {};
     if (nlmsg_parse(header, sizeof(nfgenmsg), tb, NFTA_SET_MAX, nullptr) < 0) return;
     out->set_exists = true;
@@ -304,11 +242,9 @@ ReadError NetlinkSetReader::describe(Family family, const std::string& table,
     format.type = be32(tb[NFTA_SET_KEY_TYPE]);
     format.length = be32(tb[NFTA_SET_KEY_LEN]);
     out->type = key_type_name(format.type);
-  };
-  ++requests_;
-  if (ReadError error = transact(sock_, msg.get(), &exchange, &receive_error)) return error;
-  if (exchange.kernel_error == ENOENT) return std::nullopt;
-  if (exchange.kernel_error) return "cannot read set: " + errno_text(exchange.kernel_error);
+  });
+  if (failure && failure->kernel_errno == ENOENT) return std::nullopt;
+  if (failure) return kernel_or_socket("cannot read set: ", *failure);
   if (out->set_exists) formats_[object_spec(family, table, set)] = format;
   return std::nullopt;
 }
@@ -354,15 +290,11 @@ ReadError NetlinkSetReader::find(Family family, const std::string& table, const 
     nla_nest_end(msg.get(), element);
     nla_nest_end(msg.get(), elements);
     std::vector<Element> members;
-    Exchange exchange;
-    exchange.on_message = [&](nlmsghdr* header) { parse_elements(header, format.type, &members); };
-    int receive_error = 0;
     ++requests_;
-    if (ReadError error = transact(sock_, msg.get(), &exchange, &receive_error)) return error;
-    if (exchange.kernel_error == ENOENT) continue;
-    if (exchange.kernel_error) {
-      return "cannot look up " + values[i] + ": " + errno_text(exchange.kernel_error);
-    }
+    netlink::Result failure = socket_->exchange(
+        msg.get(), [&](nlmsghdr* header) { parse_elements(header, format.type, &members); });
+    if (failure && failure->kernel_errno == ENOENT) continue;
+    if (failure) return kernel_or_socket("cannot look up " + values[i] + ": ", *failure);
     if (!members.empty()) (*found)[i] = std::move(members.front());
   }
   return std::nullopt;
@@ -372,30 +304,26 @@ ReadError NetlinkSetReader::list(Family family, const std::string& table, const 
                                  std::vector<Element>* members) {
   KeyFormat format;
   if (ReadError error = key_format(family, table, set, &format)) return error;
-  // A dump interrupted by a concurrent change is retried from the start.
-  for (int attempt = 0; attempt < 5; ++attempt) {
-    std::vector<Element> dumped;
-    MsgPtr msg = new_request(NFT_MSG_GETSETELEM, NLM_F_REQUEST | NLM_F_DUMP, family);
-    if (!msg || nla_put_string(msg.get(), NFTA_SET_ELEM_LIST_TABLE, table.c_str()) < 0 ||
-        nla_put_string(msg.get(), NFTA_SET_ELEM_LIST_SET, set.c_str()) < 0) {
-      return std::string("netlink: cannot build a request");
-    }
-    Exchange exchange;
-    exchange.on_message = [&](nlmsghdr* header) { parse_elements(header, format.type, &dumped); };
-    int receive_error = 0;
-    ++requests_;
-    ReadError error = transact(sock_, msg.get(), &exchange, &receive_error);
-    if (receive_error == -NLE_DUMP_INTR) continue;
-    if (error) return error;
-    if (exchange.kernel_error) {
-      return "cannot list set " + set + ": " + errno_text(exchange.kernel_error);
-    }
-    members->insert(members->end(), std::make_move_iterator(dumped.begin()),
-                    std::make_move_iterator(dumped.end()));
-    return std::nullopt;
+  MsgPtr msg = new_request(NFT_MSG_GETSETELEM, NLM_F_REQUEST | NLM_F_DUMP, family);
+  if (!msg || nla_put_string(msg.get(), NFTA_SET_ELEM_LIST_TABLE, table.c_str()) < 0 ||
+      nla_put_string(msg.get(), NFTA_SET_ELEM_LIST_SET, set.c_str()) < 0) {
+    return std::string("netlink: cannot build a request");
   }
-  return std::string("cannot list set " + set +
-                     ": the dump kept being interrupted by other changes");
+  std::vector<Element> dumped;
+  ++requests_;
+  netlink::Result failure = socket_->dump(
+      msg.get(), [&](nlmsghdr* header) { parse_elements(header, format.type, &dumped); },
+      [&] {
+        dumped.clear();
+        ++requests_;
+      });
+  if (failure && failure->dump_interrupted) {
+    return "cannot list set " + set + ": the dump kept being interrupted by other changes";
+  }
+  if (failure) return kernel_or_socket("cannot list set " + set + ": ", *failure);
+  members->insert(members->end(), std::make_move_iterator(dumped.begin()),
+                  std::make_move_iterator(dumped.end()));
+  return std::nullopt;
 }
 
 }  // namespace ztc::nft

@@ -21,7 +21,9 @@
 
 #include "model/nft_model.h"
 
-struct nl_sock;
+namespace ztc::netlink {
+class Socket;
+}
 
 namespace ztc::nft {
 
@@ -35,7 +37,7 @@ struct SetDescription {
   // nft type of the key (ipv4_addr, ipv6_addr, inet_service, ifname), or
   // "type N" for a type ztc does not read.
   std::string type;
-  uint32_t flags = 0;  // NFT_SET_* (interval, timeout, ...)
+  uint32_t flags = 0;       // NFT_SET_* (interval, timeout, ...)
   std::string set_comment;  // ztc's managed sets: their member routes record
 };
 
@@ -76,7 +78,7 @@ class NetlinkSetReader : public SetReader {
   int requests() const { return requests_; }  // netlink requests sent (for tests)
 
  private:
-  explicit NetlinkSetReader(nl_sock* sock) : sock_(sock) {}
+  explicit NetlinkSetReader(std::unique_ptr<netlink::Socket> socket);
   // The key type and length of a set, cached per set (describe fills it).
   struct KeyFormat {
     uint32_t type = 0;
@@ -85,7 +87,7 @@ class NetlinkSetReader : public SetReader {
   ReadError key_format(Family family, const std::string& table, const std::string& set,
                        KeyFormat* format);
 
-  nl_sock* sock_;
+  std::unique_ptr<netlink::Socket> socket_;
   int requests_ = 0;
   std::map<std::string, KeyFormat> formats_;
 };

@@ -13,6 +13,7 @@
 
 #include "model/ip_address.h"
 #include "model/source.h"
+#include "model/values.h"
 
 namespace ztc::nft {
 struct Table;
@@ -163,7 +164,6 @@ struct PolicyFootprint {
   std::vector<PolicySysctl> sysctls;
 };
 
-
 // --- findings
 
 struct Finding {
@@ -183,6 +183,6 @@ std::string render_text(const std::vector<Finding>& findings);
 std::string render_json(const std::vector<Finding>& findings);
 
 const char* hook_name(Hook hook);
-std::string hex(uint32_t value);
+using ztc::hex;  // model/values.h
 
 }  // namespace ztc::preflight

@@ -23,12 +23,6 @@ const char* hook_name(Hook hook) {
   return "other";
 }
 
-std::string hex(uint32_t value) {
-  char text[16];
-  snprintf(text, sizeof text, "0x%x", value);
-  return text;
-}
-
 namespace {
 
 const char* field_name(MarkField field) {

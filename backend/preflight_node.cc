@@ -15,7 +15,6 @@
 #include <netlink/route/link/geneve.h>
 #include <netlink/route/link/vxlan.h>
 #include <netlink/route/rule.h>
-#include <netlink/socket.h>
 #include <nftables/libnftables.h>
 #include <sys/stat.h>
 
@@ -25,6 +24,7 @@
 #include <memory>
 #include <sstream>
 
+#include "backend/netlink_socket.h"
 #include "backend/netns.h"
 #include "model/nft_model.h"
 #include "model/routing_plan.h"
@@ -32,13 +32,13 @@
 namespace ztc::preflight {
 namespace {
 
-struct SockDeleter {
-  void operator()(nl_sock* sock) const { nl_socket_free(sock); }
-};
 struct CacheDeleter {
   void operator()(nl_cache* cache) const { nl_cache_free(cache); }
 };
-using SockPtr = std::unique_ptr<nl_sock, SockDeleter>;
+struct MsgDeleter {
+  void operator()(nl_msg* msg) const { nlmsg_free(msg); }
+};
+using MsgPtr = std::unique_ptr<nl_msg, MsgDeleter>;
 using CachePtr = std::unique_ptr<nl_cache, CacheDeleter>;
 
 // `nft [-j] -a list ruleset` through libnftables.
@@ -155,23 +155,18 @@ void read_rules(nl_sock* sock, NodeFootprint* out) {
 // and nothing but the count and one example is needed.
 struct RouteCount {
   std::map<std::pair<int, uint32_t>, NodeRouteTable> tables;
-  int error = 0;
 };
 
-int on_route(nl_msg* msg, void* arg) {
-  auto* count = static_cast<RouteCount*>(arg);
-  nlmsghdr* header = nlmsg_hdr(msg);
-  if (header->nlmsg_type != RTM_NEWROUTE || !nlmsg_valid_hdr(header, sizeof(rtmsg))) {
-    return NL_SKIP;
-  }
+void on_route(nlmsghdr* header, RouteCount* count) {
+  if (header->nlmsg_type != RTM_NEWROUTE || !nlmsg_valid_hdr(header, sizeof(rtmsg))) return;
   auto* rtm = static_cast<rtmsg*>(nlmsg_data(header));
-  if (rtm->rtm_protocol == route::kZtcProtocol) return NL_SKIP;
-  if (rtm->rtm_family != AF_INET && rtm->rtm_family != AF_INET6) return NL_SKIP;
+  if (rtm->rtm_protocol == route::kZtcProtocol) return;
+  if (rtm->rtm_family != AF_INET && rtm->rtm_family != AF_INET6) return;
   nlattr* tb[RTA_MAX + 1] = {};
-  if (nlmsg_parse(header, sizeof(rtmsg), tb, RTA_MAX, nullptr) < 0) return NL_SKIP;
+  if (nlmsg_parse(header, sizeof(rtmsg), tb, RTA_MAX, nullptr) < 0) return;
   uint32_t table = tb[RTA_TABLE] ? nla_get_u32(tb[RTA_TABLE]) : rtm->rtm_table;
   if (table == route::kTableMain || table == route::kTableLocal || table == route::kTableDefault) {
-    return NL_SKIP;
+    return;
   }
   NodeRouteTable& entry = count->tables[{rtm->rtm_family, table}];
   entry.family = rtm->rtm_family == AF_INET ? IpFamily::v4 : IpFamily::v6;
@@ -189,31 +184,17 @@ int on_route(nl_msg* msg, void* arg) {
     text += " table " + std::to_string(table) + " proto " + std::to_string(rtm->rtm_protocol);
     entry.example = text;
   }
-  return NL_OK;
 }
 
-int on_dump_error(sockaddr_nl*, nlmsgerr* err, void* arg) {
-  static_cast<RouteCount*>(arg)->error = -err->error;
-  return NL_STOP;
-}
-
-void read_routes(nl_sock* sock, NodeFootprint* out) {
-  for (int attempt = 0; attempt < 5; ++attempt) {
-    RouteCount count;
-    rtmsg request = {};
-    request.rtm_family = AF_UNSPEC;
-    int rc = nl_send_simple(sock, RTM_GETROUTE, NLM_F_DUMP, &request, sizeof request);
-    if (rc < 0) break;
-    nl_cb* base = nl_socket_get_cb(sock);
-    nl_cb* cb = nl_cb_clone(base);
-    nl_cb_put(base);
-    if (!cb) break;
-    nl_cb_set(cb, NL_CB_VALID, NL_CB_CUSTOM, on_route, &count);
-    nl_cb_err(cb, NL_CB_CUSTOM, on_dump_error, &count);
-    rc = nl_recvmsgs(sock, cb);
-    nl_cb_put(cb);
-    if (rc == -NLE_DUMP_INTR) continue;
-    if (rc < 0 || count.error != 0) break;
+void read_routes(netlink::Socket& socket, NodeFootprint* out) {
+  MsgPtr msg(nlmsg_alloc_simple(RTM_GETROUTE, NLM_F_REQUEST | NLM_F_DUMP));
+  rtmsg request = {};
+  request.rtm_family = AF_UNSPEC;
+  RouteCount count;
+  if (msg && nlmsg_append(msg.get(), &request, sizeof request, NLMSG_ALIGNTO) >= 0 &&
+      !socket.dump(
+          msg.get(), [&](nlmsghdr* header) { on_route(header, &count); },
+          [&] { count = RouteCount{}; })) {
     for (auto& [key, table] : count.tables) out->route_tables.push_back(std::move(table));
     return;
   }
@@ -345,13 +326,14 @@ NodeFootprint read_node(const std::set<std::string>& skip, bool follow_named_map
   if (!json || !read_nft_ruleset(*json, *text, nft_skip, &out, &error)) {
     out.unreadable.push_back(error);
   }
-  SockPtr sock(nl_socket_alloc());
-  if (!sock || nl_connect(sock.get(), NETLINK_ROUTE) < 0) {
+  std::string socket_error;
+  std::unique_ptr<netlink::Socket> socket = netlink::Socket::open(NETLINK_ROUTE, &socket_error);
+  if (!socket) {
     out.unreadable.push_back("netlink: cannot connect");
   } else {
-    read_rules(sock.get(), &out);
-    read_routes(sock.get(), &out);
-    read_links(sock.get(), &out);
+    read_rules(socket->raw(), &out);
+    read_routes(*socket, &out);
+    read_links(socket->raw(), &out);
   }
   read_sockets(&out);
   read_sysctls(&out);

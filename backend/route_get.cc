@@ -4,27 +4,21 @@
 #include <net/if.h>
 #include <netlink/attr.h>
 #include <netlink/msg.h>
-#include <netlink/netlink.h>
-#include <netlink/socket.h>
-#include <sys/socket.h>
 
 #include <cstring>
 #include <memory>
 
+#include "backend/netlink_socket.h"
+
 namespace ztc::route {
 namespace {
 
-struct SockDeleter {
-  void operator()(nl_sock* sock) const { nl_socket_free(sock); }
-};
 struct MsgDeleter {
   void operator()(nl_msg* msg) const { nlmsg_free(msg); }
 };
 
 struct Answer {
   bool answered = false;
-  bool acked = false;
-  int error = 0;
   Decision decision;
 };
 
@@ -53,13 +47,11 @@ const char* type_name(unsigned char type) {
   }
 }
 
-int on_route(nl_msg* msg, void* arg) {
-  auto* answer = static_cast<Answer*>(arg);
-  nlmsghdr* header = nlmsg_hdr(msg);
-  if (header->nlmsg_type != RTM_NEWROUTE) return NL_OK;
+void on_route(nlmsghdr* header, Answer* answer) {
+  if (header->nlmsg_type != RTM_NEWROUTE) return;
   auto* route = static_cast<rtmsg*>(nlmsg_data(header));
   nlattr* attributes[RTA_MAX + 1] = {};
-  if (nlmsg_parse(header, sizeof(rtmsg), attributes, RTA_MAX, nullptr) < 0) return NL_OK;
+  if (nlmsg_parse(header, sizeof(rtmsg), attributes, RTA_MAX, nullptr) < 0) return;
   answer->answered = true;
   Decision& d = answer->decision;
   d.type = type_name(route->rtm_type);
@@ -70,24 +62,14 @@ int on_route(nl_msg* msg, void* arg) {
   }
   d.via = address_of(attributes[RTA_GATEWAY], route->rtm_family);
   d.src = address_of(attributes[RTA_PREFSRC], route->rtm_family);
-  return NL_OK;
-}
-
-int on_ack(nl_msg*, void* arg) {
-  static_cast<Answer*>(arg)->acked = true;
-  return NL_STOP;
-}
-
-int on_error(sockaddr_nl*, nlmsgerr* err, void* arg) {
-  static_cast<Answer*>(arg)->error = -err->error;
-  return NL_STOP;
 }
 
 }  // namespace
 
 std::optional<Decision> route_get(const PacketKey& packet, std::string* error) {
-  std::unique_ptr<nl_sock, SockDeleter> sock(nl_socket_alloc());
-  if (!sock || nl_connect(sock.get(), NETLINK_ROUTE) < 0) {
+  std::string open_error;
+  std::unique_ptr<netlink::Socket> socket = netlink::Socket::open(NETLINK_ROUTE, &open_error);
+  if (!socket) {
     *error = "cannot open a netlink socket";
     return std::nullopt;
   }
@@ -116,27 +98,15 @@ std::optional<Decision> route_get(const PacketKey& packet, std::string* error) {
     }
     ok = nla_put_u32(msg.get(), RTA_IIF, index) >= 0;
   }
-  if (!ok || nl_send_auto(sock.get(), msg.get()) < 0) {
+  if (!ok) {
     *error = "cannot ask the kernel";
     return std::nullopt;
   }
   Answer answer;
-  nl_cb* base = nl_socket_get_cb(sock.get());
-  nl_cb* cb = nl_cb_clone(base);
-  nl_cb_put(base);
-  if (!cb) {
-    *error = "out of memory";
-    return std::nullopt;
-  }
-  nl_cb_set(cb, NL_CB_VALID, NL_CB_CUSTOM, on_route, &answer);
-  nl_cb_set(cb, NL_CB_ACK, NL_CB_CUSTOM, on_ack, &answer);
-  nl_cb_err(cb, NL_CB_CUSTOM, on_error, &answer);
-  for (int i = 0; i < 4 && !answer.acked && answer.error == 0; ++i) {  // answer, then ack
-    if (nl_recvmsgs(sock.get(), cb) < 0) break;
-  }
-  nl_cb_put(cb);
-  if (answer.error != 0) {
-    *error = std::strerror(answer.error);
+  netlink::Result failure =
+      socket->exchange(msg.get(), [&](nlmsghdr* header) { on_route(header, &answer); });
+  if (failure) {
+    *error = failure->text();
     return std::nullopt;
   }
   if (!answer.answered) {

@@ -1,4 +1,4 @@
-// `ip route get` through netlink (libnl-3): the routing decision the kernel
+// `ip route get` through netlink (netlink_socket.h): the routing decision the kernel
 // takes for a packet with its mark, as `ztc trace` reports it. In the calling
 // thread's network namespace.
 #pragma once

@@ -12,8 +12,6 @@
 #include <netlink/route/link.h>
 #include <netlink/route/route.h>
 #include <netlink/route/rule.h>
-#include <netlink/socket.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
 #include <cstdio>
@@ -21,12 +19,9 @@
 #include <iterator>
 #include <tuple>
 
+#include "backend/netlink_socket.h"
 #include "backend/netns.h"
 #include "backend/sysctl.h"
-
-#ifndef SOL_NETLINK
-#define SOL_NETLINK 270
-#endif
 
 namespace ztc::route {
 namespace {
@@ -99,65 +94,10 @@ std::optional<IpPrefix> from_nl_addr(nl_addr* addr) {
   return prefix;
 }
 
-// ---- requests with the kernel's own reason
-
-// What the kernel answered to one request: errno and the extended ack text
-// ("Nexthop has invalid gateway"), which libnl's return codes lose.
-struct AckState {
-  bool done = false;
-  int error = 0;
-  std::string extack;
-};
-
-int on_ack(nl_msg*, void* arg) {
-  static_cast<AckState*>(arg)->done = true;
-  return NL_STOP;
-}
-
-int on_error(sockaddr_nl*, nlmsgerr* err, void* arg) {
-  auto* state = static_cast<AckState*>(arg);
-  state->done = true;
-  state->error = -err->error;
-  auto* header = reinterpret_cast<nlmsghdr*>(reinterpret_cast<char*>(err) - NLMSG_HDRLEN);
-  if (header->nlmsg_flags & NLM_F_ACK_TLVS) {
-    size_t ack_size = sizeof(*err);
-    if (!(header->nlmsg_flags & NLM_F_CAPPED)) ack_size += err->msg.nlmsg_len - NLMSG_HDRLEN;
-    size_t offset = NLMSG_HDRLEN + NLMSG_ALIGN(ack_size);
-    if (offset < header->nlmsg_len) {
-      nlattr* tb[NLMSGERR_ATTR_MAX + 1] = {};
-      auto* head = reinterpret_cast<nlattr*>(reinterpret_cast<char*>(header) + offset);
-      if (nla_parse(tb, NLMSGERR_ATTR_MAX, head, static_cast<int>(header->nlmsg_len - offset),
-                    nullptr) == 0 &&
-          tb[NLMSGERR_ATTR_MSG]) {
-        state->extack = nla_get_string(tb[NLMSGERR_ATTR_MSG]);
-      }
-    }
-  }
-  return NL_STOP;
-}
-
-KernelError send_request(nl_sock* sock, nl_msg* msg) {
-  int rc = nl_send_auto(sock, msg);
-  if (rc < 0) return std::string("netlink: ") + nl_geterror(rc);
-  AckState state;
-  nl_cb* base = nl_socket_get_cb(sock);
-  nl_cb* cb = nl_cb_clone(base);
-  nl_cb_put(base);
-  if (!cb) return std::string("netlink: out of memory");
-  nl_cb_err(cb, NL_CB_CUSTOM, on_error, &state);
-  nl_cb_set(cb, NL_CB_ACK, NL_CB_CUSTOM, on_ack, &state);
-  while (!state.done) {
-    rc = nl_recvmsgs(sock, cb);
-    if (rc < 0) break;
-  }
-  nl_cb_put(cb);
-  if (state.error != 0) {
-    std::string reason = std::strerror(state.error);
-    if (!state.extack.empty()) reason += " (" + state.extack + ")";
-    return reason;
-  }
-  if (rc < 0) return std::string("netlink: ") + nl_geterror(rc);
-  return std::nullopt;
+// The kernel's reason, with its own words when it gave some.
+KernelError reason(const netlink::Result& failure) {
+  if (!failure) return std::nullopt;
+  return failure->text();
 }
 
 // ---- conversions
@@ -240,36 +180,22 @@ std::optional<Rule> from_nl_rule(rtnl_rule* nl) {
 // NetlinkRoutingKernel
 
 std::unique_ptr<NetlinkRoutingKernel> NetlinkRoutingKernel::open(std::string* error) {
-  nl_sock* sock = nl_socket_alloc();
-  if (!sock) {
-    *error = "netlink: cannot allocate a socket";
-    return nullptr;
-  }
-  int rc = nl_connect(sock, NETLINK_ROUTE);
-  if (rc < 0) {
-    *error = std::string("netlink: cannot connect: ") + nl_geterror(rc);
-    nl_socket_free(sock);
-    return nullptr;
-  }
-  // Extended acks carry the kernel's words for a refusal; older kernels ignore it.
-  int one = 1;
-  setsockopt(nl_socket_get_fd(sock), SOL_NETLINK, NETLINK_EXT_ACK, &one, sizeof one);
+  std::unique_ptr<netlink::Socket> socket = netlink::Socket::open(NETLINK_ROUTE, error);
+  if (!socket) return nullptr;
   int netns_fd = open_current_netns(error);
-  if (netns_fd < 0) {
-    nl_socket_free(sock);
-    return nullptr;
-  }
-  return std::unique_ptr<NetlinkRoutingKernel>(new NetlinkRoutingKernel(sock, netns_fd));
+  if (netns_fd < 0) return nullptr;
+  return std::unique_ptr<NetlinkRoutingKernel>(
+      new NetlinkRoutingKernel(std::move(socket), netns_fd));
 }
 
-NetlinkRoutingKernel::~NetlinkRoutingKernel() {
-  nl_socket_free(sock_);
-  close(netns_fd_);
-}
+NetlinkRoutingKernel::NetlinkRoutingKernel(std::unique_ptr<netlink::Socket> socket, int netns_fd)
+    : socket_(std::move(socket)), netns_fd_(netns_fd) {}
+
+NetlinkRoutingKernel::~NetlinkRoutingKernel() { close(netns_fd_); }
 
 KernelError NetlinkRoutingKernel::list_rules(std::vector<Rule>* rules) {
   nl_cache* raw = nullptr;
-  int rc = rtnl_rule_alloc_cache(sock_, AF_UNSPEC, &raw);
+  int rc = rtnl_rule_alloc_cache(socket_->raw(), AF_UNSPEC, &raw);
   if (rc < 0) return std::string("cannot list rules: ") + nl_geterror(rc);
   CachePtr cache(raw);
   for (nl_object* object = nl_cache_get_first(raw); object; object = nl_cache_get_next(object)) {
@@ -289,7 +215,6 @@ struct RouteDump {
   std::vector<Route>* routes;
   nl_cache* links;
   const std::function<bool(const Route&)>* skip = nullptr;
-  int error = 0;
 };
 
 std::optional<IpPrefix> prefix_from_attr(nlattr* attr, IpFamily family, int length) {
@@ -304,22 +229,18 @@ std::optional<IpPrefix> prefix_from_attr(nlattr* attr, IpFamily family, int leng
   return prefix;
 }
 
-int on_route(nl_msg* msg, void* arg) {
-  auto* dump = static_cast<RouteDump*>(arg);
-  nlmsghdr* header = nlmsg_hdr(msg);
-  if (header->nlmsg_type != RTM_NEWROUTE || !nlmsg_valid_hdr(header, sizeof(rtmsg))) {
-    return NL_SKIP;
-  }
+void on_route(nlmsghdr* header, RouteDump* dump) {
+  if (header->nlmsg_type != RTM_NEWROUTE || !nlmsg_valid_hdr(header, sizeof(rtmsg))) return;
   auto* rtm = static_cast<rtmsg*>(nlmsg_data(header));
-  if (rtm->rtm_protocol != kZtcProtocol || rtm->rtm_type != RTN_UNICAST) return NL_SKIP;
-  if (rtm->rtm_family != AF_INET && rtm->rtm_family != AF_INET6) return NL_SKIP;
+  if (rtm->rtm_protocol != kZtcProtocol || rtm->rtm_type != RTN_UNICAST) return;
+  if (rtm->rtm_family != AF_INET && rtm->rtm_family != AF_INET6) return;
   nlattr* tb[RTA_MAX + 1] = {};
-  if (nlmsg_parse(header, sizeof(rtmsg), tb, RTA_MAX, nullptr) < 0) return NL_SKIP;
+  if (nlmsg_parse(header, sizeof(rtmsg), tb, RTA_MAX, nullptr) < 0) return;
   Route route;
   route.family = rtm->rtm_family == AF_INET ? IpFamily::v4 : IpFamily::v6;
   route.table = tb[RTA_TABLE] ? nla_get_u32(tb[RTA_TABLE]) : rtm->rtm_table;
   std::optional<IpPrefix> dst = prefix_from_attr(tb[RTA_DST], route.family, rtm->rtm_dst_len);
-  if (!dst) return NL_SKIP;
+  if (!dst) return;
   route.destination = *dst;
   route.scope = scope_of(rtm->rtm_scope);
   route.onlink = (rtm->rtm_flags & RTNH_F_ONLINK) != 0;
@@ -336,14 +257,8 @@ int on_route(nl_msg* msg, void* arg) {
       route.device = "if" + std::to_string(index);
     }
   }
-  if (dump->skip && (*dump->skip)(route)) return NL_OK;
+  if (dump->skip && (*dump->skip)(route)) return;
   dump->routes->push_back(std::move(route));
-  return NL_OK;
-}
-
-int on_dump_error(sockaddr_nl*, nlmsgerr* err, void* arg) {
-  static_cast<RouteDump*>(arg)->error = -err->error;
-  return NL_STOP;
 }
 
 }  // namespace
@@ -355,33 +270,26 @@ KernelError NetlinkRoutingKernel::list_routes(std::vector<Route>* routes) {
 KernelError NetlinkRoutingKernel::list_routes_except(const std::function<bool(const Route&)>& skip,
                                                      std::vector<Route>* routes) {
   nl_cache* raw_links = nullptr;
-  int rc = rtnl_link_alloc_cache(sock_, AF_UNSPEC, &raw_links);
+  int rc = rtnl_link_alloc_cache(socket_->raw(), AF_UNSPEC, &raw_links);
   if (rc < 0) return std::string("cannot list links: ") + nl_geterror(rc);
   CachePtr links(raw_links);
-  // A dump interrupted by a concurrent change is retried from the start.
-  for (int attempt = 0; attempt < 5; ++attempt) {
-    std::vector<Route> dumped;
-    RouteDump dump{&dumped, links.get(), skip ? &skip : nullptr};
-    rtmsg request = {};
-    request.rtm_family = AF_UNSPEC;
-    rc = nl_send_simple(sock_, RTM_GETROUTE, NLM_F_DUMP, &request, sizeof request);
-    if (rc < 0) return std::string("cannot list routes: ") + nl_geterror(rc);
-    nl_cb* base = nl_socket_get_cb(sock_);
-    nl_cb* cb = nl_cb_clone(base);
-    nl_cb_put(base);
-    if (!cb) return std::string("cannot list routes: out of memory");
-    nl_cb_set(cb, NL_CB_VALID, NL_CB_CUSTOM, on_route, &dump);
-    nl_cb_err(cb, NL_CB_CUSTOM, on_dump_error, &dump);
-    rc = nl_recvmsgs(sock_, cb);
-    nl_cb_put(cb);
-    if (rc == -NLE_DUMP_INTR) continue;
-    if (dump.error != 0) return std::string("cannot list routes: ") + std::strerror(dump.error);
-    if (rc < 0) return std::string("cannot list routes: ") + nl_geterror(rc);
-    routes->insert(routes->end(), std::make_move_iterator(dumped.begin()),
-                   std::make_move_iterator(dumped.end()));
-    return std::nullopt;
+  MsgPtr msg(nlmsg_alloc_simple(RTM_GETROUTE, NLM_F_REQUEST | NLM_F_DUMP));
+  rtmsg request = {};
+  request.rtm_family = AF_UNSPEC;
+  if (!msg || nlmsg_append(msg.get(), &request, sizeof request, NLMSG_ALIGNTO) < 0) {
+    return std::string("cannot list routes: out of memory");
   }
-  return std::string("cannot list routes: the dump kept being interrupted by other changes");
+  std::vector<Route> dumped;
+  RouteDump dump{&dumped, links.get(), skip ? &skip : nullptr};
+  netlink::Result failure = socket_->dump(
+      msg.get(), [&](nlmsghdr* header) { on_route(header, &dump); }, [&] { dumped.clear(); });
+  if (failure && failure->dump_interrupted) {
+    return std::string("cannot list routes: the dump kept being interrupted by other changes");
+  }
+  if (failure) return "cannot list routes: " + failure->text();
+  routes->insert(routes->end(), std::make_move_iterator(dumped.begin()),
+                 std::make_move_iterator(dumped.end()));
+  return std::nullopt;
 }
 
 KernelError NetlinkRoutingKernel::send_rule(const Rule& rule, bool remove) {
@@ -394,7 +302,7 @@ KernelError NetlinkRoutingKernel::send_rule(const Rule& rule, bool remove) {
                   : rtnl_rule_build_add_request(nl.get(), NLM_F_EXCL, &raw);
   if (rc < 0) return std::string("netlink: ") + nl_geterror(rc);
   MsgPtr msg(raw);
-  return send_request(sock_, msg.get());
+  return reason(socket_->exchange(msg.get()));
 }
 
 KernelError NetlinkRoutingKernel::add_rule(const Rule& rule) { return send_rule(rule, false); }
@@ -447,34 +355,25 @@ struct RouteLookup {
   bool via_gateway = false;
 };
 
-int on_lookup(nl_msg* msg, void* arg) {
-  auto* lookup = static_cast<RouteLookup*>(arg);
-  nlmsghdr* header = nlmsg_hdr(msg);
-  if (header->nlmsg_type != RTM_NEWROUTE) return NL_OK;
+void on_lookup(nlmsghdr* header, RouteLookup* lookup) {
+  if (header->nlmsg_type != RTM_NEWROUTE) return;
   auto* route = static_cast<rtmsg*>(nlmsg_data(header));
   nlattr* attributes[RTA_MAX + 1] = {};
-  if (nlmsg_parse(header, sizeof(rtmsg), attributes, RTA_MAX, nullptr) < 0) return NL_OK;
+  if (nlmsg_parse(header, sizeof(rtmsg), attributes, RTA_MAX, nullptr) < 0) return;
   lookup->answered = true;
   lookup->type = route->rtm_type;
   if (attributes[RTA_OIF]) lookup->oif = static_cast<int>(nla_get_u32(attributes[RTA_OIF]));
   lookup->via_gateway = attributes[RTA_GATEWAY] != nullptr || attributes[RTA_VIA] != nullptr;
-  return NL_OK;
-}
-
-int on_lookup_error(sockaddr_nl*, nlmsgerr* err, void* arg) {
-  static_cast<RouteLookup*>(arg)->error = -err->error;
-  return NL_STOP;
 }
 
 // `ip route get ADDRESS [oif INDEX]`, in the socket's namespace.
-RouteLookup lookup_route(nl_sock* sock, const IpPrefix& address, int oif) {
+RouteLookup lookup_route(netlink::Socket& socket, const IpPrefix& address, int oif) {
   RouteLookup lookup;
-  nl_msg* raw = nlmsg_alloc_simple(RTM_GETROUTE, NLM_F_REQUEST | NLM_F_ACK);
-  if (!raw) {
+  MsgPtr msg(nlmsg_alloc_simple(RTM_GETROUTE, NLM_F_REQUEST | NLM_F_ACK));
+  if (!msg) {
     lookup.error = ENOMEM;
     return lookup;
   }
-  MsgPtr msg(raw);
   rtmsg request = {};
   request.rtm_family = static_cast<unsigned char>(af_of(address.family));
   request.rtm_dst_len = static_cast<unsigned char>(address.max_length());
@@ -482,32 +381,15 @@ RouteLookup lookup_route(nl_sock* sock, const IpPrefix& address, int oif) {
   // output lookup would "assume on link" whatever is given with an oif.
   request.rtm_flags = RTM_F_FIB_MATCH;
   const int size = address.family == IpFamily::v4 ? 4 : 16;
-  if (nlmsg_append(raw, &request, sizeof request, NLMSG_ALIGNTO) < 0 ||
-      nla_put(raw, RTA_DST, size, address.bytes.data()) < 0 ||
-      (oif > 0 && nla_put_u32(raw, RTA_OIF, static_cast<uint32_t>(oif)) < 0)) {
+  if (nlmsg_append(msg.get(), &request, sizeof request, NLMSG_ALIGNTO) < 0 ||
+      nla_put(msg.get(), RTA_DST, size, address.bytes.data()) < 0 ||
+      (oif > 0 && nla_put_u32(msg.get(), RTA_OIF, static_cast<uint32_t>(oif)) < 0)) {
     lookup.error = ENOMEM;
     return lookup;
   }
-  if (nl_send_auto(sock, raw) < 0) {
-    lookup.error = EIO;
-    return lookup;
-  }
-  nl_cb* base = nl_socket_get_cb(sock);
-  nl_cb* cb = nl_cb_clone(base);
-  nl_cb_put(base);
-  if (!cb) {
-    lookup.error = ENOMEM;
-    return lookup;
-  }
-  AckState ack;
-  nl_cb_set(cb, NL_CB_VALID, NL_CB_CUSTOM, on_lookup, &lookup);
-  nl_cb_set(cb, NL_CB_ACK, NL_CB_CUSTOM, on_ack, &ack);
-  nl_cb_err(cb, NL_CB_CUSTOM, on_lookup_error, &lookup);
-  // The answer, then the ack asked for below; bounded.
-  for (int i = 0; i < 4 && !ack.done && lookup.error == 0; ++i) {
-    if (nl_recvmsgs(sock, cb) < 0) break;
-  }
-  nl_cb_put(cb);
+  netlink::Result failure =
+      socket.exchange(msg.get(), [&](nlmsghdr* header) { on_lookup(header, &lookup); });
+  if (failure) lookup.error = failure->kernel_errno ? failure->kernel_errno : EIO;
   return lookup;
 }
 
@@ -516,7 +398,7 @@ RouteLookup lookup_route(nl_sock* sock, const IpPrefix& address, int oif) {
 KernelError NetlinkRoutingKernel::check_route_addresses(const Route& route) {
   std::optional<int> device = route.device ? ifindex(*route.device) : std::nullopt;
   if (route.via && !route.onlink && route.scope != Scope::host) {
-    RouteLookup lookup = lookup_route(sock_, *route.via, 0);
+    RouteLookup lookup = lookup_route(*socket_, *route.via, 0);
     bool on_device = !device || lookup.oif == *device;
     if (lookup.error != 0 || !lookup.answered ||
         (lookup.type != RTN_UNICAST && lookup.type != RTN_LOCAL) || lookup.via_gateway ||
@@ -532,7 +414,7 @@ KernelError NetlinkRoutingKernel::check_route_addresses(const Route& route) {
     }
   }
   if (route.source) {
-    RouteLookup lookup = lookup_route(sock_, *route.source, 0);
+    RouteLookup lookup = lookup_route(*socket_, *route.source, 0);
     if (lookup.error != 0 || lookup.type != RTN_LOCAL) {
       return "Invalid prefsrc address: " + route.source->address_str() +
              " is not an address of this node (checked without writing)";
@@ -545,7 +427,8 @@ std::optional<int> NetlinkRoutingKernel::ifindex(const std::string& name) {
   if (auto found = ifindex_cache_.find(name); found != ifindex_cache_.end()) return found->second;
   if (name.empty() || name.size() >= IFNAMSIZ) return std::nullopt;
   rtnl_link* link = nullptr;
-  if (rtnl_link_get_kernel(sock_, 0, name.c_str(), &link) < 0 || !link) return std::nullopt;
+  if (rtnl_link_get_kernel(socket_->raw(), 0, name.c_str(), &link) < 0 || !link)
+    return std::nullopt;
   int index = rtnl_link_get_ifindex(link);
   rtnl_link_put(link);
   ifindex_cache_[name] = index;
@@ -598,7 +481,7 @@ KernelError NetlinkRoutingKernel::route_request(const Route& route, bool remove,
                   : rtnl_route_build_add_request(nl.get(), flags, &raw);
   if (rc < 0) return std::string("netlink: ") + nl_geterror(rc);
   MsgPtr msg(raw);
-  KernelError error = send_request(sock_, msg.get());
+  KernelError error = reason(socket_->exchange(msg.get()));
   // A device deleted and re-created gets a new index: forget what we knew.
   if (error && route.device) ifindex_cache_.erase(*route.device);
   return error;
@@ -638,7 +521,7 @@ KernelError NetlinkRoutingKernel::write_sysctl(const std::string& key, const std
 bool NetlinkRoutingKernel::device_exists(const std::string& name) {
   if (name.empty() || name.size() >= IFNAMSIZ) return false;
   rtnl_link* link = nullptr;
-  if (rtnl_link_get_kernel(sock_, 0, name.c_str(), &link) < 0 || !link) return false;
+  if (rtnl_link_get_kernel(socket_->raw(), 0, name.c_str(), &link) < 0 || !link) return false;
   rtnl_link_put(link);
   return true;
 }

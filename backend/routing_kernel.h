@@ -16,7 +16,9 @@
 
 #include "model/routing_plan.h"
 
-struct nl_sock;
+namespace ztc::netlink {
+class Socket;
+}
 
 namespace ztc::route {
 
@@ -96,14 +98,14 @@ class NetlinkRoutingKernel : public RoutingKernel {
   KernelError check_route_addresses(const Route& route) override;
 
  private:
-  NetlinkRoutingKernel(nl_sock* sock, int netns_fd) : sock_(sock), netns_fd_(netns_fd) {}
+  NetlinkRoutingKernel(std::unique_ptr<netlink::Socket> socket, int netns_fd);
   KernelError route_request(const Route& route, bool remove, int flags);
   KernelError send_rule(const Rule& rule, bool remove);
   KernelError delete_rule_exactly(const Rule& rule, int depth);
   // Interface index by name, cached (a load adds thousands of routes on one device).
   std::optional<int> ifindex(const std::string& name);
 
-  nl_sock* sock_;
+  std::unique_ptr<netlink::Socket> socket_;
   int netns_fd_;
   std::unordered_map<std::string, int> ifindex_cache_;
 };

@@ -2,14 +2,10 @@
 
 #include <cstdio>
 
+#include "model/values.h"
+
 namespace ztc::route {
 namespace {
-
-std::string hex(uint32_t value) {
-  char buf[11];
-  std::snprintf(buf, sizeof buf, "0x%x", value);  // as `ip rule` lists fwmarks
-  return buf;
-}
 
 std::string table_name(uint32_t table) {
   switch (table) {

@@ -1,12 +1,18 @@
 #include "backend/state_dir.h"
 
 #include <fcntl.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
+#include <nlohmann/json.hpp>
+
+#ifndef SO_NETNS_COOKIE
+#define SO_NETNS_COOKIE 71
+#endif
 
 namespace ztc {
 namespace {
@@ -165,6 +171,56 @@ bool StateDir::remove(const std::string& name, std::string* error) const {
   if (unlinkat(fd_, name.c_str(), 0) == 0 || errno == ENOENT) return true;
   *error = "cannot remove " + path_ + "/" + name + ": " + std::strerror(errno);
   return false;
+}
+
+std::optional<NetnsIdentity> current_netns(std::string* error) {
+  struct stat info {};
+  if (stat("/proc/thread-self/ns/net", &info) != 0) {
+    *error = std::string("cannot tell the network namespace: ") + std::strerror(errno);
+    return std::nullopt;
+  }
+  NetnsIdentity netns;
+  netns.inode = info.st_ino;
+  int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  if (fd >= 0) {
+    socklen_t size = sizeof netns.cookie;
+    if (getsockopt(fd, SOL_SOCKET, SO_NETNS_COOKIE, &netns.cookie, &size) != 0) netns.cookie = 0;
+    close(fd);
+  }
+  return netns;
+}
+
+std::optional<NetnsRecordFile> NetnsRecordFile::open(const std::string& prefix,
+                                                     std::string* error) {
+  std::optional<NetnsIdentity> netns = current_netns(error);
+  if (!netns) return std::nullopt;
+  std::optional<StateDir> directory = StateDir::runtime(error);
+  if (!directory) return std::nullopt;
+  return NetnsRecordFile(std::move(*directory), prefix, *netns);
+}
+
+NetnsRecordFile::NetnsRecordFile(StateDir directory, const std::string& prefix, NetnsIdentity netns)
+    : directory_(std::move(directory)),
+      file_name_(prefix + "-" + std::to_string(netns.inode)),
+      cookie_(netns.cookie) {}
+
+std::optional<nlohmann::json> NetnsRecordFile::read(std::string* error) const {
+  std::optional<std::string> text = directory_.read(file_name_, error);
+  if (!text) return std::nullopt;
+  return nlohmann::json::parse(*text, nullptr, false);
+}
+
+bool NetnsRecordFile::is_current(const nlohmann::json& document) const {
+  return document.is_object() && document.value("netns_cookie", uint64_t{0}) == cookie_;
+}
+
+bool NetnsRecordFile::write(nlohmann::json document, std::string* error) const {
+  document["netns_cookie"] = cookie_;
+  return directory_.write(file_name_, document.dump(1) + "\n", error);
+}
+
+bool NetnsRecordFile::remove(std::string* error) const {
+  return directory_.remove(file_name_, error);
 }
 
 }  // namespace ztc

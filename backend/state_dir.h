@@ -14,6 +14,8 @@
 // the same checks apply to them.
 #pragma once
 
+#include <cstdint>
+#include <nlohmann/json_fwd.hpp>
 #include <optional>
 #include <string>
 
@@ -48,6 +50,40 @@ class StateDir {
   StateDir(std::string path, int fd) : path_(std::move(path)), fd_(fd) {}
   std::string path_;
   int fd_ = -1;
+};
+
+// The network namespace of the calling thread. The inode names it while it
+// lives and is reused once it is gone; the cookie (SO_NETNS_COOKIE) is never
+// reused within a boot, 0 where the kernel cannot say (before 5.14).
+struct NetnsIdentity {
+  uint64_t inode = 0;
+  uint64_t cookie = 0;
+};
+std::optional<NetnsIdentity> current_netns(std::string* error);
+
+// A JSON record of one network namespace: PREFIX-<INODE> in a StateDir,
+// stamped with the namespace's cookie, so a new namespace with a reused inode
+// does not inherit the record of a dead one.
+class NetnsRecordFile {
+ public:
+  // For the calling thread's namespace, in StateDir::runtime().
+  static std::optional<NetnsRecordFile> open(const std::string& prefix, std::string* error);
+  NetnsRecordFile(StateDir directory, const std::string& prefix, NetnsIdentity netns);
+
+  std::string path() const { return directory_.path() + "/" + file_name_; }
+  // The document as stored (not always an object); nullopt without an error
+  // when there is no file, with `error` when it cannot be read.
+  std::optional<nlohmann::json> read(std::string* error) const;
+  // Whether a document read is this namespace's, not a dead one's.
+  bool is_current(const nlohmann::json& document) const;
+  // Replaces the record with `document` (an object), stamped.
+  bool write(nlohmann::json document, std::string* error) const;
+  bool remove(std::string* error) const;
+
+ private:
+  StateDir directory_;
+  std::string file_name_;
+  uint64_t cookie_;
 };
 
 }  // namespace ztc

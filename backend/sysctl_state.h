@@ -28,6 +28,7 @@ class SysctlState {
   static std::optional<SysctlState> open(std::string* error);
   // For tests: `directory` and an explicit namespace identity.
   SysctlState(StateDir directory, uint64_t netns_inode, uint64_t netns_cookie);
+  explicit SysctlState(NetnsRecordFile file) : file_(std::move(file)) {}
 
   // What is recorded; empty when nothing is (or the record is of a namespace
   // that no longer exists). nullopt with `error` when it cannot be read.
@@ -35,12 +36,10 @@ class SysctlState {
   // Replaces the record (by rename); an empty one removes the file.
   bool write(const SysctlValues& values, std::string* error) const;
 
-  std::string path() const { return directory_.path() + "/" + file_name_; }
+  std::string path() const { return file_.path(); }
 
  private:
-  StateDir directory_;
-  std::string file_name_;
-  uint64_t cookie_;
+  NetnsRecordFile file_;
 };
 
 }  // namespace ztc

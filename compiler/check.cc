@@ -26,12 +26,6 @@ const char* kind_name(ast::Value::Kind kind) {
   return "a value";
 }
 
-std::string hex(uint32_t value) {
-  char buf[16];
-  snprintf(buf, sizeof buf, "0x%x", value);
-  return buf;
-}
-
 }  // namespace
 
 ir::Policy check(const ast::Policy& policy, const Overrides& overrides, Diagnostics& diagnostics) {

@@ -3,18 +3,13 @@
 #include <sstream>
 
 #include "compiler/overloaded.h"
+#include "model/values.h"
 
 namespace ztc {
 namespace {
 
 std::string pos(const Location& location) {
   return std::to_string(location.line) + ":" + std::to_string(location.column);
-}
-
-std::string hex(uint32_t value) {
-  char buf[16];
-  snprintf(buf, sizeof buf, "0x%x", value);
-  return buf;
 }
 
 std::string value(const ast::Value& v) {
@@ -35,9 +30,7 @@ std::string join(const std::vector<T>& items, F&& show, const char* separator = 
   return out;
 }
 
-std::string mark_expr(const ast::MarkExpr& expr) {
-  return join(expr.terms, value, " | ");
-}
+std::string mark_expr(const ast::MarkExpr& expr) { return join(expr.terms, value, " | "); }
 
 std::string ports(const std::vector<ast::PortRange>& ranges) {
   return join(ranges, [](const ast::PortRange& r) {
@@ -74,31 +67,30 @@ const char* verdict(ast::Verdict v) {
 }
 
 std::string ast_match(const ast::Match& match) {
-  return std::visit(
-      Overloaded{
-          [](const ast::InterfaceMatch& m) {
-            return std::string(m.output ? "oif" : "iif") + (m.negated ? " != " : " ") +
-                   join(m.interfaces, value);
-          },
-          [](const ast::AddressMatch& m) {
-            return std::string(m.destination ? "daddr" : "saddr") + (m.negated ? " != " : " ") +
-                   join(m.addresses, value);
-          },
-          [](const ast::ProtocolMatch& m) {
-            std::string out = m.protocol;
-            if (m.has_ports) {
-              out += m.destination_port ? " dport" : " sport";
-              out += (m.negated ? " != " : " ") + ports(m.ports);
-            }
-            return out;
-          },
-          [](const ast::BypassMatch&) { return std::string("bypass"); },
-          [](const ast::MarkMatch& m) {
-            return std::string(m.conntrack ? "ct mark " : "mark ") + mark_op(m.op) + " " +
-                   mark_expr(m.value);
-          },
-      },
-      match);
+  return std::visit(Overloaded{
+                        [](const ast::InterfaceMatch& m) {
+                          return std::string(m.output ? "oif" : "iif") +
+                                 (m.negated ? " != " : " ") + join(m.interfaces, value);
+                        },
+                        [](const ast::AddressMatch& m) {
+                          return std::string(m.destination ? "daddr" : "saddr") +
+                                 (m.negated ? " != " : " ") + join(m.addresses, value);
+                        },
+                        [](const ast::ProtocolMatch& m) {
+                          std::string out = m.protocol;
+                          if (m.has_ports) {
+                            out += m.destination_port ? " dport" : " sport";
+                            out += (m.negated ? " != " : " ") + ports(m.ports);
+                          }
+                          return out;
+                        },
+                        [](const ast::BypassMatch&) { return std::string("bypass"); },
+                        [](const ast::MarkMatch& m) {
+                          return std::string(m.conntrack ? "ct mark " : "mark ") + mark_op(m.op) +
+                                 " " + mark_expr(m.value);
+                        },
+                    },
+                    match);
 }
 
 std::string ast_action(const ast::Action& action) {
@@ -204,7 +196,9 @@ std::string dump_ast(const ast::Policy& policy) {
             [&](const ast::SysctlBlock& s) {
               out << pos(s.location) << " sysctl " << join(s.targets, value) << " { "
                   << join(s.settings,
-                          [](const ast::SysctlSetting& x) { return x.key.text + "=" + value(x.value); })
+                          [](const ast::SysctlSetting& x) {
+                            return x.key.text + "=" + value(x.value);
+                          })
                   << " }\n";
             },
         },
@@ -225,14 +219,22 @@ std::string ir_match(const ir::Match& match) {
   return std::visit(
       Overloaded{
           [](const ir::InterfaceMatch& m) {
-            std::string items = m.set.empty() ? "{" + join(m.names, [](const std::string& s) { return s; }, ",") + "}"
-                                              : "@" + m.set;
+            std::string items =
+                m.set.empty() ? "{" +
+                                    join(
+                                        m.names, [](const std::string& s) { return s; }, ",") +
+                                    "}"
+                              : "@" + m.set;
             return std::string(m.output ? "oif" : "iif") + (m.negated ? " != " : " ") + items;
           },
           [](const ir::AddressMatch& m) {
             std::string items =
-                m.set.empty() ? "{" + join(m.prefixes, [](const IpPrefix& p) { return p.str(); }, ",") + "}"
-                              : "@" + m.set;
+                m.set.empty()
+                    ? "{" +
+                          join(
+                              m.prefixes, [](const IpPrefix& p) { return p.str(); }, ",") +
+                          "}"
+                    : "@" + m.set;
             return std::string(m.destination ? "daddr" : "saddr") + (m.negated ? " != " : " ") +
                    items;
           },
@@ -245,9 +247,11 @@ std::string ir_match(const ir::Match& match) {
             return out;
           },
           [&](const ir::BypassMatch& m) {
-            return "bypass {" + join(m.bypass, [&](const ir::Bypass& b) {
-                     return b.protocol + " " + port_list(b.ports);
-                   }) + "}";
+            return "bypass {" +
+                   join(
+                       m.bypass,
+                       [&](const ir::Bypass& b) { return b.protocol + " " + port_list(b.ports); }) +
+                   "}";
           },
           [](const ir::MarkMatch& m) {
             return std::string(m.conntrack ? "ct mark" : "mark") + " & " + hex(m.mask) +
@@ -265,9 +269,9 @@ std::string ir_action(const ir::Action& action) {
             std::string target = a.conntrack ? "ct mark" : "mark";
             switch (a.op) {
               case ast::MarkAssign::or_bits:
-                return a.mask == a.value ? target + " |= " + hex(a.value)
-                                         : target + " = " + target + " & ~" + hex(a.mask) +
-                                               " | " + hex(a.value);
+                return a.mask == a.value
+                           ? target + " |= " + hex(a.value)
+                           : target + " = " + target + " & ~" + hex(a.mask) + " | " + hex(a.value);
               case ast::MarkAssign::set_whole: return target + " = " + hex(a.value);
               case ast::MarkAssign::clear_bits: return target + " &= ~" + hex(a.mask);
             }
@@ -313,7 +317,8 @@ std::string dump_ir(const ir::Policy& policy) {
         contains.push_back(other.name);
       }
     }
-    if (!contains.empty()) out << " contains " << join(contains, [](const std::string& s) { return s; });
+    if (!contains.empty())
+      out << " contains " << join(contains, [](const std::string& s) { return s; });
     out << "\n";
   }
   for (const ir::Set& s : policy.sets) {

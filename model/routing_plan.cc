@@ -3,6 +3,8 @@
 #include <cstdio>
 #include <string>
 
+#include "model/values.h"
+
 namespace ztc::route {
 
 const char* scope_name(Scope scope) {
@@ -44,12 +46,6 @@ namespace {
 constexpr uint32_t kAllBits = 0xffffffffu;
 
 const char* family_flag(IpFamily family) { return family == IpFamily::v4 ? "-4" : "-6"; }
-
-std::string hex(uint32_t value) {
-  char buffer[11];
-  std::snprintf(buffer, sizeof buffer, "0x%x", value);
-  return buffer;
-}
 
 }  // namespace
 

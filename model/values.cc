@@ -1,6 +1,7 @@
 #include "model/values.h"
 
 #include <algorithm>
+#include <cstdio>
 
 #include "model/ip_address.h"
 
@@ -103,6 +104,18 @@ std::optional<std::string> canonical_value(ValueType type, const std::string& te
     }
   }
   return std::nullopt;
+}
+
+std::string hex(uint32_t value) {
+  char text[11];
+  std::snprintf(text, sizeof text, "0x%x", value);
+  return text;
+}
+
+std::optional<std::pair<std::string, std::string>> split_name_value(const std::string& text) {
+  size_t equals = text.find('=');
+  if (equals == std::string::npos || equals == 0) return std::nullopt;
+  return std::make_pair(text.substr(0, equals), text.substr(equals + 1));
 }
 
 }  // namespace ztc

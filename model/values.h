@@ -3,8 +3,10 @@
 // line accepts exactly what a policy would.
 #pragma once
 
+#include <cstdint>
 #include <optional>
 #include <string>
+#include <utility>
 
 namespace ztc {
 
@@ -20,5 +22,12 @@ std::optional<std::string> canonical_value(ValueType type, const std::string& te
 
 bool valid_ifname(const std::string& name);
 bool valid_comment(const std::string& text);
+
+// A mark, mask or bit set as `ip rule` and nft print it: 0x100.
+std::string hex(uint32_t value);
+
+// NAME=VALUE (a -D parameter, an environment entry) split at the first '=';
+// the value may be empty, the name not. nullopt when there is no name.
+std::optional<std::pair<std::string, std::string>> split_name_value(const std::string& text);
 
 }  // namespace ztc

@@ -15,6 +15,8 @@
 #include <sstream>
 #include <vector>
 
+#include "model/values.h"
+
 namespace ztc::cni {
 namespace {
 
@@ -134,12 +136,12 @@ int run_install(int argc, const char* const* argv, std::ostream& out, std::ostre
     json plugin = {{"type", kPluginType}, {"policy", policy}, {"set", set}};
     json define_object = json::object();
     for (const std::string& define : defines) {
-      size_t equals = define.find('=');
-      if (equals == std::string::npos || equals == 0) {
+      std::optional<std::pair<std::string, std::string>> parameter = split_name_value(define);
+      if (!parameter) {
         err << "ztc-cni: error: -D " << define << ": NAME=VALUE expected\n";
         return 2;
       }
-      define_object[define.substr(0, equals)] = define.substr(equals + 1);
+      define_object[parameter->first] = parameter->second;
     }
     plugin["defines"] = define_object;
     if (!namespaces.empty()) plugin["namespaces"] = namespaces;

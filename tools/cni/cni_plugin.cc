@@ -11,6 +11,7 @@
 #include "backend/enroll.h"
 #include "backend/member_state.h"
 #include "model/ip_address.h"
+#include "model/values.h"
 #include "tools/ztc/node_access.h"
 #include "tools/ztc/policy_input.h"
 
@@ -140,12 +141,12 @@ std::optional<Failure> parse_cni_args(const std::string& text,
     size_t end = text.find(';', start);
     if (end == std::string::npos) end = text.size();
     std::string pair = text.substr(start, end - start);
-    size_t equals = pair.find('=');
-    if (equals == std::string::npos || equals == 0) {
+    std::optional<std::pair<std::string, std::string>> split = split_name_value(pair);
+    if (!split) {
       return Failure{kInvalidEnvironment, "invalid environment variables",
                      "CNI_ARGS: '" + pair + "' is not KEY=VALUE"};
     }
-    (*args)[pair.substr(0, equals)] = pair.substr(equals + 1);
+    (*args)[split->first] = split->second;
     start = end + 1;
     if (end == text.size()) break;
   }

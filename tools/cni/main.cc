@@ -4,6 +4,7 @@
 #include <iterator>
 #include <string>
 
+#include "model/values.h"
 #include "tools/cni/cni_install.h"
 #include "tools/cni/cni_plugin.h"
 
@@ -15,9 +16,8 @@ int main(int argc, char** argv) {
   if (argc > 1) return ztc::cni::run_install(argc, argv, std::cout, std::cerr);
   ztc::cni::Environment environment;
   for (char** entry = environ; *entry; ++entry) {
-    std::string text = *entry;
-    size_t equals = text.find('=');
-    if (equals != std::string::npos) environment[text.substr(0, equals)] = text.substr(equals + 1);
+    if (auto variable = ztc::split_name_value(*entry))
+      environment[variable->first] = variable->second;
   }
   // A network configuration is a few KiB; refuse anything absurd rather than
   // reading without bound.

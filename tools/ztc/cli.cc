@@ -6,6 +6,7 @@
 #include <optional>
 #include <ostream>
 
+#include "model/values.h"
 #include "tools/ztc/commands.h"
 #include "tools/ztc/explain_command.h"
 #include "tools/ztc/preflight_command.h"
@@ -20,12 +21,12 @@ namespace {
 // name the flag.
 bool parse_overrides(const std::vector<std::string>& defines, Overrides* out, std::string* error) {
   for (const std::string& define : defines) {
-    size_t eq = define.find('=');
-    if (eq == std::string::npos || eq == 0) {
+    std::optional<std::pair<std::string, std::string>> parameter = split_name_value(define);
+    if (!parameter) {
       *error = "-D " + define + ": expected NAME=VALUE";
       return false;
     }
-    out->emplace_back(define.substr(0, eq), define.substr(eq + 1));
+    out->push_back(std::move(*parameter));
   }
   return true;
 }
@@ -187,9 +188,10 @@ int run_cli(int argc, const char* const* argv, std::ostream& out, std::ostream& 
       ->add_option("--timeout", trace_options.timeout_seconds,
                    "stop after this many seconds (default 60)")
       ->check(CLI::Range(0.1, 86400.0));
-  trace_cmd->add_option("MATCH", trace_options.match,
-                        "packet words as for explain: iif NAME | local, tcp|udp|icmp, saddr A, daddr A, "
-                        "sport N, dport N, mark V, ct mark V");
+  trace_cmd->add_option(
+      "MATCH", trace_options.match,
+      "packet words as for explain: iif NAME | local, tcp|udp|icmp, saddr A, daddr A, "
+      "sport N, dport N, mark V, ct mark V");
 
   // ztc set add|del|list|sync FILE SET ...: see tools/ztc/set_commands.h.
   CLI::App* set_cmd = app.add_subcommand(

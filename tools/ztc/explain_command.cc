@@ -159,12 +159,12 @@ int run_explain(const ExplainOptions& options, std::ostream& out, std::ostream& 
   }
   std::vector<std::pair<std::string, std::string>> members;
   for (const std::string& member : options.members) {
-    size_t eq = member.find('=');
-    if (eq == std::string::npos || eq == 0 || eq + 1 == member.size()) {
+    std::optional<std::pair<std::string, std::string>> pair = split_name_value(member);
+    if (!pair || pair->second.empty()) {
       err << "ztc: error: --member " << member << ": expected SET=ELEMENT\n";
       return kExitUsage;
     }
-    members.emplace_back(member.substr(0, eq), member.substr(eq + 1));
+    members.push_back(std::move(*pair));
   }
 
   Diagnostics diagnostics;
