@@ -165,7 +165,10 @@ int on_route(nl_msg* msg, void* arg) {
     return NL_SKIP;
   }
   auto* rtm = static_cast<rtmsg*>(nlmsg_data(header));
-  if (rtm->rtm_protocol == route::kZtcProtocol) return NL_SKIP;
+  if (rtm->rtm_protocol == route::kZtcProtocol ||
+      rtm->rtm_protocol == route::kMemberRouteProtocol) {
+    return NL_SKIP;
+  }
   if (rtm->rtm_family != AF_INET && rtm->rtm_family != AF_INET6) return NL_SKIP;
   nlattr* tb[RTA_MAX + 1] = {};
   if (nlmsg_parse(header, sizeof(rtmsg), tb, RTA_MAX, nullptr) < 0) return NL_SKIP;

@@ -96,7 +96,7 @@ const char* const kAmbientV4 =
     "route add 10.244.1.2 dev veth1 table 101 scope link proto 122\n"
     "route add default via 10.244.1.2 dev veth1 table 102 onlink proto 122\n"
     "# for each member of @pods: route add <member> via 192.168.126.2 dev istioin table 100 src "
-    "10.244.1.1 proto 122\n"
+    "10.244.1.1 proto 123\n"
     "rule add priority 100 fwmark 0x200/0x200 goto 32766 protocol 122\n"
     "rule add priority 101 fwmark 0x100/0x100 lookup 101 protocol 122\n"
     "rule add priority 102 fwmark 0x40/0x40 lookup 102 protocol 122\n"

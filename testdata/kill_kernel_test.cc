@@ -79,7 +79,8 @@ class Node : public testing::AmbientNode {
   State state() const {
     std::string all = must(
         "nft -s list table ip ztunnel 2>&1; echo '@@@'; ip -4 rule; ip -6 rule; "
-        "ip -4 route show table all proto 122; ip -6 route show table all proto 122");
+        "ip -4 route show table all proto 122; ip -6 route show table all proto 122; "
+        "ip -4 route show table all proto 123; ip -6 route show table all proto 123");
     size_t split = all.find("@@@\n");
     return {all.substr(0, split), all.substr(split + 4)};
   }
