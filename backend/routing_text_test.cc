@@ -266,7 +266,7 @@ BOOST_AUTO_TEST_CASE(batches_apply_in_a_namespace, *boost::unit_test::label("ker
   BOOST_REQUIRE_MESSAGE(derived.exit_code == 0, derived.output);
   std::string table100 = ip(netns, "-4 route show table 100");
   BOOST_TEST(
-      contains(table100, "10.244.1.5 via 192.168.126.2 dev istioin proto 122 src 10.244.1.1 \n"),
+      contains(table100, "10.244.1.5 via 192.168.126.2 dev istioin proto 123 src 10.244.1.1 \n"),
       table100);
 }
 

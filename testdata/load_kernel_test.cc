@@ -210,7 +210,12 @@ BOOST_AUTO_TEST_CASE(a_routing_failure_after_the_nft_commit_restores_everything,
       BOOST_TEST(failed.err.substr(error_at) ==
                  at +
                      "error: cannot add -4 route 10.98.0.0/16 via 192.168.127.2 dev istioout "
-                     "table 101: File exists\n" +
+                     "table 101: File exists" +
+                     // A re-load's writes look up who holds a key (a member route may).
+                     (loaded_before ? " (a route to 10.98.0.0/16 in table 101 exists that ztc "
+                                      "does not own)"
+                                    : "") +
+                     "\n" +
                      source + at + "note: routing changes made so far were rolled back\n" + source +
                      at + "note: " +
                      (loaded_before ? "the previous nft table was restored"
