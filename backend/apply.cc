@@ -283,6 +283,8 @@ std::optional<ApplyReport> load_increment(const nft::Table& compiled, const rout
   // one recorded on the unchanged managed sets.
   route::ReconcileResult check =
       route::reconcile_keeping_members(kernels.routing, effective, new_member_routes, true);
+  // Member routes an older ztc wrote: a whole load re-tags them.
+  if (check.untagged_member_routes) return std::nullopt;
   if (!check.ok) {
     report.diagnostics.append(check.diagnostics);
     report.routing = std::move(check);

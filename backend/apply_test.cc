@@ -327,10 +327,10 @@ BOOST_AUTO_TEST_CASE(members_are_carried_over_with_their_routes) {
                                         "10.244.1.6 }\n") != std::string::npos,
                  report.nft_buffer);
       std::string state = node.routing_state();
-      BOOST_TEST(state.find("proto 122 -4 route 10.244.1.5 via 192.168.126.2 dev istioin src "
+      BOOST_TEST(state.find("proto 123 -4 route 10.244.1.5 via 192.168.126.2 dev istioin src "
                             "10.244.1.1 table 100\n") != std::string::npos,
                  state);
-      BOOST_TEST(state.find("proto 122 -4 route 10.244.1.6 via 192.168.126.2 dev istioin src "
+      BOOST_TEST(state.find("proto 123 -4 route 10.244.1.6 via 192.168.126.2 dev istioin src "
                             "10.244.1.1 table 100\n") != std::string::npos,
                  state);
     }

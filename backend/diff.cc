@@ -100,6 +100,8 @@ std::optional<DiffReport> definitions_diff(const nft::Table& compiled, const rou
       kernels.routing, with_sysctl_restores(plan, *recorded, kernels.routing, compiled.location),
       derived_routes(plan, added_members), true);
   report.routing.planned.clear();
+  // Member routes an older ztc wrote: compared as a whole load would (re-tagged).
+  if (report.routing.untagged_member_routes) return std::nullopt;
   if (!report.routing.ok) {
     report.diagnostics.append(report.routing.diagnostics);
     return report;

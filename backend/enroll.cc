@@ -132,33 +132,6 @@ route::Change route_change(route::Change::Kind kind, const route::Route& route) 
   return change;
 }
 
-// The ztc routes in the kernel, listed once when first needed.
-class RouteIndex : public route::ExistingRoutes {
- public:
-  explicit RouteIndex(route::RoutingKernel& kernel) : kernel_(kernel) {}
-  const route::Route* find(const route::Route& route, route::KernelError* error) override {
-    if (!loaded_) {
-      std::vector<route::Route> routes;
-      if (route::KernelError e = kernel_.list_routes(&routes)) {
-        *error = e;
-        return nullptr;
-      }
-      for (route::Route& r : routes) {
-        route::RouteKey key = route::route_key(r);
-        by_key_.emplace(std::move(key), std::move(r));
-      }
-      loaded_ = true;
-    }
-    auto at = by_key_.find(route::route_key(route));
-    return at == by_key_.end() ? nullptr : &at->second;
-  }
-
- private:
-  route::RoutingKernel& kernel_;
-  bool loaded_ = false;
-  std::map<route::RouteKey, route::Route> by_key_;
-};
-
 // The element transaction and the route changes that go with it.
 struct Work {
   std::vector<nft::Element> remove;  // `delete element`: removals, old versions of recommented
@@ -171,7 +144,7 @@ struct Work {
 // differs, a replace); "No such process" on delete means it is already gone.
 // On any other failure, undoes what was done and returns false.
 bool run_routes(route::RoutingKernel& kernel, const std::vector<route::Change>& changes,
-                RouteIndex& index, EnrollResult* result) {
+                route::ListedRoutes& index, EnrollResult* result) {
   route::ReconcileResult run;
   route::execute(kernel, changes, &run, {&index, /*note_rollback=*/false});
   result->routing_writes += run.kernel_writes;
@@ -218,7 +191,7 @@ void commit(const SetTarget& target, Work work, Kernels kernels, EnrollResult* r
     }
     result->nft_buffer = buffer;
   }
-  RouteIndex index(kernels.routing);
+  route::ListedRoutes index(kernels.routing);
   if (!run_routes(kernels.routing, work.routes, index, result)) {
     result->routes.clear();
     if (buffer.empty()) return;
@@ -492,7 +465,7 @@ EnrollResult sync_members(const SetTarget& target, const std::vector<MemberInput
   // Routes: every desired member's, checked against the kernel (this repairs
   // routes that went missing); removed members' routes go.
   if (!target.derived.empty()) {
-    RouteIndex index(kernels.routing);
+    route::ListedRoutes index(kernels.routing);
     route::KernelError error;
     auto listing_failed = [&] {
       result.diagnostics.error(Location{}, "cannot list routes: " + *error);

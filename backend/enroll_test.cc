@@ -113,7 +113,10 @@ struct Node {
   std::vector<std::string> routes() const {
     std::vector<std::string> out;
     for (const auto& stored : routing.all_routes()) {
-      if (stored.protocol == route::kZtcProtocol) out.push_back(route::describe(stored.route));
+      if (stored.protocol == route::kZtcProtocol ||
+          stored.protocol == route::kMemberRouteProtocol) {
+        out.push_back(route::describe(stored.route));
+      }
     }
     return out;
   }

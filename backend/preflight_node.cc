@@ -160,7 +160,10 @@ struct RouteCount {
 void on_route(nlmsghdr* header, RouteCount* count) {
   if (header->nlmsg_type != RTM_NEWROUTE || !nlmsg_valid_hdr(header, sizeof(rtmsg))) return;
   auto* rtm = static_cast<rtmsg*>(nlmsg_data(header));
-  if (rtm->rtm_protocol == route::kZtcProtocol) return;
+  if (rtm->rtm_protocol == route::kZtcProtocol ||
+      rtm->rtm_protocol == route::kMemberRouteProtocol) {
+    return;
+  }
   if (rtm->rtm_family != AF_INET && rtm->rtm_family != AF_INET6) return;
   nlattr* tb[RTA_MAX + 1] = {};
   if (nlmsg_parse(header, sizeof(rtmsg), tb, RTA_MAX, nullptr) < 0) return;
@@ -296,28 +299,60 @@ bool in_initial_netns() {
          ours.st_ino == init.st_ino && ours.st_dev == init.st_dev;
 }
 
+// Whether the legacy (x_tables) iptables of this namespace hold a table:
+// the kernel names them in /proc/net/ip{,6}_tables_names (no file: the
+// module is not loaded, so there is none). What iptables-legacy-save reads.
+bool legacy_tables_present(bool ipv6) {
+  std::ifstream names(std::string("/proc/thread-self/net/") +
+                      (ipv6 ? "ip6_tables_names" : "ip_tables_names"));
+  std::string name;
+  return static_cast<bool>(names >> name);
+}
+
+// Whether a text listing of the ruleset holds a table iptables-nft could
+// have made (family ip or ip6, one of the x_tables names): the only tables
+// iptables-nft-save prints.
+bool xtables_tables_present(const std::string& text, bool ipv6) {
+  const std::string family = ipv6 ? "ip6" : "ip";
+  for (const char* name : {"filter", "nat", "mangle", "raw", "security"}) {
+    const std::string header = "table " + family + " " + name + " {";
+    for (size_t at = text.find(header); at != std::string::npos; at = text.find(header, at + 1)) {
+      if (at == 0 || text[at - 1] == '\n') return true;
+    }
+  }
+  return false;
+}
+
 }  // namespace
 
 NodeFootprint read_node(const std::set<std::string>& skip, bool follow_named_maps) {
   NodeFootprint out;
+  std::string error;
+  // The text listing first: it tells which iptables-nft tables exist, so
+  // iptables-nft-save runs only when it has one to print.
+  std::optional<std::string> text = nft_listing(false, true, &error);
   // iptables first: tables iptables-nft made are read from its save output
   // (it quotes the rules as they were written) and skipped in the nft listing.
   std::set<std::string> nft_skip = skip;
   for (const char* backend : {"iptables-legacy", "iptables-nft"}) {
     for (bool ipv6 : {false, true}) {
+      const bool legacy = std::string(backend) == "iptables-legacy";
+      // A save process costs a few ms each, every load: skipped when it
+      // would print no table.
+      if (legacy ? !legacy_tables_present(ipv6) : text && !xtables_tables_present(*text, ipv6)) {
+        continue;
+      }
       std::string program = std::string(ipv6 ? "ip6tables" : "iptables") +
                             (backend + std::strlen("iptables")) + "-save";
       CommandResult result =
           run_command("command -v " + program + " >/dev/null 2>&1 && " + program + " 2>/dev/null");
       if (result.exit_code != 0) continue;  // not installed, or nothing to say
       std::set<std::string> tables = read_iptables_save(backend, ipv6, result.output, &out);
-      if (std::string(backend) == "iptables-nft") {
+      if (!legacy) {
         for (const std::string& table : tables) nft_skip.insert((ipv6 ? "ip6 " : "ip ") + table);
       }
     }
   }
-  std::string error;
-  std::optional<std::string> text = nft_listing(false, true, &error);
   std::optional<std::string> json =
       text ? nft_listing(true, !follow_named_maps, &error) : std::nullopt;
   if (text) {

@@ -3,8 +3,9 @@
 // (testsupport/fake_routing_kernel.h). The real implementation talks netlink
 // through libnl-route-3.
 //
-// Only entries tagged with route::kZtcProtocol are listed: nothing else is ever
-// ztc's to change. Writes tag everything they create with it.
+// Only entries tagged with route::kZtcProtocol (member routes:
+// kMemberRouteProtocol) are listed: nothing else is ever ztc's to change.
+// Writes tag everything they create with one of them.
 #pragma once
 
 #include <functional>
@@ -31,16 +32,17 @@ class RoutingKernel {
 
   // ztc-tagged rules of both families, in kernel order; Locations are unknown.
   virtual KernelError list_rules(std::vector<Rule>* rules) = 0;
-  // ztc-tagged unicast routes of all tables, both families.
+  // ztc-tagged unicast routes of all tables, both families (member routes
+  // with Route::member set).
   virtual KernelError list_routes(std::vector<Route>* routes) = 0;
-  // The same without the routes `skip` says no to (member routes: a re-load
-  // whose member route template is unchanged does not look at 100k of them).
-  virtual KernelError list_routes_except(const std::function<bool(const Route&)>& skip,
-                                         std::vector<Route>* routes) {
+  // The same without the routes tagged as member routes (a re-load whose
+  // member route template is unchanged does not look at 100k of them).
+  // Member routes an older ztc tagged as static ones are listed.
+  virtual KernelError list_static_routes(std::vector<Route>* routes) {
     std::vector<Route> all;
     if (KernelError error = list_routes(&all)) return error;
     for (Route& route : all) {
-      if (!skip(route)) routes->push_back(std::move(route));
+      if (!route.member) routes->push_back(std::move(route));
     }
     return std::nullopt;
   }
@@ -85,8 +87,7 @@ class NetlinkRoutingKernel : public RoutingKernel {
 
   KernelError list_rules(std::vector<Rule>* rules) override;
   KernelError list_routes(std::vector<Route>* routes) override;
-  KernelError list_routes_except(const std::function<bool(const Route&)>& skip,
-                                 std::vector<Route>* routes) override;
+  KernelError list_static_routes(std::vector<Route>* routes) override;
   KernelError add_rule(const Rule& rule) override;
   KernelError delete_rule(const Rule& rule) override;
   KernelError add_route(const Route& route) override;
@@ -100,6 +101,8 @@ class NetlinkRoutingKernel : public RoutingKernel {
  private:
   NetlinkRoutingKernel(std::unique_ptr<netlink::Socket> socket, int netns_fd);
   KernelError route_request(const Route& route, bool remove, int flags);
+  // ztc's routes; only those with `protocol` unless it is 0.
+  KernelError dump_routes(uint8_t protocol, std::vector<Route>* routes);
   KernelError send_rule(const Rule& rule, bool remove);
   KernelError delete_rule_exactly(const Rule& rule, int depth);
   // Interface index by name, cached (a load adds thousands of routes on one device).

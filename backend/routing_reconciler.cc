@@ -33,7 +33,16 @@ KernelError perform(RoutingKernel& kernel, const Change& change) {
     case Change::Kind::delete_rule: return kernel.delete_rule(change.rule());
     case Change::Kind::add_route: return kernel.add_route(change.route());
     case Change::Kind::replace_route: return kernel.replace_route(change.route());
-    case Change::Kind::delete_route: return kernel.delete_route(change.route());
+    case Change::Kind::delete_route: {
+      KernelError error = kernel.delete_route(change.route());
+      // A member route an older ztc wrote carries the static routes' protocol.
+      if (error && change.route().member && error->rfind("No such process", 0) == 0) {
+        Route untagged = change.route();
+        untagged.member = false;
+        if (!kernel.delete_route(untagged)) return std::nullopt;
+      }
+      return error;
+    }
     case Change::Kind::write_sysctl:
       return kernel.write_sysctl(change.sysctl().key, change.sysctl().new_value);
   }
@@ -108,12 +117,11 @@ void add_diff(const Change& change, ReconcileResult* result) {
 }
 
 bool read_current(RoutingKernel& kernel, std::vector<Rule>* rules, std::vector<Route>* routes,
-                  ReconcileResult* result,
-                  const std::function<bool(const Route&)>& skip = nullptr) {
+                  ReconcileResult* result, bool static_only = false) {
   if (KernelError error = kernel.list_rules(rules)) {
     result->diagnostics.error(Location{}, "cannot read routing rules: " + *error);
   } else if (KernelError error =
-                 skip ? kernel.list_routes_except(skip, routes) : kernel.list_routes(routes)) {
+                 static_only ? kernel.list_static_routes(routes) : kernel.list_routes(routes)) {
     result->diagnostics.error(Location{}, "cannot read routes: " + *error);
   } else {
     return true;
@@ -278,21 +286,24 @@ ReconcileResult reconcile_routing(RoutingKernel& kernel, const Plan& plan,
   // ---- what is there
   std::vector<Rule> current_rules;
   std::vector<Route> current_routes;
-  std::function<bool(const Route&)> skip;
-  if (keep_members && !plan.derived.empty()) {
-    // A member route is left out unless a static route of the plan, or one
-    // of `extra_routes`, holds its key (then it is that route, compared as such).
+  const bool static_only = keep_members && !plan.derived.empty();
+  if (!read_current(kernel, &current_rules, &current_routes, &result, static_only)) return result;
+  if (static_only) {
+    // Member routes are not listed, except those an older ztc tagged as
+    // static routes: unless a static route of the plan, or one of
+    // `extra_routes`, holds its key (then it is that route, compared as
+    // such), one of those makes this a whole load's work (which re-tags them).
     std::set<RouteKey> static_keys;
     for (const Route& route : plan.routes) static_keys.insert(route_key(route));
     for (const Route& route : extra_routes) static_keys.insert(route_key(route));
-    skip = [&plan, static_keys](const Route& route) {
+    for (const Route& route : current_routes) {
+      if (route.member || static_keys.count(route_key(route))) continue;
       for (const DerivedRoutes& derived : plan.derived) {
-        if (derived_from(derived, route)) return !static_keys.count(route_key(route));
+        if (derived_from(derived, route)) result.untagged_member_routes = true;
       }
-      return false;
-    };
+    }
+    if (result.untagged_member_routes) return result;
   }
-  if (!read_current(kernel, &current_rules, &current_routes, &result, skip)) return result;
 
   // ---- new and replaced routes. Matching consumes a current entry, so a
   // duplicate in the kernel counts as stale.
@@ -369,7 +380,25 @@ ReconcileResult reconcile_routing(RoutingKernel& kernel, const Plan& plan,
 void apply_planned(RoutingKernel& kernel, ReconcileResult* result) {
   std::vector<Change> planned = std::move(result->planned);
   result->planned.clear();
-  execute(kernel, std::move(planned), result);
+  ListedRoutes listed(kernel);
+  execute(kernel, std::move(planned), result, {&listed});
+}
+
+const Route* ListedRoutes::find(const Route& route, KernelError* error) {
+  if (!listed_) {
+    std::vector<Route> routes;
+    if (KernelError e = kernel_.list_routes(&routes)) {
+      *error = e;
+      return nullptr;
+    }
+    for (Route& r : routes) {
+      RouteKey key = route_key(r);
+      by_key_.emplace(std::move(key), std::move(r));
+    }
+    listed_ = true;
+  }
+  auto at = by_key_.find(route_key(route));
+  return at == by_key_.end() ? nullptr : &at->second;
 }
 
 ReconcileResult reconcile(RoutingKernel& kernel, const Plan& plan,

@@ -15,6 +15,7 @@
 // An unchanged plan makes no kernel write at all.
 #pragma once
 
+#include <map>
 #include <memory>
 #include <string>
 #include <variant>
@@ -69,6 +70,10 @@ struct ReconcileResult {
   // A dry run of reconcile_keeping_members: the writes it would make, for
   // apply_planned (the listing is not repeated).
   std::vector<Change> planned;
+  // reconcile_keeping_members found member routes an older ztc wrote with
+  // the static routes' protocol: nothing was planned; a whole reconcile
+  // re-tags them.
+  bool untagged_member_routes = false;
 
   bool changed() const { return !diff.empty(); }
   // The diff as text, one "+ ..." / "- ..." / "~ ..." line each.
@@ -81,18 +86,19 @@ ReconcileResult reconcile(RoutingKernel& kernel, const Plan& plan,
                           const std::vector<Route>& extra_routes, bool dry_run);
 
 // As reconcile, when the member route templates are those the kernel's
-// member routes were made from: member routes (derived_from a template of
-// plan.derived, unless a static route of the plan or one of
-// `new_member_routes` has their key) are neither listed, compared nor
-// written; rules, static routes, sysctls and `new_member_routes` (those of
-// members a load adds: declared elements the set lacked) are.
+// member routes were made from: member routes (tagged kMemberRouteProtocol)
+// are neither listed, compared nor written; rules, static routes, sysctls
+// and `new_member_routes` (those of members a load adds: declared elements
+// the set lacked) are. Member routes tagged as static ones (an older ztc's)
+// stop it: untagged_member_routes.
 ReconcileResult reconcile_keeping_members(RoutingKernel& kernel, const Plan& plan,
                                           const std::vector<Route>& new_member_routes,
                                           bool dry_run);
 
 // Makes the writes a dry run of reconcile_keeping_members planned (the
 // caller holds the lock, so nothing changed since): as reconcile would,
-// undoing them on failure. `result` is that dry run's.
+// undoing them on failure. `result` is that dry run's. Tolerant (see
+// ExecuteOptions): an unlisted member route may hold a planned route's key.
 void apply_planned(RoutingKernel& kernel, ReconcileResult* result);
 
 // ztc's routes in the kernel by key, for a tolerant execute (the set
@@ -103,6 +109,18 @@ class ExistingRoutes {
   // ztc's route with `route`'s key, nullptr when none (or, with `error`,
   // when the kernel cannot say).
   virtual const Route* find(const Route& route, KernelError* error) = 0;
+};
+
+// ztc's routes in the kernel by key, all listed once, when first asked.
+class ListedRoutes : public ExistingRoutes {
+ public:
+  explicit ListedRoutes(RoutingKernel& kernel) : kernel_(kernel) {}
+  const Route* find(const Route& route, KernelError* error) override;
+
+ private:
+  RoutingKernel& kernel_;
+  bool listed_ = false;
+  std::map<RouteKey, Route> by_key_;
 };
 
 struct ExecuteOptions {

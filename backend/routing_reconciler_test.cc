@@ -1,5 +1,6 @@
 #include "backend/routing_reconciler.h"
 
+#include <algorithm>
 #include <boost/test/unit_test.hpp>
 #include <memory>
 #include <string>
@@ -82,6 +83,7 @@ std::vector<Route> pod_routes(const Policy& policy, const std::vector<std::strin
   for (const std::string& pod : pods) {
     Route r = route(pod, "192.168.126.2", "istioin", 100, policy.at(5));
     r.source = ip("10.244.1.1");
+    r.member = true;
     routes.push_back(r);
   }
   return routes;
@@ -169,6 +171,7 @@ BOOST_AUTO_TEST_CASE(keeping_members_leaves_member_routes_alone_and_repairs_the_
   // A static route in the member routes' table, on their device and with
   // their gateway: a static route, not a member's, because the plan says so.
   Route lookalike = pod_routes(policy, {"10.244.9.9"})[0];
+  lookalike.member = false;
   plan.routes.push_back(lookalike);
   BOOST_TEST_REQUIRE(
       reconcile(kernel, plan, pod_routes(policy, {"10.244.1.5", "10.244.1.6"}), false).ok);
@@ -196,12 +199,63 @@ BOOST_AUTO_TEST_CASE(keeping_members_leaves_member_routes_alone_and_repairs_the_
   BOOST_TEST(kernel.writes() == 5);
   BOOST_TEST(check.applied.size() == 5u);
   // 10.244.1.6's route stays missing: member routes are `set sync`'s to repair.
-  ReconcileResult again = reconcile_keeping_members(kernel, plan, fresh, true);
+  // The next re-load: 10.244.1.7 is a member now, so no new member route.
+  ReconcileResult again = reconcile_keeping_members(kernel, plan, {}, true);
   BOOST_TEST(!again.changed());
   ReconcileResult all =
       reconcile(kernel, plan, pod_routes(policy, {"10.244.1.5", "10.244.1.6", "10.244.1.7"}), true);
   BOOST_TEST(all.diff_text() ==
              "+ -4 route 10.244.1.6 via 192.168.126.2 dev istioin src 10.244.1.1 table 100\n");
+}
+
+// A node an older ztc loaded holds member routes tagged as static routes
+// (122): a re-load that keeps members says so and plans nothing; the whole
+// reconcile re-tags each in place (replace, no gap); a member's delete finds
+// the old tag.
+BOOST_AUTO_TEST_CASE(member_routes_an_older_ztc_wrote_are_retagged_by_a_whole_reconcile) {
+  Policy policy;
+  FakeRoutingKernel kernel = node();
+  Plan plan = base_plan(policy);
+  DerivedRoutes members;
+  members.set = "pods";
+  members.route = pod_routes(policy, {"0.0.0.0"})[0];
+  members.location = policy.at(5);
+  plan.derived.push_back(members);
+  BOOST_TEST_REQUIRE(reconcile(kernel, plan, {}, false).ok);
+  std::vector<Route> pods = pod_routes(policy, {"10.244.1.5", "10.244.1.6"});
+  for (Route old : pods) {
+    old.member = false;
+    kernel.add_foreign_route(old, kZtcProtocol);
+  }
+  const size_t logged = kernel.log().size();
+  ReconcileResult check = reconcile_keeping_members(kernel, plan, {}, true);
+  BOOST_TEST(check.untagged_member_routes);
+  BOOST_TEST(check.planned.empty());
+  ReconcileResult whole = reconcile(kernel, plan, pods, false);
+  BOOST_TEST_REQUIRE(whole.ok, whole.diagnostics.render());
+  BOOST_TEST(std::vector<std::string>(kernel.log().begin() + logged, kernel.log().end()) ==
+                 (std::vector<std::string>{
+                     "replace -4 route 10.244.1.5 via 192.168.126.2 dev istioin src 10.244.1.1 "
+                     "table 100",
+                     "replace -4 route 10.244.1.6 via 192.168.126.2 dev istioin src 10.244.1.1 "
+                     "table 100"}),
+             boost::test_tools::per_element());
+  for (const FakeRoutingKernel::StoredRoute& stored : kernel.all_routes()) {
+    if (stored.route.table == 100) BOOST_TEST(stored.protocol == kMemberRouteProtocol);
+  }
+  BOOST_TEST(!reconcile_keeping_members(kernel, plan, {}, true).untagged_member_routes);
+
+  // One still tagged 122 (a set command's delete on a node not yet re-loaded).
+  Route old = pod_routes(policy, {"10.244.1.7"})[0];
+  old.member = false;
+  kernel.add_foreign_route(old, kZtcProtocol);
+  Change remove;
+  remove.kind = Change::Kind::delete_route;
+  remove.subject = pod_routes(policy, {"10.244.1.7"})[0];
+  ReconcileResult removed;
+  execute(kernel, {remove}, &removed);
+  BOOST_TEST(removed.ok, removed.diagnostics.render());
+  BOOST_TEST(kernel.all_routes().size() == 2u + base_plan(policy).routes.size());
 }
 
 BOOST_AUTO_TEST_CASE(kernel_defaults_compare_equal) {
@@ -640,10 +694,22 @@ BOOST_AUTO_TEST_CASE(kernel_rules_and_routes_round_trip, *boost::unit_test::labe
        {"default via 192.168.127.2 dev istioout table 101",
         "10.244.1.2 dev veth.1 table 101 scope link",
         "default via 10.244.1.2 dev veth.1 table 102 onlink",
-        "10.250.0.0/16 via 192.168.127.2 dev istioout table 1000 metric 10",
-        "10.244.1.5 via 192.168.126.2 dev istioin table 100 src 10.244.1.1"}) {
+        "10.250.0.0/16 via 192.168.127.2 dev istioout table 1000 metric 10"}) {
     BOOST_TEST(routes.find(expected) != std::string::npos, expected << " in\n" << routes);
   }
+  // Member routes carry their own protocol; the static listing (filtered by
+  // the kernel) leaves them out.
+  BOOST_TEST(node.run("ip route show table all proto 123") ==
+             "10.244.1.5 via 192.168.126.2 dev istioin table 100 src 10.244.1.1 \n"
+             "10.244.1.6 via 192.168.126.2 dev istioin table 100 src 10.244.1.1 \n");
+  std::vector<Route> listed, statics;
+  BOOST_TEST_REQUIRE(!node.kernel->list_routes(&listed));
+  BOOST_TEST_REQUIRE(!node.kernel->list_static_routes(&statics));
+  BOOST_TEST(listed.size() == plan.routes.size() + 2);
+  BOOST_TEST(std::count_if(listed.begin(), listed.end(), [](const Route& r) { return r.member; }) ==
+             2);
+  BOOST_TEST(statics.size() == plan.routes.size());
+  for (const Route& route : statics) BOOST_TEST(!route.member, describe(route));
   BOOST_TEST(node.run("ip -6 route show table 101 proto 122").find("fd02::/64 via fd01::2") !=
              std::string::npos);
   BOOST_TEST(node.run("sysctl -n net.ipv4.conf.veth/1.rp_filter") == "2\n");

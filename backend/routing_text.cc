@@ -30,7 +30,7 @@ std::string route_args(const Route& route, const std::string& destination) {
   if (route.source) args += " src " + route.source->address_str();
   if (route.metric) args += " metric " + std::to_string(*route.metric);
   if (route.onlink) args += " onlink";
-  return args + " proto " + std::to_string(kZtcProtocol);
+  return args + " proto " + std::to_string(protocol_of(route));
 }
 
 bool is_ipv6_sysctl(const Sysctl& sysctl) { return sysctl.key.rfind("net.ipv6.", 0) == 0; }
@@ -85,8 +85,10 @@ std::string emit_batch(const Plan& plan, IpFamily family) {
   }
   for (const DerivedRoutes& derived : plan.derived) {
     if (derived.route.family != family) continue;
+    Route member = derived.route;
+    member.member = true;
     text += "# for each member of @" + derived.set + ": route add " +
-            route_args(derived.route, "<member>") + "\n";
+            route_args(member, "<member>") + "\n";
   }
   for (const Rule& rule : plan.rules) {
     if (rule.family == family) text += "rule add " + rule_args(rule) + "\n";

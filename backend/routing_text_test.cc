@@ -97,7 +97,7 @@ const char* const kAmbientV4 =
     "route add 10.244.1.2 dev veth1 table 101 scope link proto 122\n"
     "route add default via 10.244.1.2 dev veth1 table 102 onlink proto 122\n"
     "# for each member of @pods: route add <member> via 192.168.126.2 dev istioin table 100 src "
-    "10.244.1.1 proto 122\n"
+    "10.244.1.1 proto 123\n"
     "rule add priority 100 fwmark 0x200/0x200 goto 32766 protocol 122\n"
     "rule add priority 101 fwmark 0x100/0x100 lookup 101 protocol 122\n"
     "rule add priority 102 fwmark 0x40/0x40 lookup 102 protocol 122\n"
@@ -267,7 +267,7 @@ BOOST_AUTO_TEST_CASE(batches_apply_in_a_namespace, *boost::unit_test::label("ker
   BOOST_REQUIRE_MESSAGE(derived.exit_code == 0, derived.output);
   std::string table100 = ip(netns, "-4 route show table 100");
   BOOST_TEST(
-      contains(table100, "10.244.1.5 via 192.168.126.2 dev istioin proto 122 src 10.244.1.1 \n"),
+      contains(table100, "10.244.1.5 via 192.168.126.2 dev istioin proto 123 src 10.244.1.1 \n"),
       table100);
 }
 

@@ -19,6 +19,7 @@ const char* scope_name(Scope scope) {
 Route derive_route(const DerivedRoutes& derived, const IpPrefix& member) {
   Route route = derived.route;
   route.destination = member;
+  route.member = true;
   route.location = derived.location;
   return route;
 }
@@ -35,6 +36,10 @@ std::vector<Route> member_routes(const std::vector<DerivedRoutes>& derived, cons
     }
   }
   return out;
+}
+
+uint8_t protocol_of(const Route& route) {
+  return route.member ? kMemberRouteProtocol : kZtcProtocol;
 }
 
 RouteKey route_key(const Route& route) {
@@ -107,7 +112,7 @@ bool same_route(const Route& a, const Route& b) {
   // IPv6 routes have no scope in the kernel: it reports every one as global.
   bool scope_equal = a.family == IpFamily::v6 || a.scope == b.scope;
   return a.via == b.via && a.device == b.device && a.onlink == b.onlink && scope_equal &&
-         a.source == b.source;
+         a.source == b.source && a.member == b.member;
 }
 
 std::string describe(const Rule& rule) {
@@ -148,7 +153,10 @@ std::string describe(const Route& route) {
 bool derived_from(const DerivedRoutes& derived, const Route& route) {
   if (route.family != derived.route.family) return false;
   if (route.destination.length != route.destination.max_length()) return false;
-  return same_route(derive_route(derived, route.destination), route);
+  // Whichever protocol it carries (an older ztc wrote member routes with 122).
+  Route tagged = route;
+  tagged.member = true;
+  return same_route(derive_route(derived, route.destination), tagged);
 }
 
 }  // namespace ztc::route

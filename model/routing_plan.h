@@ -18,6 +18,12 @@ namespace ztc::route {
 // (rtm_protocol / FRA_PROTOCOL); only entries with it are ever changed or
 // removed. 122 is unassigned in iproute2's rt_protos and by the kernel.
 constexpr uint8_t kZtcProtocol = 122;
+// Member routes (one per member of a managed set) carry their own number, so
+// a dump the kernel filters by protocol lists the policy's routes without
+// them (a re-load does not read 100k member routes). Also unassigned. An
+// older ztc wrote member routes with 122: ztc still lists, deletes and
+// replaces those as its own.
+constexpr uint8_t kMemberRouteProtocol = 123;
 
 // Well-known table ids; `goto main` targets the main rule's priority.
 constexpr uint32_t kTableMain = 254;
@@ -53,8 +59,12 @@ struct Route {
   Scope scope = Scope::global;
   std::optional<IpPrefix> source;  // preferred source (src)
   std::optional<uint32_t> metric;
+  bool member = false;  // a member route: written with kMemberRouteProtocol
   Location location;
 };
+
+// The protocol number `route` is written with.
+uint8_t protocol_of(const Route& route);
 
 // One route per member of a managed set: `destination` of the template is
 // replaced by each member.
@@ -86,7 +96,8 @@ Route derive_route(const DerivedRoutes& derived, const IpPrefix& member);
 std::vector<Route> member_routes(const std::vector<DerivedRoutes>& derived, const std::string& set,
                                  const std::string& value);
 
-// Equality as the reconciler sees it: fields the kernel stores, with the kernel's
+// Equality as the reconciler sees it: fields the kernel stores (the protocol
+// too: a member route an older ztc wrote with 122 is not yet as wanted), with the kernel's
 // defaults filled in (fwmask 0xffffffff with a fwmark, metric 0 for IPv4 and 1024
 // for IPv6, no scope for IPv6 routes, `from all` == no from). Locations ignored.
 bool same_rule(const Rule& a, const Rule& b);

@@ -40,7 +40,9 @@ std::string AmbientNode::ztc_rules() const {
 }
 
 std::string AmbientNode::ztc_routes() const {
-  return must("ip route show table all proto 122; ip -6 route show table all proto 122");
+  return must(
+      "ip route show table all proto 122; ip -6 route show table all proto 122; "
+      "ip route show table all proto 123; ip -6 route show table all proto 123");
 }
 
 std::string AmbientNode::sysctls() const {

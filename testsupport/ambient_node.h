@@ -11,7 +11,7 @@
 // taken before and after a command would see them as a change. So the node
 // generates no link-local addresses (addr_gen_mode 1) and routes() leaves out
 // every route the kernel made itself (proto kernel): ztc writes only its own
-// protocol (122) and never deletes another's.
+// protocols (122; member routes 123) and never deletes another's.
 #pragma once
 
 #include <string>
@@ -47,7 +47,7 @@ class AmbientNode {
   // Every route of both families, all tables, as `ip route` prints them, without
   // the kernel's own (see above).
   std::string routes() const;
-  // ztc's rules and routes (protocol 122), both families.
+  // ztc's rules and routes (protocol 122; member routes 123), both families.
   std::string ztc_rules() const;
   std::string ztc_routes() const;
   // rp_filter and accept_local of all, default and the node's three devices.

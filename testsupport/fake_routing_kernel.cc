@@ -39,8 +39,9 @@ KernelError FakeRoutingKernel::list_rules(std::vector<Rule>* rules) {
 
 KernelError FakeRoutingKernel::list_routes(std::vector<Route>* routes) {
   for (const StoredRoute& stored : routes_) {
-    if (stored.protocol == kZtcProtocol) {
+    if (stored.protocol == kZtcProtocol || stored.protocol == kMemberRouteProtocol) {
       routes->push_back(stored.route);
+      routes->back().member = stored.protocol == kMemberRouteProtocol;
       routes->back().location = {};
     }
   }
@@ -76,7 +77,7 @@ KernelError FakeRoutingKernel::add_route(const Route& route) {
   for (const StoredRoute& existing : routes_) {
     if (same_route_key(existing.route, route)) return std::string("File exists");
   }
-  routes_.push_back({route, kZtcProtocol});
+  routes_.push_back({route, protocol_of(route)});
   return std::nullopt;
 }
 
@@ -87,11 +88,11 @@ KernelError FakeRoutingKernel::replace_route(const Route& route) {
   if (route.device && !device_exists(*route.device)) return std::string("No such device");
   for (StoredRoute& existing : routes_) {
     if (same_route_key(existing.route, route)) {
-      existing = {route, kZtcProtocol};
+      existing = {route, protocol_of(route)};
       return std::nullopt;
     }
   }
-  routes_.push_back({route, kZtcProtocol});  // NLM_F_REPLACE | NLM_F_CREATE creates
+  routes_.push_back({route, protocol_of(route)});  // NLM_F_REPLACE | NLM_F_CREATE creates
   return std::nullopt;
 }
 
@@ -100,7 +101,10 @@ KernelError FakeRoutingKernel::delete_route(const Route& route) {
     return failure;
   }
   for (auto it = routes_.begin(); it != routes_.end(); ++it) {
-    if (it->protocol == kZtcProtocol && same_route(it->route, route)) {
+    // Like the kernel: the request's protocol must match.
+    Route stored = it->route;
+    stored.member = it->protocol == kMemberRouteProtocol;
+    if (it->protocol == protocol_of(route) && same_route(stored, route)) {
       routes_.erase(it);
       return std::nullopt;
     }

@@ -175,7 +175,7 @@ def bench(args, ztc, node, tmp):
             f.write(f'{FIRST_POD + i} comment "pod-uid-{i}"\n')
     populate, out, _ = measured(set_cmd("sync", "--from", members))
     print(f"populate: {out.strip()}")
-    routes = int(node.sh("ip route show table 100 | grep -c ' proto 122 '"))
+    routes = int(node.sh("ip route show table 100 | grep -c ' proto 12[23] '"))
     if routes != args.pods + 1:
         raise BenchError(f"expected {args.pods + 1} ztc routes in table 100, found {routes}")
 
@@ -243,7 +243,7 @@ def bench(args, ztc, node, tmp):
             batch_del.append(m)
 
     members_left = len(node.sh("nft list set ip ztunnel pods | grep -o 'pod-uid-[0-9]*'").split())
-    routes = int(node.sh("ip route show table 100 | grep -c ' proto 122 '"))
+    routes = int(node.sh("ip route show table 100 | grep -c ' proto 12[23] '"))
     if members_left != args.pods or routes != args.pods + 1:
         raise BenchError(f"after the run: {members_left} members, {routes} routes")
 

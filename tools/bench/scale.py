@@ -310,9 +310,12 @@ def count_installed(ns):
     for item in json.loads(proc.stdout)["nftables"]:
         if "set" in item:
             members = len(item["set"].get("elem", []))
-    proc = netns.run(["ip", "-n", ns, "-4", "route", "show", "table", "100", "proto", "122"],
-                     timeout=120)
-    return members, len(proc.stdout.splitlines())
+    routes = 0
+    for protocol in ["122", "123"]:  # static routes, member routes
+        proc = netns.run(["ip", "-n", ns, "-4", "route", "show", "table", "100", "proto", protocol],
+                         timeout=120)
+        routes += len(proc.stdout.splitlines())
+    return members, routes
 
 
 def ztc_has(ztc, sub):

@@ -182,7 +182,7 @@ class Node:
 
     def routes(self):
         out = run(["ip", "-n", self.name, "-4", "route", "show", "table", "100",
-                   "proto", "122"]).stdout
+                   "proto", "123"]).stdout  # member routes
         return sorted(line.strip() for line in out.splitlines())
 
     def state(self):
@@ -196,7 +196,8 @@ class Node:
         nft = run(["ip", "netns", "exec", self.name, "nft", "list", "ruleset"]).stdout
         rules = run(["ip", "-n", self.name, "rule"]).stdout
         # ztc's routes only: `bridge` adds a veth (and its routes) before a failing ztc-cni.
-        routes = run(["ip", "-n", self.name, "route", "show", "table", "all", "proto", "122"]).stdout
+        routes = "".join(run(["ip", "-n", self.name, "route", "show", "table", "all", "proto", p]).stdout
+                         for p in ["122", "123"])
         return nft, rules, routes
 
 

@@ -80,7 +80,8 @@ class Node : public testing::AmbientNode {
   State state() const {
     std::string all = must(
         "nft -s list table ip ztunnel 2>&1; echo '@@@'; ip -4 rule; ip -6 rule; "
-        "ip -4 route show table all proto 122; ip -6 route show table all proto 122");
+        "ip -4 route show table all proto 122; ip -6 route show table all proto 122; "
+        "ip -4 route show table all proto 123; ip -6 route show table all proto 123");
     size_t split = all.find("@@@\n");
     // Object order is the order they were added in, which an incremental
     // re-load changes and which means nothing (nft_canonical.h).

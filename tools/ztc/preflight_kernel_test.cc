@@ -254,6 +254,49 @@ BOOST_AUTO_TEST_CASE(both_iptables_backends_and_strict_rp_filter,
                           "(or 2, loose)\n") != std::string::npos);
 }
 
+// Each iptables-*-save is a process on every load: one runs only when its
+// backend holds a table in the namespace. None on a node without iptables;
+// the two IPv4 ones once iptables-legacy and iptables-nft each hold a rule
+// (whose findings the test above checks).
+BOOST_AUTO_TEST_CASE(load_runs_an_iptables_save_only_for_a_backend_with_tables,
+                     *boost::unit_test::label("kernel")) {
+  if (run_command("command -v strace >/dev/null").exit_code != 0) {
+    BOOST_TEST_MESSAGE("strace is not installed: not checked");
+    return;
+  }
+  AmbientNode node("ztc-preflight");
+  testing::TempDir dir;
+  auto saves_run = [&] {
+    const std::string trace = dir.file("trace");
+    // LeakSanitizer cannot run under ptrace: off for the traced ztc (ASan builds).
+    Run load = node.ztc("load " + kExample, "",
+                        "ASAN_OPTIONS=\"${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0\" strace -f "
+                        "-qq -e trace=execve -o " +
+                            shell_quote(trace) + " ");
+    BOOST_TEST(load.exit_code == 0, load.out << load.err);
+    std::set<std::string> programs;
+    std::istringstream lines(testing::read_file(trace));
+    for (std::string line; std::getline(lines, line);) {
+      size_t start = line.find("execve(\"");
+      if (start == std::string::npos) continue;
+      start += 8;
+      std::string path = line.substr(start, line.find('"', start) - start);
+      std::string program = path.substr(path.rfind('/') + 1);
+      if (program.find("tables-") != std::string::npos && program.size() > 5 &&
+          program.compare(program.size() - 5, 5, "-save") == 0) {
+        programs.insert(program);
+      }
+    }
+    return programs;
+  };
+  BOOST_TEST(saves_run() == std::set<std::string>{}, boost::test_tools::per_element());
+  node.must(
+      "iptables-legacy -A INPUT -p tcp --dport 22 -j ACCEPT && "
+      "iptables-nft -A INPUT -p tcp --dport 22 -j ACCEPT");
+  BOOST_TEST(saves_run() == (std::set<std::string>{"iptables-legacy-save", "iptables-nft-save"}),
+             boost::test_tools::per_element());
+}
+
 BOOST_AUTO_TEST_SUITE_END()
 
 }  // namespace

@@ -38,7 +38,7 @@ class Node : public testing::AmbientNode {
     return must("nft -s list ruleset; ip -4 rule; ip -6 rule") + routes() + sysctls();
   }
 
-  // ztc's rules and routes (protocol 122) and its table.
+  // ztc's rules and routes (protocols 122, 123) and its table.
   std::string owned() const {
     return must(
         "{ ip -4 rule; ip -6 rule; ip -4 route show table all; ip -6 route show table all; } | "

@@ -78,6 +78,12 @@ const std::vector<Change> kChanges = {
        "  default via istioout_peer dev tunnel_out\n  10.99.0.0/16 via istioout_peer dev "
        "tunnel_out\n"}},
      true},
+    // A managed set's definition cannot change with members kept but by its
+    // member route template (below): a static set's, then.
+    {"a set definition",
+     {{"set pods: ipv4 managed ",
+       "set dns: ipv4 = { 10.96.0.10 comment \"kube-dns\" }\nset pods: ipv4 managed "}},
+     true},
     {"the member route template",
      {{"member via istioin_peer dev tunnel_in src host_ip",
        "member via istioin_peer dev tunnel_in"}},
@@ -187,7 +193,7 @@ BOOST_AUTO_TEST_CASE(a_whole_load_that_did_not_finish_its_member_routes_is_redon
   // route leaves: the mark, and member routes missing.
   node.must(
       "nft add chain ip ztunnel ztc_member_routes_pending && "
-      "ip route del 10.244.0.6 table 100 proto 122");
+      "ip route del 10.244.0.6 table 100 proto 123");
   Run load = node.ztc("load " + quoted(kExample));
   require_ok(load, "load after the kill");
   BOOST_TEST(load.out ==
@@ -195,7 +201,7 @@ BOOST_AUTO_TEST_CASE(a_whole_load_that_did_not_finish_its_member_routes_is_redon
              "+ -4 route 10.244.0.6 via 192.168.126.2 dev istioin src 10.244.1.1 table 100\n");
   BOOST_TEST(state(node) == before);
   // Without the mark, a re-load leaves member routes alone.
-  node.must("ip route del 10.244.0.6 table 100 proto 122");
+  node.must("ip route del 10.244.0.6 table 100 proto 123");
   Run trusting = node.ztc("load " + quoted(kExample));
   BOOST_TEST(trusting.out ==
              "loaded table ip ztunnel (nft: 0 changes, members untouched); routing: 0 changes\n");
@@ -214,7 +220,7 @@ BOOST_AUTO_TEST_CASE(diff_compares_members_on_members_or_when_a_definition_chang
 
   // A member route and a static route go: only --members sees the first.
   node.must(
-      "ip route del 10.244.0.6 table 100 proto 122 && "
+      "ip route del 10.244.0.6 table 100 proto 123 && "
       "ip route del 10.244.1.2 dev veth1ae58883 table 101 proto 122");
   Run cheap = node.ztc("diff " + quoted(kExample));
   BOOST_TEST(cheap.exit_code == 1);

@@ -221,7 +221,7 @@ BOOST_AUTO_TEST_CASE(a_signalled_load_leaves_the_old_or_the_new_policy,
       // The member routes are all in the state's table, none in the other.
       auto member_routes = [&](const char* table) {
         return node.must("ip route show table " + std::string(table) +
-                         " proto 122 | grep -c '^10\\.245\\.' || true");
+                         " proto 123 | grep -c '^10\\.245\\.' || true");
       };
       BOOST_TEST(member_routes(current ? "105" : "100") == std::to_string(kMembers) + "\n");
       BOOST_TEST(member_routes(current ? "100" : "105") == "0\n");

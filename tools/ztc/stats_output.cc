@@ -140,7 +140,8 @@ std::string stats_prometheus(const Stats& stats) {
           {{{"table", stats.table}, {"set", set.name}}, value(*set.elements)});
     }
   }
-  Family routes{"ztc_routes", "gauge", "ztc's routes (protocol 122) per route table", {}};
+  Family routes{
+      "ztc_routes", "gauge", "ztc's routes (protocol 122, member routes 123) per route table", {}};
   for (const auto& [table, count] : stats.routes_per_table) {
     routes.samples.push_back({{{"route_table", std::to_string(table)}}, value(count)});
   }

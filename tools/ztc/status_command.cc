@@ -75,6 +75,7 @@ int run_status(const NodeOptions& options, bool json, std::ostream& out, std::os
     json document = {{"tables", std::move(tables_json)},
                      {"routing",
                       {{"protocol", static_cast<int>(route::kZtcProtocol)},
+                       {"member_route_protocol", static_cast<int>(route::kMemberRouteProtocol)},
                        {"rules", rules.size()},
                        {"routes", routes.size()}}}};
     out << document.dump(2) << "\n";
@@ -88,7 +89,8 @@ int run_status(const NodeOptions& options, bool json, std::ostream& out, std::os
     out << "\n";
   }
   if (owned.empty()) out << "no table managed by ztc\n";
-  out << "routing (protocol " << static_cast<int>(route::kZtcProtocol)
+  out << "routing (protocol " << static_cast<int>(route::kZtcProtocol) << ", member routes "
+      << static_cast<int>(route::kMemberRouteProtocol)
       << "): " << plural(rules.size(), "rule", "rules") << ", "
       << plural(routes.size(), "route", "routes") << "\n";
   return kExitOk;
