@@ -18,18 +18,33 @@ ZTC_BUILD_DIR=$build ZTC_CMAKE_ARGS="${ZTC_CMAKE_ARGS:-} -DZTC_SANITIZE=ON" "$ro
 logs=$build/sanitizer-reports
 rm -rf "$logs"
 mkdir -p "$logs"
-export ASAN_OPTIONS="detect_leaks=1:log_path=$logs/asan${ASAN_OPTIONS:+:$ASAN_OPTIONS}"
+# log_exe_name: a report's file says which program wrote it (asan.ztc.PID).
+export ASAN_OPTIONS="detect_leaks=1:log_path=$logs/asan:log_exe_name=1${ASAN_OPTIONS:+:$ASAN_OPTIONS}"
 export LSAN_OPTIONS="suppressions=$root/tools/lsan.supp:print_suppressions=0${LSAN_OPTIONS:+:$LSAN_OPTIONS}"
-export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1:log_path=$logs/ubsan${UBSAN_OPTIONS:+:$UBSAN_OPTIONS}"
+export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1:log_path=$logs/ubsan:log_exe_name=1${UBSAN_OPTIONS:+:$UBSAN_OPTIONS}"
 
 status=0
 (cd "$build" && ctest --output-on-failure "$@") || status=$?
-reports=("$logs"/*)
-if [ -e "${reports[0]}" ]; then
+# Every log with text fails the run, printed in full between markers. An
+# empty log holds no report (a sanitizer writes its "==PID==" line first); it
+# is named and does not fail the run. CI once ended with one log and no text
+# after its name; the likeliest writer of an empty log is a process the kill
+# and signal tests SIGKILL mid-run. With log_exe_name the next one says whose.
+reports=()
+for file in "$logs"/*; do
+  [ -e "$file" ] || continue
+  if [ -s "$file" ]; then
+    reports+=("$file")
+  else
+    echo "ztc: empty sanitizer log $(basename "$file") (its process was killed before it wrote)" >&2
+  fi
+done
+if [ "${#reports[@]}" -gt 0 ]; then
   echo "ztc: ${#reports[@]} sanitizer report(s):" >&2
   for report in "${reports[@]}"; do
-    echo "=== $report" >&2
+    echo "=== $report ($(wc -c <"$report") bytes)" >&2
     cat "$report" >&2
+    echo "=== end of $(basename "$report")" >&2
   done
   status=1
 fi
