@@ -20,6 +20,17 @@ namespace {
 // ordered: the emitter's key order is part of what is asserted.
 using json = nlohmann::ordered_json;
 
+Set set_of(std::string name, std::string type, bool interval, bool managed,
+           std::vector<Element> elements) {
+  Set set;
+  set.name = std::move(name);
+  set.type = std::move(type);
+  set.interval = interval;
+  set.managed = managed;
+  set.elements = std::move(elements);
+  return set;
+}
+
 Match eq(ExprPtr left, ExprPtr right) {
   return Match{std::move(left), MatchOp::eq, std::move(right)};
 }
@@ -54,7 +65,7 @@ json rule_json(Family family, std::vector<Statement> statements) {
 json elements_json(std::vector<Element> elements) {
   Table table;
   table.name = "t";
-  table.sets.push_back(Set{"s", "ipv4_addr", false, false, std::move(elements), {}});
+  table.sets.push_back(set_of("s", "ipv4_addr", false, false, std::move(elements)));
   return json::parse(emit_json(table))["nftables"].back()["add"]["set"]["elem"];
 }
 
@@ -65,23 +76,16 @@ std::vector<Table> kernel_tables() {
   ip.family = Family::ip;
   ip.name = "ztunnel";
   ip.sets.push_back(
-      Set{"pods", "ipv4_addr", false, true, {{"10.244.0.2", ""}, {"10.244.0.7", "uid-7"}}, {}});
-  ip.sets.push_back(Set{"nets",
-                        "ipv4_addr",
-                        true,
-                        false,
-                        {{"10.0.0.0/8", ""}, {"192.168.1.1", "one"}, {"172.16.0.1-172.16.0.9", ""}},
-                        {}});
+      set_of("pods", "ipv4_addr", false, true, {{"10.244.0.2", ""}, {"10.244.0.7", "uid-7"}}));
   ip.sets.push_back(
-      Set{"ifs", "ifname", false, false, {{"\"istioin\"", ""}, {"\"veth1\"", ""}}, {}});
-  ip.sets.push_back(Set{"ports",
-                        "inet_proto . inet_service",
-                        false,
-                        false,
-                        {{"udp . 6081", ""}, {"tcp . 15008", "hbone"}},
-                        {}});
-  ip.sets.push_back(Set{"marks", "mark", false, false, {{"0x00000200", ""}, {"544", ""}}, {}});
-  ip.sets.push_back(Set{"empty", "ipv4_addr", false, true, {}, {}});
+      set_of("nets", "ipv4_addr", true, false,
+             {{"10.0.0.0/8", ""}, {"192.168.1.1", "one"}, {"172.16.0.1-172.16.0.9", ""}}));
+  ip.sets.push_back(
+      set_of("ifs", "ifname", false, false, {{"\"istioin\"", ""}, {"\"veth1\"", ""}}));
+  ip.sets.push_back(set_of("ports", "inet_proto . inet_service", false, false,
+                           {{"udp . 6081", ""}, {"tcp . 15008", "hbone"}}));
+  ip.sets.push_back(set_of("marks", "mark", false, false, {{"0x00000200", ""}, {"544", ""}}));
+  ip.sets.push_back(set_of("empty", "ipv4_addr", false, true, {}));
   Chain tunnel;
   tunnel.name = "tunnel";
   tunnel.comment = "tunnel traffic";
@@ -129,7 +133,7 @@ std::vector<Table> kernel_tables() {
   Table inet;
   inet.family = Family::inet;
   inet.name = "ztc";
-  inet.sets.push_back(Set{"pods6", "ipv6_addr", false, true, {{"fd00::2", "uid"}}, {}});
+  inet.sets.push_back(set_of("pods6", "ipv6_addr", false, true, {{"fd00::2", "uid"}}));
   Chain inet_pre = base_chain("prerouting", ChainType::filter, Hook::prerouting, -150);
   inet_pre.rules.push_back(rule(
       {eq(field(Field::nfproto), symbol("ipv6")), eq(field(Field::ip6_saddr), set_ref("pods6")),
@@ -194,7 +198,7 @@ BOOST_AUTO_TEST_CASE(whole_document_for_a_small_table) {
   Table table;
   table.family = Family::ip;
   table.name = "ztunnel";
-  table.sets.push_back(Set{"pods", "ipv4_addr", false, true, {{"10.244.0.2", ""}}, {}});
+  table.sets.push_back(set_of("pods", "ipv4_addr", false, true, {{"10.244.0.2", ""}}));
   Chain pre = base_chain("prerouting", ChainType::filter, Hook::prerouting, -150);
   pre.comment = "not in JSON";
   pre.rules.push_back(
@@ -226,7 +230,7 @@ BOOST_AUTO_TEST_CASE(chains_come_before_rules_and_sets_keep_their_flags) {
   Table table;
   table.family = Family::inet;
   table.name = "t";
-  table.sets.push_back(Set{"nets", "ipv4_addr . inet_service", true, false, {}, {}});
+  table.sets.push_back(set_of("nets", "ipv4_addr . inet_service", true, false, {}));
   Chain a;
   a.name = "a";
   a.rules.push_back(rule({verdict(VerdictKind::jump, "b")}));

@@ -222,7 +222,7 @@ struct Node {
 
 std::optional<Failure> open(const Config& config, Node* node) {
   Diagnostics diagnostics;
-  PolicyOptions policy{config.policy, config.defines};
+  PolicyOptions policy{config.policy, config.defines, {}};
   auto compiled = compile_from_options(policy, diagnostics);
   if (!compiled) {
     return Failure{kPolicyErrors, "the policy " + config.policy + " does not compile",
