@@ -212,6 +212,41 @@ bool device_present(route::RoutingKernel& kernel, const std::string& key) {
   return !device || kernel.device_exists(*device);
 }
 
+}  // namespace
+
+std::optional<SysctlValues> recorded_sysctls(const Kernels& kernels, std::string* error) {
+  if (!kernels.sysctl_state) return SysctlValues{};
+  return kernels.sysctl_state->read(error);
+}
+
+std::optional<ReloadDefinitions> reload_definitions(const nft::Table& compiled,
+                                                    nft::NftKernel& kernel,
+                                                    const std::string& listing) {
+  ReloadDefinitions definitions;
+  nft::Table declared = compiled;  // the policy without its managed sets' elements
+  for (nft::Set& set : declared.sets) {
+    if (!set.managed) continue;
+    definitions.managed.insert(set.name);
+    set.elements.clear();
+  }
+  std::string error;
+  std::optional<nft::TableDefinitions> live = nft::read_definitions(
+      kernel, listing, compiled.family, compiled.name, definitions.managed, &error);
+  if (!live || !live->found || live->find("chain", kMemberRoutesPending)) return std::nullopt;
+  std::optional<nft::TableDefinitions> wanted = nft::scratch_definitions(
+      nft::emit_text(declared).text, compiled.family, compiled.name, definitions.managed, &error);
+  if (!wanted) return std::nullopt;
+  std::optional<nft::Increment> increment = nft::plan_increment(
+      compiled.family, compiled.name, *live, *wanted, definitions.managed, nullptr);
+  if (!increment) return std::nullopt;
+  definitions.live = std::move(*live);
+  definitions.wanted = std::move(*wanted);
+  definitions.increment = std::move(*increment);
+  return definitions;
+}
+
+namespace {
+
 // A re-load that changes only what differs (nft_increment.h), or nullopt
 // when it cannot (no table yet, another ztc table, a managed set's
 // definition or its member routes changed, a kernel that cannot list
@@ -225,37 +260,24 @@ std::optional<ApplyReport> load_increment(const nft::Table& compiled, const rout
   *definitions_listed = true;
   const std::string ref = table_ref(compiled.family, compiled.name);
   if (nft::managed_table_refs(*listing) != std::vector<std::string>{ref}) return std::nullopt;
-  std::set<std::string> managed;
-  nft::Table declared = compiled;  // the policy without its managed sets' elements
-  for (nft::Set& set : declared.sets) {
-    if (!set.managed) continue;
-    managed.insert(set.name);
-    set.elements.clear();
-  }
+  std::optional<ReloadDefinitions> definitions =
+      reload_definitions(compiled, kernels.nft, *listing);
+  if (!definitions) return std::nullopt;
+  const nft::TableDefinitions& live = definitions->live;
+  const nft::TableDefinitions& wanted = definitions->wanted;
+  const nft::Increment& increment = definitions->increment;
   std::string error;
-  std::optional<nft::TableDefinitions> live =
-      nft::read_definitions(kernels.nft, *listing, compiled.family, compiled.name, managed, &error);
-  // A whole load that did not finish its member routes (killed) left its
-  // mark: the next load must write them all.
-  if (!live || !live->found || live->find("chain", kMemberRoutesPending)) return std::nullopt;
-  std::optional<nft::TableDefinitions> wanted = nft::scratch_definitions(
-      nft::emit_text(declared).text, compiled.family, compiled.name, managed, &error);
-  // A policy the scratch namespace refuses is left to the whole load, which
-  // shows the error at the policy's line.
-  if (!wanted) return std::nullopt;
-  std::optional<nft::Increment> increment =
-      nft::plan_increment(compiled.family, compiled.name, *live, *wanted, managed, nullptr);
-  if (!increment) return std::nullopt;
 
   ApplyReport report;
   report.incremental = true;
-  report.nft_changes = increment->changes;
+  report.nft_changes = increment.changes;
   // Counter objects the increment leaves in place keep counting: the load
   // record must keep their reset time, as a whole load that carried them.
   for (const nft::NamedCounter& counter : compiled.counters) {
-    const nft::Block* kept = live->find("counter", counter.name);
-    const nft::Block* policy = wanted->find("counter", counter.name);
-    if (kept && policy && kept->text == policy->text) report.counters_carried.push_back(counter.name);
+    const nft::Block* kept = live.find("counter", counter.name);
+    const nft::Block* policy = wanted.find("counter", counter.name);
+    if (kept && policy && kept->text == policy->text)
+      report.counters_carried.push_back(counter.name);
   }
   // A `ztc trace` chain is not the policy's: the increment deletes it, and
   // the caller says so, as for a whole load.
@@ -268,15 +290,12 @@ std::optional<ApplyReport> load_increment(const nft::Table& compiled, const rout
     return report;
   }
   const std::vector<route::Route> new_member_routes = derived_routes(plan, added_members);
-  SysctlValues recorded;
-  if (kernels.sysctl_state) {
-    std::optional<SysctlValues> values = kernels.sysctl_state->read(&error);
-    if (!values) {
-      report.diagnostics.error(compiled.location, error);
-      return report;
-    }
-    recorded = std::move(*values);
+  std::optional<SysctlValues> read = recorded_sysctls(kernels, &error);
+  if (!read) {
+    report.diagnostics.error(compiled.location, error);
+    return report;
   }
+  const SysctlValues& recorded = *read;
   const route::Plan effective =
       with_sysctl_restores(plan, recorded, kernels.routing, compiled.location);
   // Routing checked first, member routes left out: their template is the
@@ -301,8 +320,8 @@ std::optional<ApplyReport> load_increment(const nft::Table& compiled, const rout
   if (report.diagnostics.has_errors()) return report;
   const SysctlValues record = next_record(plan, recorded, kernels.routing);
 
-  report.nft_buffer = increment->buffer + add_elements;
-  const std::string rollback = remove_elements + increment->rollback;
+  report.nft_buffer = increment.buffer + add_elements;
+  const std::string rollback = remove_elements + increment.rollback;
   const bool record_changes = !dry_run && kernels.sysctl_state && record != recorded;
   if (!dry_run) kernels.hold_signals();
   if (record_changes && !kernels.sysctl_state->write(record, &error)) {
@@ -576,15 +595,12 @@ ApplyReport load(const nft::Table& compiled, const route::Plan& plan, Kernels ke
     report.trace_chains_dropped = trace::trace_chains(*before.target);
   }
   std::vector<route::Route> member_routes = derived_routes(plan, table);
-  SysctlValues recorded;
-  if (kernels.sysctl_state) {
-    std::optional<SysctlValues> values = kernels.sysctl_state->read(&error);
-    if (!values) {
-      report.diagnostics.error(compiled.location, error);
-      return report;
-    }
-    recorded = std::move(*values);
+  std::optional<SysctlValues> read = recorded_sysctls(kernels, &error);
+  if (!read) {
+    report.diagnostics.error(compiled.location, error);
+    return report;
   }
+  const SysctlValues& recorded = *read;
   const route::Plan effective =
       with_sysctl_restores(plan, recorded, kernels.routing, compiled.location);
 

@@ -15,10 +15,12 @@
 
 #include <map>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
 #include "backend/held_signals.h"
+#include "backend/nft_increment.h"
 #include "backend/nft_kernel.h"
 #include "backend/nft_set_reader.h"
 #include "backend/routing_kernel.h"
@@ -57,8 +59,8 @@ struct ApplyReport {
   Diagnostics diagnostics;
   std::string nft_buffer;  // what was (or would be) committed
   bool nft_committed = false;
-  route::ReconcileResult routing;  // routing changes made (or, dry run, planned)
-  size_t members_carried = 0;      // live managed-set members kept by a load
+  route::ReconcileResult routing;             // routing changes made (or, dry run, planned)
+  size_t members_carried = 0;                 // live managed-set members kept by a load
   std::vector<std::string> counters_carried;  // rule counters kept by a load (counter_values.h)
   // Chains of a `ztc trace` (backend/trace.h) that a load's replace dropped,
   // with the pid their rule names.
@@ -101,6 +103,25 @@ std::optional<nft::Table> with_live_members(const nft::Table& table, const Kerne
 // out: their sysctls went with them.
 route::Plan with_sysctl_restores(const route::Plan& plan, const SysctlValues& recorded,
                                  route::RoutingKernel& kernel, const Location& where);
+
+// The sysctl values ztc recorded (none without a sysctl state). nullopt with
+// `error` when the record cannot be read.
+std::optional<SysctlValues> recorded_sysctls(const Kernels& kernels, std::string* error);
+
+// What a re-load compares (nft_increment.h): the definitions of the policy's
+// table in the kernel (`listing`) and as the policy wants them, managed sets'
+// elements left out of both, and the increment from one to the other. nullopt
+// when a re-load cannot be planned: no table, its member routes pending (a
+// whole load killed before them), a policy the scratch namespace refuses (the
+// whole load shows the error at its line), a managed set's definition changed.
+struct ReloadDefinitions {
+  std::set<std::string> managed;  // the managed sets' names
+  nft::TableDefinitions live, wanted;
+  nft::Increment increment;
+};
+std::optional<ReloadDefinitions> reload_definitions(const nft::Table& compiled,
+                                                    nft::NftKernel& kernel,
+                                                    const std::string& listing);
 
 // Routes derived from the members of managed sets in `table`.
 std::vector<route::Route> derived_routes(const route::Plan& plan, const nft::Table& table);

@@ -44,11 +44,6 @@ std::string definitions_text(const nft::TableDefinitions& table) {
   return text;
 }
 
-std::optional<SysctlValues> recorded_sysctls(const Kernels& kernels, std::string* error) {
-  if (!kernels.sysctl_state) return SysctlValues{};
-  return kernels.sysctl_state->read(error);
-}
-
 // The diff a re-load would act on (nft_increment.h): nullopt when the node
 // needs the whole comparison (no table yet, member routes pending, a managed
 // set's definition or member route template differs, a kernel that cannot
@@ -64,24 +59,12 @@ std::optional<DiffReport> definitions_diff(const nft::Table& compiled, const rou
   for (const std::string& other : nft::managed_table_refs(*listing)) {
     if (other != ref) report.stray_tables.push_back(other);
   }
-  std::set<std::string> managed;
-  nft::Table declared = compiled;
-  for (nft::Set& set : declared.sets) {
-    if (!set.managed) continue;
-    managed.insert(set.name);
-    set.elements.clear();
-  }
+  std::optional<ReloadDefinitions> definitions =
+      reload_definitions(compiled, kernels.nft, *listing);
+  if (!definitions) return std::nullopt;
+  report.nft_lines =
+      line_diff(definitions_text(definitions->live), definitions_text(definitions->wanted));
   std::string error;
-  std::optional<nft::TableDefinitions> live =
-      nft::read_definitions(kernels.nft, *listing, compiled.family, compiled.name, managed, &error);
-  if (!live || !live->found || live->find("chain", kMemberRoutesPending)) return std::nullopt;
-  std::optional<nft::TableDefinitions> wanted = nft::scratch_definitions(
-      nft::emit_text(declared).text, compiled.family, compiled.name, managed, &error);
-  if (!wanted ||
-      !nft::plan_increment(compiled.family, compiled.name, *live, *wanted, managed, nullptr)) {
-    return std::nullopt;
-  }
-  report.nft_lines = line_diff(definitions_text(*live), definitions_text(*wanted));
   std::string add, undo;
   std::vector<std::string> missing;
   nft::Table added_members;
@@ -96,9 +79,10 @@ std::optional<DiffReport> definitions_diff(const nft::Table& compiled, const rou
     report.diagnostics.error(compiled.location, error);
     return report;
   }
-  report.routing = route::reconcile_keeping_members(
-      kernels.routing, with_sysctl_restores(plan, *recorded, kernels.routing, compiled.location),
-      derived_routes(plan, added_members), true);
+  const route::Plan effective =
+      with_sysctl_restores(plan, *recorded, kernels.routing, compiled.location);
+  report.routing = route::reconcile_keeping_members(kernels.routing, effective,
+                                                    derived_routes(plan, added_members), true);
   report.routing.planned.clear();
   // Member routes an older ztc wrote: compared as a whole load would (re-tagged).
   if (report.routing.untagged_member_routes) return std::nullopt;
@@ -149,25 +133,20 @@ DiffReport diff(const nft::Table& compiled, const route::Plan& plan, Kernels ker
       report.diagnostics.error(compiled.location, "cannot list the policy's table: " + error);
       return report;
     }
-    report.nft_lines =
-        line_diff(nft::with_sorted_elements(nft::with_sorted_objects(*live)),
-                  nft::with_sorted_elements(nft::with_sorted_objects(*desired)));
+    report.nft_lines = line_diff(nft::with_sorted_elements(nft::with_sorted_objects(*live)),
+                                 nft::with_sorted_elements(nft::with_sorted_objects(*desired)));
   }
   // A sysctl ztc changed that the policy no longer sets differs from its
   // value before ztc (a load would put that back).
-  SysctlValues recorded;
-  if (kernels.sysctl_state) {
-    std::string error;
-    std::optional<SysctlValues> values = kernels.sysctl_state->read(&error);
-    if (!values) {
-      report.diagnostics.error(compiled.location, error);
-      return report;
-    }
-    recorded = std::move(*values);
+  std::string error;
+  std::optional<SysctlValues> recorded = recorded_sysctls(kernels, &error);
+  if (!recorded) {
+    report.diagnostics.error(compiled.location, error);
+    return report;
   }
-  report.routing = route::reconcile(
-      kernels.routing, with_sysctl_restores(plan, recorded, kernels.routing, compiled.location),
-      derived_routes(plan, table), true);
+  const route::Plan effective =
+      with_sysctl_restores(plan, *recorded, kernels.routing, compiled.location);
+  report.routing = route::reconcile(kernels.routing, effective, derived_routes(plan, table), true);
   if (!report.routing.ok) {
     report.diagnostics.append(report.routing.diagnostics);
     return report;
