@@ -19,6 +19,17 @@ std::string read_file(const std::string& path) {
   return text.str();
 }
 
+int line_of(const std::string& path, const std::string& needle) {
+  std::istringstream lines(read_file(path));
+  int number = 0;
+  for (std::string line; std::getline(lines, line);) {
+    ++number;
+    if (line.find(needle) != std::string::npos) return number;
+  }
+  BOOST_FAIL("no line with " << needle << " in " << path);
+  return 0;
+}
+
 TempDir::TempDir() {
   char pattern[] = "/tmp/ztc-test-XXXXXX";
   if (!mkdtemp(pattern)) throw std::runtime_error("mkdtemp failed");

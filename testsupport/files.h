@@ -27,6 +27,10 @@ class TempDir {
   std::string path_;
 };
 
+// The number (from 1) of the first line of the file at `path` that holds
+// `needle`; the test fails when none does.
+int line_of(const std::string& path, const std::string& needle);
+
 // `text` with each `from` replaced by `to`; each `from` must occur exactly once
 // (a test that edits a policy must not edit the wrong line silently).
 std::string replaced_once(std::string text,

@@ -32,6 +32,7 @@ const std::string kZtc = ZTC_BINARY;
 const std::string kExample = std::string(ZTC_SOURCE_DIR) + "/examples/ambient-node.zt";
 
 using testing::AmbientNode;
+using testing::line_of;
 using testing::read_file;
 using testing::TempDir;
 using Run = testing::ZtcRun;
@@ -39,18 +40,6 @@ using Run = testing::ZtcRun;
 // The example with `from` replaced by `to` (each must occur exactly once).
 std::string example_with(const std::vector<std::pair<std::string, std::string>>& swaps) {
   return testing::replaced_once(read_file(kExample), swaps);
-}
-
-// 1-based line of the first line of `file` that contains `needle`.
-int line_of(const std::string& file, const std::string& needle) {
-  std::istringstream lines(read_file(file));
-  int number = 0;
-  for (std::string line; std::getline(lines, line);) {
-    ++number;
-    if (line.find(needle) != std::string::npos) return number;
-  }
-  BOOST_FAIL("no line with " << needle << " in " << file);
-  return 0;
 }
 
 // Members put in by hand, with the mark a whole load leaves until it has
@@ -91,8 +80,8 @@ Snapshot snapshot(const AmbientNode& node) {
   // Stateless: the rule counters count whatever the kernel sends meanwhile.
   // Objects sorted: their order is the order they were added in, which a
   // rollback of an incremental re-load changes (nft_canonical.h).
-  return {nft::with_sorted_objects(node.must("nft -s list ruleset")), node.must("ip -4 rule; ip -6 rule"), node.routes(),
-          node.sysctls()};
+  return {nft::with_sorted_objects(node.must("nft -s list ruleset")),
+          node.must("ip -4 rule; ip -6 rule"), node.routes(), node.sysctls()};
 }
 
 void require_ok(const Run& run, const std::string& what) {
@@ -218,9 +207,8 @@ BOOST_AUTO_TEST_CASE(a_routing_failure_after_the_nft_commit_restores_everything,
                      (loaded_before ? " (a route to 10.98.0.0/16 in table 101 exists that ztc "
                                       "does not own)"
                                     : "") +
-                     "\n" +
-                     source + at + "note: routing changes made so far were rolled back\n" + source +
-                     at + "note: " +
+                     "\n" + source + at + "note: routing changes made so far were rolled back\n" +
+                     source + at + "note: " +
                      (loaded_before ? "the previous nft table was restored"
                                     : "the new nft table was removed") +
                      "; nothing changed\n" + source +

@@ -30,6 +30,7 @@ const std::string kZtc = ZTC_BINARY;
 const std::string kExample = std::string(ZTC_SOURCE_DIR) + "/examples/ambient-node.zt";
 const std::string kDualStack = std::string(ZTC_SOURCE_DIR) + "/examples/dual-stack.zt";
 
+using testing::line_of;
 using testing::read_file;
 using testing::TempDir;
 using Run = testing::ZtcRun;
@@ -37,17 +38,6 @@ using Run = testing::ZtcRun;
 // The example with `from` replaced by `to` (`from` must occur exactly once).
 std::string example_with(const std::string& from, const std::string& to) {
   return testing::replaced_once(read_file(kExample), {{from, to}});
-}
-
-int line_of(const std::string& file, const std::string& needle) {
-  std::istringstream lines(read_file(file));
-  int number = 0;
-  for (std::string line; std::getline(lines, line);) {
-    ++number;
-    if (line.find(needle) != std::string::npos) return number;
-  }
-  BOOST_FAIL("no line with " << needle << " in " << file);
-  return 0;
 }
 
 // The ambient node, with the set commands' views of it.
