@@ -5,7 +5,8 @@
 //            namespace, as ztc's routing is), reconcile routing; if routing
 //            fails after the nft commit, put the previous tables back.
 //   unload = delete every table ztc manages and every ztc-tagged rule and route.
-//   diff   = what differs between the node and the policy (nft and routing).
+// Also the pieces `diff` (diff.h) shares with load: what a re-load compares,
+// the recorded sysctls, the member routes of a table.
 // A table is ztc's when it carries the owner comment (nft::kOwnerComment); a
 // table of the policy's name without it belongs to someone else and is never
 // replaced or deleted.

@@ -20,8 +20,8 @@ class NftKernel {
  public:
   virtual ~NftKernel() = default;
   // One libnftables transaction: everything in `buffer` commits or nothing does.
-  // dry_run: checked by the kernel, not committed (not a full guarantee: see
-  // SEMANTICS.md, a chain loop can pass a dry run on a fresh namespace).
+  // dry_run: checked by the kernel, not committed. Not a full guarantee: a
+  // chain loop can pass a dry run on a fresh namespace and fail on commit.
   virtual ApplyResult run(const std::string& buffer, bool dry_run) = 0;
   // `nft [-j] -s list table FAMILY NAME`; nullopt when the table does not exist
   // (or cannot be listed). Stateless: counters would make every diff noisy.
