@@ -16,23 +16,16 @@ struct RuleEntry {
   uint32_t table;
 };
 
-std::string table_name(uint32_t table) {
-  if (table == route::kTableMain) return "main";
-  if (table == route::kTableLocal) return "local";
-  if (table == route::kTableDefault) return "default";
-  return std::to_string(table);
-}
-
 std::string rule_text(const RuleEntry& entry) {
   std::string text = "rule " + std::to_string(entry.priority);
-  if (!entry.rule) return text + ": lookup " + table_name(entry.table);
+  if (!entry.rule) return text + ": lookup " + route::table_name(entry.table);
   const route::Rule& r = *entry.rule;
   if (r.from) text += " from " + r.from->str();
   if (r.iif) text += " iif " + *r.iif;
   if (r.fwmark) text += " fwmark " + hex(*r.fwmark) + "/" + hex(r.fwmask.value_or(0xffffffff));
   if (r.action == route::RuleAction::goto_)
     return text + " goto " + std::to_string(r.goto_priority);
-  return text + " lookup " + table_name(r.table);
+  return text + " lookup " + route::table_name(r.table);
 }
 
 std::string route_text(const route::Route& route) {
@@ -224,10 +217,10 @@ RouteChoice decide_route(const route::Plan& plan, const NodeFacts& facts,
       if (r.table == table) in_table.push_back(r);
     }
     if (const route::Route* best = longest_match(in_table, query.daddr)) {
-      step(name, location, true, "table " + table_name(table) + ": " + route_text(*best));
-      step("table " + table_name(table), best->location, true, route_text(*best));
+      step(name, location, true, "table " + route::table_name(table) + ": " + route_text(*best));
+      step("table " + route::table_name(table), best->location, true, route_text(*best));
       choice.rule = entry.priority;
-      choice.table = table_name(table);
+      choice.table = route::table_name(table);
       choice.dev = best->device;
       choice.via = best->via;
       choice.src = best->source;
@@ -235,7 +228,7 @@ RouteChoice decide_route(const route::Plan& plan, const NodeFacts& facts,
       return choice;
     }
     step(name, location, true,
-         "table " + table_name(table) + " has no route to " + query.daddr.address_str() +
+         "table " + route::table_name(table) + " has no route to " + query.daddr.address_str() +
              ": on to the next rule");
   }
   choice.reachable = false;

@@ -72,13 +72,6 @@ std::string prefix_text(nl_addr* addr) {
   return buffer;
 }
 
-std::string table_name(uint32_t table) {
-  if (table == route::kTableMain) return "main";
-  if (table == route::kTableLocal) return "local";
-  if (table == route::kTableDefault) return "default";
-  return std::to_string(table);
-}
-
 void read_rules(nl_sock* sock, NodeFootprint* out) {
   nl_cache* raw = nullptr;
   int rc = rtnl_rule_alloc_cache(sock, AF_UNSPEC, &raw);
@@ -130,7 +123,7 @@ void read_rules(nl_sock* sock, NodeFootprint* out) {
     uint8_t action = rtnl_rule_get_action(nl);
     if (action == FR_ACT_TO_TBL) {
       rule.table = rtnl_rule_get_table(nl);
-      text += " lookup " + table_name(rule.table);
+      text += " lookup " + route::table_name(rule.table);
     } else if (action == FR_ACT_GOTO) {
       text += " goto " + std::to_string(rtnl_rule_get_goto(nl));
     } else {

@@ -7,15 +7,6 @@
 namespace ztc::route {
 namespace {
 
-std::string table_name(uint32_t table) {
-  switch (table) {
-    case kTableMain: return "main";
-    case kTableLocal: return "local";
-    case kTableDefault: return "default";
-  }
-  return std::to_string(table);
-}
-
 std::string route_args(const Route& route, const std::string& destination) {
   std::string args = destination;
   if (route.via) args += " via " + route.via->address_str();

@@ -115,6 +115,15 @@ bool same_route(const Route& a, const Route& b) {
          a.source == b.source && a.member == b.member;
 }
 
+std::string table_name(uint32_t table) {
+  switch (table) {
+    case kTableMain: return "main";
+    case kTableLocal: return "local";
+    case kTableDefault: return "default";
+  }
+  return std::to_string(table);
+}
+
 std::string describe(const Rule& rule) {
   std::string text =
       std::string(family_flag(rule.family)) + " rule prio " + std::to_string(rule.priority);

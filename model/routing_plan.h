@@ -123,6 +123,9 @@ bool derived_from(const DerivedRoutes& derived, const Route& route);
 // target is not compared either. Protocol is: foreign rules never match.
 bool rule_delete_matches(const Rule& request, const Rule& existing);
 
+// A table as iproute2 names it: "main", "local", "default", else its number.
+std::string table_name(uint32_t table);
+
 // `ip`-like text: "-4 rule prio 100 fwmark 0x200/0x200 goto 32766",
 // "-4 route 10.244.1.5 via 192.168.126.2 dev istioin src 10.244.1.1 table 100".
 std::string describe(const Rule& rule);

@@ -60,6 +60,13 @@ BOOST_AUTO_TEST_CASE(member_routes_are_recognised_by_their_template) {
   BOOST_TEST((route_key(member) == RouteKey{IpFamily::v4, 100, ip("10.244.0.5"), 0}));
 }
 
+BOOST_AUTO_TEST_CASE(tables_are_named_as_iproute2_names_them) {
+  BOOST_TEST(table_name(254) == "main");
+  BOOST_TEST(table_name(255) == "local");
+  BOOST_TEST(table_name(253) == "default");
+  BOOST_TEST(table_name(100) == "100");
+}
+
 BOOST_AUTO_TEST_SUITE_END()
 
 }  // namespace
