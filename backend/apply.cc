@@ -16,10 +16,6 @@
 namespace ztc {
 namespace {
 
-std::string table_ref(nft::Family family, const std::string& name) {
-  return nft::table_spec(family, name);
-}
-
 std::optional<nft::Family> family_from_name(const std::string& text) {
   if (text == "ip") return nft::Family::ip;
   if (text == "ip6") return nft::Family::ip6;
@@ -82,7 +78,7 @@ bool read_tables_before(nft::NftKernel& kernel, nft::Family family, const std::s
     out->target_exists = out->target.has_value();
   }
   if (out->target_exists && !out->target) {
-    *error = "table " + table_ref(family, name) +
+    *error = "table " + nft::table_spec(family, name) +
              " exists but cannot be listed, so it could not be restored on failure";
     return false;
   }
@@ -258,7 +254,7 @@ std::optional<ApplyReport> load_increment(const nft::Table& compiled, const rout
   std::optional<std::string> listing = kernels.nft.list_definitions();
   if (!listing) return std::nullopt;
   *definitions_listed = true;
-  const std::string ref = table_ref(compiled.family, compiled.name);
+  const std::string ref = nft::table_spec(compiled.family, compiled.name);
   if (nft::managed_table_refs(*listing) != std::vector<std::string>{ref}) return std::nullopt;
   std::optional<ReloadDefinitions> definitions =
       reload_definitions(compiled, kernels.nft, *listing);
@@ -383,7 +379,7 @@ bool missing_declared_elements(const nft::Table& compiled, nft::SetReader& sets,
                                nft::Table* added_members, std::string* error) {
   added_members->family = compiled.family;
   added_members->name = compiled.name;
-  const std::string ref = table_ref(compiled.family, compiled.name);
+  const std::string ref = nft::table_spec(compiled.family, compiled.name);
   for (const nft::Set& set : compiled.sets) {
     if (!set.managed || set.elements.empty()) continue;
     std::vector<std::string> values;
@@ -442,7 +438,7 @@ route::Plan with_sysctl_restores(const route::Plan& plan, const SysctlValues& re
   return out;
 }
 
-std::string LiveTable::ref() const { return table_ref(family, name); }
+std::string LiveTable::ref() const { return nft::table_spec(family, name); }
 
 bool managed_by_ztc(const std::string& listing) {
   const std::string wanted = std::string("\tcomment \"") + nft::kOwnerComment + "\"";
@@ -577,7 +573,7 @@ ApplyReport load(const nft::Table& compiled, const route::Plan& plan, Kernels ke
   }
   if (before.target_exists && !before.target_managed) {
     report.diagnostics.error(compiled.location,
-                             "table " + table_ref(compiled.family, compiled.name) +
+                             "table " + nft::table_spec(compiled.family, compiled.name) +
                                  " exists and is not managed by ztc (no comment \"" +
                                  nft::kOwnerComment + "\"); refusing to replace it");
     return report;
@@ -634,7 +630,7 @@ ApplyReport load(const nft::Table& compiled, const route::Plan& plan, Kernels ke
     std::vector<std::string> lost = losses(compiled, before, kernels);
     if (!lost.empty()) {
       std::string text =
-          "loading table " + table_ref(compiled.family, compiled.name) + " would remove ";
+          "loading table " + nft::table_spec(compiled.family, compiled.name) + " would remove ";
       for (size_t i = 0; i < lost.size(); ++i) text += (i ? ", " : "") + lost[i];
       size_t routes = routes_deleted(check);
       if (routes) text += " and delete " + plural(routes, "ztc route", "ztc routes");
@@ -661,7 +657,7 @@ ApplyReport load(const nft::Table& compiled, const route::Plan& plan, Kernels ke
   // complete: the mark says otherwise until this load has written them.
   const bool mark_pending = definitions_listed && !dry_run && !plan.derived.empty();
   const std::string pending_chain =
-      "chain " + table_ref(compiled.family, compiled.name) + " " + kMemberRoutesPending;
+      "chain " + nft::table_spec(compiled.family, compiled.name) + " " + kMemberRoutesPending;
   std::string buffer = report.nft_buffer;
   if (mark_pending) buffer += "add " + pending_chain + "\n";
   // From the first write on, signals wait (held_signals.h). The sysctl
@@ -748,14 +744,14 @@ ApplyReport unload(nft::Family family, const std::string& name, Kernels kernels,
   std::vector<Saved> saved;
   if (before.target_managed) saved.push_back({family, name, before.target});
   if (before.target_exists && !before.target_managed) {
-    report.diagnostics.warning(
-        Location{}, "table " + table_ref(family, name) + " is not managed by ztc; left in place");
+    report.diagnostics.warning(Location{}, "table " + nft::table_spec(family, name) +
+                                               " is not managed by ztc; left in place");
   }
   for (const LiveTable& other : before.others)
     saved.push_back({other.family, other.name, other.listing});
   for (const Saved& table : saved) {
-    report.nft_buffer += "delete table " + table_ref(table.family, table.name) + "\n";
-    report.tables_removed.push_back(table_ref(table.family, table.name));
+    report.nft_buffer += "delete table " + nft::table_spec(table.family, table.name) + "\n";
+    report.tables_removed.push_back(nft::table_spec(table.family, table.name));
   }
   if (!dry_run) kernels.hold_signals();
   if (!report.nft_buffer.empty()) {
