@@ -202,7 +202,7 @@ bool read_nft_ruleset(const std::string& json_text, const std::string& text,
     if (!item.contains("map") || !item["map"].contains("elem")) continue;
     const Json& map = item["map"];
     ChainFacts collected;
-    RuleScan scan{{}, &collected};
+    RuleScan scan{{}, &collected, nullptr, ""};
     scan_value(map["elem"], &scan);
     maps[map.value("family", "") + " " + map.value("table", "") + " @" + map.value("name", "")] =
         collected.targets;
@@ -227,9 +227,8 @@ bool read_nft_ruleset(const std::string& json_text, const std::string& text,
     if (skip.count(family + " " + table)) continue;
     std::string chain = rule.value("chain", "");
     std::string handle = std::to_string(rule.value("handle", 0));
-    RuleScan scan{{}, &facts[family + " " + table + " " + chain]};
-    scan.maps = &maps;
-    scan.map_prefix = family + " " + table + " ";
+    RuleScan scan{
+        {}, &facts[family + " " + table + " " + chain], &maps, family + " " + table + " "};
     for (const Json& statement : rule.value("expr", Json::array()))
       scan_statement(statement, &scan);
     std::string where =
