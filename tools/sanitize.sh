@@ -25,18 +25,26 @@ export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1:log_path=$logs/ubsan:lo
 
 status=0
 (cd "$build" && ctest --output-on-failure "$@") || status=$?
+# A process the tests started may still be writing its log (LeakSanitizer
+# reports at exit): wait until no process holds one open, 10 s at most.
+for _ in $(seq 100); do
+  [ -z "$(find /proc/[0-9]*/fd -lname "$logs/*" 2>/dev/null | head -1)" ] && break
+  sleep 0.1
+done
+
 # Every log with text fails the run, printed in full between markers. An
 # empty log holds no report (a sanitizer writes its "==PID==" line first); it
 # is named and does not fail the run. CI once ended with one log and no text
-# after its name; the likeliest writer of an empty log is a process the kill
-# and signal tests SIGKILL mid-run. With log_exe_name the next one says whose.
+# after its name: read while its process was still writing it (now waited
+# for), or a process SIGKILLed (kill and signal tests) after its runtime
+# opened it. With log_exe_name the next one says whose.
 reports=()
 for file in "$logs"/*; do
   [ -e "$file" ] || continue
   if [ -s "$file" ]; then
     reports+=("$file")
   else
-    echo "ztc: empty sanitizer log $(basename "$file") (its process was killed before it wrote)" >&2
+    echo "ztc: empty sanitizer log $(basename "$file") (no report in it)" >&2
   fi
 done
 if [ "${#reports[@]}" -gt 0 ]; then
