@@ -8,49 +8,25 @@
 #include <string>
 #include <vector>
 
-#include "backend/netns.h"
 #include "backend/nft_text.h"
+#include "testsupport/libnft_in_netns.h"
 #include "testsupport/test_netns.h"
 
 namespace ztc::nft {
-namespace {
-
-// libnftables inside `netns`: its sockets are made there and stay there.
-std::unique_ptr<LibNftKernel> kernel_in(const ScopedTestNetns& netns) {
-  NetnsSwitch in(netns.path());
-  BOOST_TEST_REQUIRE(in.ok(), in.error());
-  return std::make_unique<LibNftKernel>();
-}
-
-const char* kGoodTable =
-    "table ip ztc_t {}\n"
-    "delete table ip ztc_t\n"
-    "table ip ztc_t {\n"
-    "  set pods {\n"
-    "    type ipv4_addr\n"
-    "    elements = { 10.244.1.5 comment \"pod-uid-5\", 10.244.1.6 }\n"
-    "  }\n"
-    "  chain prerouting {\n"
-    "    type filter hook prerouting priority -150; policy accept;\n"
-    "    ip saddr @pods counter\n"
-    "  }\n"
-    "}\n";
-
-}  // namespace
 
 BOOST_AUTO_TEST_SUITE(libnft_kernel)
 
 BOOST_AUTO_TEST_CASE(kernel_commits_lists_and_replaces_atomically,
                      *boost::unit_test::label("kernel")) {
   ScopedTestNetns netns("ztc-nft");
-  auto kernel = kernel_in(netns);
+  auto kernel = testing::libnft_in(netns);
   BOOST_TEST(!kernel->list_table(Family::ip, "ztc_t", false));
 
-  ApplyResult dry = kernel->run(kGoodTable, true);
+  ApplyResult dry = kernel->run(testing::kLoadableTable, true);
   BOOST_TEST_REQUIRE(dry.success, dry.error);
   BOOST_TEST(!kernel->list_table(Family::ip, "ztc_t", false));  // dry run committed nothing
 
-  ApplyResult applied = kernel->run(kGoodTable, false);
+  ApplyResult applied = kernel->run(testing::kLoadableTable, false);
   BOOST_TEST_REQUIRE(applied.success, applied.error);
   std::optional<std::string> text = kernel->list_table(Family::ip, "ztc_t", false);
   BOOST_TEST_REQUIRE(text.has_value());
@@ -70,7 +46,7 @@ BOOST_AUTO_TEST_CASE(kernel_commits_lists_and_replaces_atomically,
   BOOST_TEST(kernel->list_set_elements(Family::ip, "ztc_t", "nosuch").empty());
 
   // Re-applying replaces, never duplicates.
-  BOOST_TEST_REQUIRE(kernel->run(kGoodTable, false).success);
+  BOOST_TEST_REQUIRE(kernel->run(testing::kLoadableTable, false).success);
   CommandResult listed = netns.run("nft list table ip ztc_t | grep -c 'ip saddr @pods'");
   BOOST_TEST(listed.output == "1\n");
   // The root namespace never saw any of it.
@@ -79,18 +55,18 @@ BOOST_AUTO_TEST_CASE(kernel_commits_lists_and_replaces_atomically,
 
 BOOST_AUTO_TEST_CASE(kernel_restores_the_previous_table, *boost::unit_test::label("kernel")) {
   ScopedTestNetns netns("ztc-nft");
-  auto kernel = kernel_in(netns);
+  auto kernel = testing::libnft_in(netns);
   // Nothing before: restoring removes the table.
   std::optional<std::string> nothing = kernel->list_table(Family::ip, "ztc_t", false);
-  BOOST_TEST_REQUIRE(kernel->run(kGoodTable, false).success);
+  BOOST_TEST_REQUIRE(kernel->run(testing::kLoadableTable, false).success);
   ApplyResult removed = kernel->run(restore_table_buffer(Family::ip, "ztc_t", nothing), false);
   BOOST_TEST_REQUIRE(removed.success, removed.error);
   BOOST_TEST(!kernel->list_table(Family::ip, "ztc_t", false));
   // Something before: restoring brings it back exactly, set elements and comments included.
-  BOOST_TEST_REQUIRE(kernel->run(kGoodTable, false).success);
+  BOOST_TEST_REQUIRE(kernel->run(testing::kLoadableTable, false).success);
   std::optional<std::string> before = kernel->list_table(Family::ip, "ztc_t", false);
   BOOST_TEST_REQUIRE(before.has_value());
-  std::string other = std::string(kGoodTable);
+  std::string other = std::string(testing::kLoadableTable);
   other.replace(other.find("counter"), 7, "drop");
   BOOST_TEST_REQUIRE(kernel->run(other, false).success);
   BOOST_TEST(kernel->list_table(Family::ip, "ztc_t", false).value_or("") != *before);

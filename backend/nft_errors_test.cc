@@ -8,7 +8,7 @@
 #include <vector>
 
 #include "backend/libnft_kernel.h"
-#include "backend/netns.h"
+#include "testsupport/libnft_in_netns.h"
 #include "testsupport/test_netns.h"
 
 namespace ztc::nft {
@@ -52,28 +52,6 @@ Generated jump_to_missing_chain(const std::string& table = "ztc_t") {
   }
   return g;
 }
-
-// libnftables inside `netns`: its sockets are made there and stay there.
-std::unique_ptr<LibNftKernel> kernel_in(const ScopedTestNetns& netns) {
-  NetnsSwitch in(netns.path());
-  BOOST_TEST_REQUIRE(in.ok(), in.error());
-  return std::make_unique<LibNftKernel>();
-}
-
-// A table that loads, so that a failing buffer after it has something to leave alone.
-const char* kGoodTable =
-    "table ip ztc_t {}\n"
-    "delete table ip ztc_t\n"
-    "table ip ztc_t {\n"
-    "  set pods {\n"
-    "    type ipv4_addr\n"
-    "    elements = { 10.244.1.5 comment \"pod-uid-5\", 10.244.1.6 }\n"
-    "  }\n"
-    "  chain prerouting {\n"
-    "    type filter hook prerouting priority -150; policy accept;\n"
-    "    ip saddr @pods counter\n"
-    "  }\n"
-    "}\n";
 
 }  // namespace
 
@@ -167,8 +145,8 @@ BOOST_AUTO_TEST_CASE(error_without_position_has_no_location) {
 BOOST_AUTO_TEST_CASE(kernel_failure_commits_nothing_and_maps_to_the_policy_line,
                      *boost::unit_test::label("kernel")) {
   ScopedTestNetns netns("ztc-nft");
-  auto kernel = kernel_in(netns);
-  BOOST_TEST_REQUIRE(kernel->run(kGoodTable, false).success);
+  auto kernel = testing::libnft_in(netns);
+  BOOST_TEST_REQUIRE(kernel->run(testing::kLoadableTable, false).success);
 
   Generated g = jump_to_missing_chain();
   for (bool dry_run : {true, false}) {
@@ -196,7 +174,7 @@ BOOST_AUTO_TEST_CASE(kernel_failure_commits_nothing_and_maps_to_the_policy_line,
 
 BOOST_AUTO_TEST_CASE(kernel_type_error_maps_to_its_line, *boost::unit_test::label("kernel")) {
   ScopedTestNetns netns("ztc-nft");
-  auto kernel = kernel_in(netns);
+  auto kernel = testing::libnft_in(netns);
   auto policy = std::make_shared<SourceFile>("p.zt", "a\nb\nc\n");
   std::string buffer =
       "table ip ztc_t {\n"
