@@ -7,8 +7,8 @@
 #include <unordered_map>
 #include <utility>
 
-#include "model/enroll_fingerprint.h"
 #include "backend/nft_text.h"
+#include "model/enroll_fingerprint.h"
 #include "model/ip_address.h"
 #include "model/values.h"
 
@@ -159,15 +159,7 @@ bool run_routes(route::RoutingKernel& kernel, const std::vector<route::Change>& 
     }
     return false;
   }
-  for (const route::Change& done : run.applied) {
-    if (done.kind == route::Change::Kind::replace_route) {
-      result->routes.push_back({'-', route::describe(*done.replaced), Location{}});
-      result->routes.push_back({'+', route::describe(done.route()), done.location});
-    } else {
-      char sign = done.kind == route::Change::Kind::delete_route ? '-' : '+';
-      result->routes.push_back({sign, route::describe(done.route()), done.location});
-    }
-  }
+  for (const route::Change& done : run.applied) route::append_diff_lines(done, &result->routes);
   return true;
 }
 

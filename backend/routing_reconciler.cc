@@ -88,34 +88,6 @@ void undo_into(RoutingKernel& kernel, std::vector<Change>* applied, Diagnostics*
 
 bool starts_with(const std::string& text, const char* prefix) { return text.rfind(prefix, 0) == 0; }
 
-void add_diff(const Change& change, ReconcileResult* result) {
-  switch (change.kind) {
-    case Change::Kind::add_rule:
-      result->diff.push_back({'+', describe(change.rule()), change.location});
-      break;
-    case Change::Kind::delete_rule:
-      result->diff.push_back({'-', describe(change.rule()), change.location});
-      break;
-    case Change::Kind::add_route:
-      result->diff.push_back({'+', describe(change.route()), change.location});
-      break;
-    case Change::Kind::replace_route:
-      result->diff.push_back({'-', describe(*change.replaced), Location{}});
-      result->diff.push_back({'+', describe(change.route()), change.location});
-      break;
-    case Change::Kind::delete_route:
-      result->diff.push_back({'-', describe(change.route()), change.location});
-      break;
-    case Change::Kind::write_sysctl: {
-      const SysctlWrite& write = change.sysctl();
-      result->diff.push_back(
-          {'~', "sysctl " + write.key + " " + write.old_value + " -> " + write.new_value,
-           change.location});
-      break;
-    }
-  }
-}
-
 bool read_current(RoutingKernel& kernel, std::vector<Rule>* rules, std::vector<Route>* routes,
                   ReconcileResult* result, bool static_only = false) {
   if (KernelError error = kernel.list_rules(rules)) {
@@ -170,6 +142,45 @@ bool family_consistent(const Route& route) {
 }
 
 }  // namespace
+
+void append_diff_lines(const Change& change, std::vector<DiffLine>* lines) {
+  switch (change.kind) {
+    case Change::Kind::add_rule:
+      lines->push_back({'+', describe(change.rule()), change.location});
+      break;
+    case Change::Kind::delete_rule:
+      lines->push_back({'-', describe(change.rule()), change.location});
+      break;
+    case Change::Kind::add_route:
+      lines->push_back({'+', describe(change.route()), change.location});
+      break;
+    case Change::Kind::replace_route: {
+      const std::string before = describe(*change.replaced), after = describe(change.route());
+      // Only the protocol differs (a member route an older ztc tagged 122):
+      // one line that says so, not a "-" and "+" of the same text.
+      if (before == after) {
+        lines->push_back({'~',
+                          after + " proto " + std::to_string(protocol_of(*change.replaced)) +
+                              " -> " + std::to_string(protocol_of(change.route())),
+                          change.location});
+        break;
+      }
+      lines->push_back({'-', before, Location{}});
+      lines->push_back({'+', after, change.location});
+      break;
+    }
+    case Change::Kind::delete_route:
+      lines->push_back({'-', describe(change.route()), change.location});
+      break;
+    case Change::Kind::write_sysctl: {
+      const SysctlWrite& write = change.sysctl();
+      lines->push_back({'~',
+                        "sysctl " + write.key + " " + write.old_value + " -> " + write.new_value,
+                        change.location});
+      break;
+    }
+  }
+}
 
 std::string action_text(const Change& change) {
   switch (change.kind) {
@@ -365,7 +376,7 @@ ReconcileResult reconcile_routing(RoutingKernel& kernel, const Plan& plan,
     }
   }
   result.diff.reserve(changes.size());
-  for (const Change& change : changes) add_diff(change, &result);
+  for (const Change& change : changes) append_diff_lines(change, &result.diff);
 
   if (!dry_run) {
     execute(kernel, std::move(changes), &result);
@@ -494,7 +505,7 @@ ReconcileResult remove_all(RoutingKernel& kernel, bool dry_run) {
   for (const Route& route : routes) {
     changes.push_back(route_change(Change::Kind::delete_route, route, Location{}));
   }
-  for (const Change& change : changes) add_diff(change, &result);
+  for (const Change& change : changes) append_diff_lines(change, &result.diff);
   if (!dry_run) execute(kernel, std::move(changes), &result);
   return result;
 }

@@ -51,12 +51,18 @@ struct Change {
 // What a change does, for messages: "add -4 route ... table 100".
 std::string action_text(const Change& change);
 
-// One line of `ztc diff`: '+' added, '-' removed, '~' changed (sysctls).
+// One line of `ztc diff`: '+' added, '-' removed, '~' changed (a sysctl, a route's
+// protocol).
 struct DiffLine {
   char sign = '+';
   std::string text;   // `ip`-like: "-4 rule prio 101 fwmark 0x100/0x100 lookup 101"
   Location location;  // policy line of a desired object; unknown for stale ones
 };
+
+// The diff lines of one change, appended to `lines`: "+"/"-" for what it
+// adds and deletes (a replace: both), "~" for a sysctl write and for a
+// replace that changes only the route's protocol.
+void append_diff_lines(const Change& change, std::vector<DiffLine>* lines);
 
 struct ReconcileResult {
   bool ok = true;

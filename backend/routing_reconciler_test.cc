@@ -240,6 +240,12 @@ BOOST_AUTO_TEST_CASE(member_routes_an_older_ztc_wrote_are_retagged_by_a_whole_re
                      "replace -4 route 10.244.1.6 via 192.168.126.2 dev istioin src 10.244.1.1 "
                      "table 100"}),
              boost::test_tools::per_element());
+  // One line each: the text is the same, the protocol is not.
+  BOOST_TEST(whole.diff_text() ==
+             "~ -4 route 10.244.1.5 via 192.168.126.2 dev istioin src 10.244.1.1 table 100 "
+             "proto 122 -> 123\n"
+             "~ -4 route 10.244.1.6 via 192.168.126.2 dev istioin src 10.244.1.1 table 100 "
+             "proto 122 -> 123\n");
   for (const FakeRoutingKernel::StoredRoute& stored : kernel.all_routes()) {
     if (stored.route.table == 100) BOOST_TEST(stored.protocol == kMemberRouteProtocol);
   }
