@@ -207,6 +207,36 @@ BOOST_AUTO_TEST_CASE(a_whole_load_that_did_not_finish_its_member_routes_is_redon
              "loaded table ip ztunnel (nft: 0 changes, members untouched); routing: 0 changes\n");
 }
 
+// A node an older ztc loaded has its member routes at protocol 122: diff
+// names each one's protocol change, the next load re-tags each in place (one
+// replace, no gap), and the node is as a fresh load leaves it.
+BOOST_AUTO_TEST_CASE(member_routes_an_older_ztc_tagged_122_are_retagged_by_the_next_load,
+                     *boost::unit_test::label("kernel")) {
+  AmbientNode node("ztro");
+  require_ok(node.ztc("load " + quoted(kExample)), "load");
+  require_ok(node.ztc("set add " + quoted(kExample) + " pods " + kMemberWords), "set add");
+  const std::string before = state(node);
+  node.must(
+      "ip route show table 100 proto 123 | while read -r route; do "
+      "ip route replace $route table 100 proto 122 || exit 1; done");
+  BOOST_REQUIRE(node.must("ip route show table 100 proto 123") == "");
+  const std::string retag =
+      "~ -4 route 10.244.0.5 via 192.168.126.2 dev istioin src 10.244.1.1 table 100 proto 122 -> "
+      "123\n"
+      "~ -4 route 10.244.0.6 via 192.168.126.2 dev istioin src 10.244.1.1 table 100 proto 122 -> "
+      "123\n"
+      "~ -4 route 10.244.0.7 via 192.168.126.2 dev istioin src 10.244.1.1 table 100 proto 122 -> "
+      "123\n";
+  Run diff = node.ztc("diff " + quoted(kExample));
+  BOOST_TEST(diff.exit_code == 1);
+  BOOST_TEST(diff.out == "--- routing (live)\n+++ routing (policy)\n" + retag);
+  Run load = node.ztc("load " + quoted(kExample));
+  require_ok(load, "load");
+  BOOST_TEST(load.out == "loaded table ip ztunnel (3 members kept); routing: 3 changes\n" + retag);
+  BOOST_TEST(state(node) == before);
+  BOOST_TEST(node.ztc("diff --members " + quoted(kExample)).out == "no differences\n");
+}
+
 BOOST_AUTO_TEST_CASE(diff_compares_members_on_members_or_when_a_definition_changes,
                      *boost::unit_test::label("kernel")) {
   TempDir dir;
