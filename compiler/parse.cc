@@ -121,7 +121,7 @@ class SyntaxErrorListener : public antlr4::BaseErrorListener {
     const antlr4::dfa::Vocabulary& vocabulary = parser->getVocabulary();
     std::vector<std::string> names;
     for (ssize_t type : expected.toList()) {
-      if (type == antlr4::Token::EOF) {
+      if (type == static_cast<ssize_t>(antlr4::Token::EOF)) {  // EOF is size_t(-1)
         names.push_back("end of file");
         continue;
       }

@@ -187,7 +187,7 @@ struct Set {
   bool managed = false;   // members are owned at run time and carried over on reload
   std::vector<Element> elements;
   Location location;
-  std::string comment;       // managed sets: what `ztc set` checks (backend/enroll_fingerprint.h)
+  std::string comment{};     // managed sets: what `ztc set` checks (backend/enroll_fingerprint.h)
   bool any_address = false;  // managed: `ztc set` refuses no member address
 };
 
