@@ -138,6 +138,12 @@ std::unique_ptr<Socket> Socket::open(int protocol, std::string* error) {
 
 Socket::~Socket() { nl_socket_free(sock_); }
 
+bool Socket::set_strict_checking(bool on) {
+  int value = on ? 1 : 0;
+  return setsockopt(nl_socket_get_fd(sock_), SOL_NETLINK, NETLINK_GET_STRICT_CHK, &value,
+                    sizeof value) == 0;
+}
+
 Result Socket::exchange(nl_msg* request, const MessageHandler& on_message) {
   nlmsghdr* header = nlmsg_hdr(request);
   header->nlmsg_seq = NL_AUTO_SEQ;

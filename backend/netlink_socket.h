@@ -60,6 +60,12 @@ class Socket {
   Result dump(nl_msg* request, const MessageHandler& on_message,
               const std::function<void()>& restart);
 
+  // Strict checking of dump requests (NETLINK_GET_STRICT_CHK): with it on,
+  // the kernel honours a dump request's filters (a route dump's protocol,
+  // table ...) instead of sending everything. False when the kernel cannot
+  // (before 4.20): the caller filters what it gets.
+  bool set_strict_checking(bool on);
+
  private:
   explicit Socket(nl_sock* sock) : sock_(sock) {}
   nl_sock* sock_;

@@ -271,23 +271,11 @@ KernelError NetlinkRoutingKernel::list_static_routes(std::vector<Route>* routes)
   return dump_routes(kZtcProtocol, routes);
 }
 
-// Strict checking lets the kernel filter a dump by protocol: the routes of
-// other protocols are walked but not sent (100k member routes cost a few ms
-// instead of tens). Kernels without it (before 4.20) refuse the option: the
-// whole dump is then filtered here.
+// With strict checking the kernel filters the dump by protocol: the routes
+// of other protocols are walked but not sent (100k member routes cost a few
+// ms instead of tens). Without it (kernels before 4.20) the whole dump is
+// filtered here.
 KernelError NetlinkRoutingKernel::dump_routes(uint8_t protocol, std::vector<Route>* routes) {
-  int strict = protocol != 0 ? 1 : 0;
-  const bool filtered = strict && setsockopt(nl_socket_get_fd(socket_->raw()), SOL_NETLINK,
-                                             NETLINK_GET_STRICT_CHK, &strict, sizeof strict) == 0;
-  struct StrictOff {
-    nl_sock* sock;
-    bool on;
-    ~StrictOff() {
-      int off = 0;
-      if (on)
-        setsockopt(nl_socket_get_fd(sock), SOL_NETLINK, NETLINK_GET_STRICT_CHK, &off, sizeof off);
-    }
-  } strict_off{socket_->raw(), filtered};
   nl_cache* raw_links = nullptr;
   int rc = rtnl_link_alloc_cache(socket_->raw(), AF_UNSPEC, &raw_links);
   if (rc < 0) return std::string("cannot list links: ") + nl_geterror(rc);
@@ -295,14 +283,16 @@ KernelError NetlinkRoutingKernel::dump_routes(uint8_t protocol, std::vector<Rout
   MsgPtr msg(nlmsg_alloc_simple(RTM_GETROUTE, NLM_F_REQUEST | NLM_F_DUMP));
   rtmsg request = {};
   request.rtm_family = AF_UNSPEC;
-  if (filtered) request.rtm_protocol = protocol;
+  request.rtm_protocol = protocol;  // ignored unless strict checking is on
   if (!msg || nlmsg_append(msg.get(), &request, sizeof request, NLMSG_ALIGNTO) < 0) {
     return std::string("cannot list routes: out of memory");
   }
   std::vector<Route> dumped;
   RouteDump dump{&dumped, links.get()};
+  const bool strict = protocol != 0 && socket_->set_strict_checking(true);
   netlink::Result failure = socket_->dump(
       msg.get(), [&](nlmsghdr* header) { on_route(header, &dump); }, [&] { dumped.clear(); });
+  if (strict) socket_->set_strict_checking(false);
   if (failure && failure->dump_interrupted) {
     return std::string("cannot list routes: the dump kept being interrupted by other changes");
   }
