@@ -6,7 +6,9 @@
 #include <cctype>
 #include <cerrno>
 #include <cstdlib>
+#include <fstream>
 #include <sstream>
+#include <thread>
 
 #include "backend/nft_kernel.h"
 #include "model/ip_address.h"
@@ -211,6 +213,9 @@ int trace_listeners(const std::string& proc_net_netlink) {
   return listeners;
 }
 
+namespace {
+
+// Runs the monitor until it fails (it returns only then).
 void monitor_into(int fd) {
   FILE* output = fdopen(fd, "w");
   nft_ctx* ctx = nft_ctx_new(NFT_CTX_DEFAULT);
@@ -221,6 +226,27 @@ void monitor_into(int fd) {
   }
   if (ctx) nft_ctx_free(ctx);
   if (output) fclose(output);
+}
+
+// Trace listeners in the network namespace this process is in.
+int trace_listeners_here() {
+  std::ifstream file("/proc/self/net/netlink");
+  std::stringstream text;
+  text << file.rdbuf();
+  return trace_listeners(text.str());
+}
+
+}  // namespace
+
+bool start_monitor(int fd, std::chrono::milliseconds limit) {
+  const int before = trace_listeners_here();
+  std::thread(monitor_into, fd).detach();
+  const auto deadline = std::chrono::steady_clock::now() + limit;
+  while (trace_listeners_here() <= before) {
+    if (std::chrono::steady_clock::now() >= deadline) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  return true;
 }
 
 }  // namespace ztc::trace

@@ -10,6 +10,7 @@
 // it drops them anyway; diff would otherwise report them as drift.
 #pragma once
 
+#include <chrono>
 #include <map>
 #include <optional>
 #include <string>
@@ -108,10 +109,12 @@ namespace ztc::trace {
 std::vector<std::string> remove_stale(nft::NftKernel& kernel, nft::Family family,
                                       const std::string& table, std::string* error);
 
-// Runs `nft monitor trace` through libnftables in the calling thread's network
-// namespace, writing nft's lines into `fd` (the write end of a pipe, closed
-// when it returns). It returns only when the monitor fails: run it in a
-// detached thread that ends with the process.
-void monitor_into(int fd);
+// Starts `nft monitor trace` through libnftables in a detached thread (it
+// ends with the process), in the calling thread's network namespace, writing
+// nft's lines into `fd` (the write end of a pipe, closed when the monitor
+// fails). Returns once the kernel lists the monitor's subscription, so that
+// no packet traced after it is missed; false when that did not show within
+// `limit` (the monitor runs anyway, and early packets may be missed).
+bool start_monitor(int fd, std::chrono::milliseconds limit);
 
 }  // namespace ztc::trace

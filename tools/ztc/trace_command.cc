@@ -18,10 +18,7 @@
 #include <chrono>
 #include <cstdio>
 #include <cstring>
-#include <fstream>
 #include <ostream>
-#include <sstream>
-#include <thread>
 
 #include "backend/route_get.h"
 #include "backend/trace.h"
@@ -32,14 +29,6 @@ namespace ztc {
 namespace {
 
 using Clock = std::chrono::steady_clock;
-
-// Trace listeners in the network namespace this process is in.
-int trace_listeners_here() {
-  std::ifstream file("/proc/self/net/netlink");
-  std::stringstream text;
-  text << file.rdbuf();
-  return trace::trace_listeners(text.str());
-}
 
 }  // namespace
 
@@ -78,15 +67,8 @@ int run_trace(const TraceOptions& options, std::ostream& out, std::ostream& err)
     err << "ztc: error: cannot set up the trace: " << std::strerror(errno) << "\n";
     return kExitFailure;
   }
-  // The monitor subscribes asynchronously; a packet traced before that is
-  // missed, so the rule goes in once the kernel lists the new listener (10 s
-  // at most: then it goes in anyway, and early packets may be missed).
-  const int listeners_before = trace_listeners_here();
-  std::thread(trace::monitor_into, pipe_fds[1]).detach();
-  const Clock::time_point subscribe_by = Clock::now() + std::chrono::seconds(10);
-  while (trace_listeners_here() <= listeners_before && Clock::now() < subscribe_by) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(5));
-  }
+  // The rule goes in once the monitor listens (or after 10 s anyway).
+  trace::start_monitor(pipe_fds[1], std::chrono::seconds(10));
 
   nft::ApplyResult added = node->nft->run(
       trace::add_buffer(table.family, table.name, *selected, static_cast<int>(getpid())), false);
