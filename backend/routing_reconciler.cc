@@ -27,6 +27,8 @@ Change route_change(Change::Kind kind, const Route& route, const Location& locat
   return change;
 }
 
+bool starts_with(const std::string& text, const char* prefix) { return text.rfind(prefix, 0) == 0; }
+
 KernelError perform(RoutingKernel& kernel, const Change& change) {
   switch (change.kind) {
     case Change::Kind::add_rule: return kernel.add_rule(change.rule());
@@ -36,7 +38,7 @@ KernelError perform(RoutingKernel& kernel, const Change& change) {
     case Change::Kind::delete_route: {
       KernelError error = kernel.delete_route(change.route());
       // A member route an older ztc wrote carries the static routes' protocol.
-      if (error && change.route().member && error->rfind("No such process", 0) == 0) {
+      if (error && change.route().member && starts_with(*error, "No such process")) {
         Route untagged = change.route();
         untagged.member = false;
         if (!kernel.delete_route(untagged)) return std::nullopt;
@@ -85,8 +87,6 @@ void undo_into(RoutingKernel& kernel, std::vector<Change>* applied, Diagnostics*
   }
   *applied = std::move(stuck);
 }
-
-bool starts_with(const std::string& text, const char* prefix) { return text.rfind(prefix, 0) == 0; }
 
 bool read_current(RoutingKernel& kernel, std::vector<Rule>* rules, std::vector<Route>* routes,
                   ReconcileResult* result, bool static_only = false) {
