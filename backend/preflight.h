@@ -128,6 +128,7 @@ struct PolicyTable {
   IpFamily family = IpFamily::v4;
   uint32_t table = 0;
   bool filled = false;  // has routes (else only looked up)
+  bool members = false;  // holds the policy's member routes (`route N for SET`)
   Location location;
 };
 struct PolicyChain {

@@ -144,11 +144,14 @@ void read_rules(nl_sock* sock, NodeFootprint* out) {
   }
 }
 
-// Routes counted per table from a raw dump: a node can hold 100k pod routes,
+// Routes counted per table from raw dumps: a node can hold 100k pod routes,
 // and nothing but the count and one example is needed.
 struct RouteCount {
+  std::set<std::pair<int, uint32_t>> wanted;  // (AF_INET or AF_INET6, table)
   std::map<std::pair<int, uint32_t>, NodeRouteTable> tables;
 };
+
+int address_family(IpFamily family) { return family == IpFamily::v4 ? AF_INET : AF_INET6; }
 
 void on_route(nlmsghdr* header, RouteCount* count) {
   if (header->nlmsg_type != RTM_NEWROUTE || !nlmsg_valid_hdr(header, sizeof(rtmsg))) return;
@@ -161,9 +164,8 @@ void on_route(nlmsghdr* header, RouteCount* count) {
   nlattr* tb[RTA_MAX + 1] = {};
   if (nlmsg_parse(header, sizeof(rtmsg), tb, RTA_MAX, nullptr) < 0) return;
   uint32_t table = tb[RTA_TABLE] ? nla_get_u32(tb[RTA_TABLE]) : rtm->rtm_table;
-  if (table == route::kTableMain || table == route::kTableLocal || table == route::kTableDefault) {
-    return;
-  }
+  // A kernel without strict checking sends every table.
+  if (!count->wanted.count({rtm->rtm_family, table})) return;
   NodeRouteTable& entry = count->tables[{rtm->rtm_family, table}];
   entry.family = rtm->rtm_family == AF_INET ? IpFamily::v4 : IpFamily::v6;
   entry.table = table;
@@ -182,19 +184,40 @@ void on_route(nlmsghdr* header, RouteCount* count) {
   }
 }
 
-void read_routes(netlink::Socket& socket, NodeFootprint* out) {
+// One dump of `table`, or with `table` 0 of every table of every family.
+// ENOENT: the kernel has no such table (yet), so it holds no route.
+bool dump_routes(netlink::Socket& socket, int family, uint32_t table, RouteCount* count) {
   MsgPtr msg(nlmsg_alloc_simple(RTM_GETROUTE, NLM_F_REQUEST | NLM_F_DUMP));
   rtmsg request = {};
-  request.rtm_family = AF_UNSPEC;
+  request.rtm_family = static_cast<unsigned char>(family);
+  request.rtm_table = static_cast<unsigned char>(table < 256 ? table : RT_TABLE_UNSPEC);
+  if (!msg || nlmsg_append(msg.get(), &request, sizeof request, NLMSG_ALIGNTO) < 0) return false;
+  if (table != 0 && nla_put_u32(msg.get(), RTA_TABLE, table) < 0) return false;
+  std::map<std::pair<int, uint32_t>, NodeRouteTable> before = count->tables;
+  netlink::Result failure = socket.dump(
+      msg.get(), [&](nlmsghdr* header) { on_route(header, count); },
+      [&] { count->tables = before; });
+  return !failure || failure->kernel_errno == ENOENT;
+}
+
+// wanted: (AF_INET or AF_INET6, table) pairs.
+void read_routes(netlink::Socket& socket, const std::set<std::pair<int, uint32_t>>& wanted,
+                 NodeFootprint* out) {
+  if (wanted.empty()) return;
   RouteCount count;
-  if (msg && nlmsg_append(msg.get(), &request, sizeof request, NLMSG_ALIGNTO) >= 0 &&
-      !socket.dump(
-          msg.get(), [&](nlmsghdr* header) { on_route(header, &count); },
-          [&] { count = RouteCount{}; })) {
-    for (auto& [key, table] : count.tables) out->route_tables.push_back(std::move(table));
+  count.wanted = wanted;
+  bool ok = true;
+  if (socket.set_strict_checking(true)) {
+    for (const auto& [family, table] : wanted) ok = ok && dump_routes(socket, family, table, &count);
+    socket.set_strict_checking(false);
+  } else {
+    ok = dump_routes(socket, AF_UNSPEC, 0, &count);
+  }
+  if (!ok) {
+    out->unreadable.push_back("routes: the route dump failed");
     return;
   }
-  out->unreadable.push_back("routes: the route dump failed");
+  for (auto& [key, table] : count.tables) out->route_tables.push_back(std::move(table));
 }
 
 void read_links(nl_sock* sock, NodeFootprint* out) {
@@ -318,7 +341,17 @@ bool xtables_tables_present(const std::string& text, bool ipv6) {
 
 }  // namespace
 
-NodeFootprint read_node(const std::set<std::string>& skip, bool follow_named_maps) {
+std::set<std::pair<int, uint32_t>> route_tables_to_read(const NodeReadScope& scope,
+                                                        bool own_table_live) {
+  std::set<std::pair<int, uint32_t>> wanted;
+  for (const PolicyTable& table : scope.route_tables) {
+    if (table.members && own_table_live && scope.member_tables_before_first_load_only) continue;
+    wanted.insert({address_family(table.family), table.table});
+  }
+  return wanted;
+}
+
+NodeFootprint read_node(const NodeReadScope& scope) {
   NodeFootprint out;
   std::string error;
   // The text listing first: it tells which iptables-nft tables exist, so
@@ -326,7 +359,7 @@ NodeFootprint read_node(const std::set<std::string>& skip, bool follow_named_map
   std::optional<std::string> text = nft_listing(false, true, &error);
   // iptables first: tables iptables-nft made are read from its save output
   // (it quotes the rules as they were written) and skipped in the nft listing.
-  std::set<std::string> nft_skip = skip;
+  std::set<std::string> nft_skip = scope.own_tables;
   for (const char* backend : {"iptables-legacy", "iptables-nft"}) {
     for (bool ipv6 : {false, true}) {
       const bool legacy = std::string(backend) == "iptables-legacy";
@@ -347,9 +380,13 @@ NodeFootprint read_node(const std::set<std::string>& skip, bool follow_named_map
     }
   }
   std::optional<std::string> json =
-      text ? nft_listing(true, !follow_named_maps, &error) : std::nullopt;
+      text ? nft_listing(true, !scope.follow_named_maps, &error) : std::nullopt;
+  bool own_table_live = false;
   if (text) {
-    for (const std::string& table : ztc_tables(*text)) nft_skip.insert(table);
+    for (const std::string& table : ztc_tables(*text)) {
+      nft_skip.insert(table);
+      own_table_live = own_table_live || scope.own_tables.count(table);
+    }
   }
   if (!json || !read_nft_ruleset(*json, *text, nft_skip, &out, &error)) {
     out.unreadable.push_back(error);
@@ -360,7 +397,7 @@ NodeFootprint read_node(const std::set<std::string>& skip, bool follow_named_map
     out.unreadable.push_back("netlink: cannot connect");
   } else {
     read_rules(socket->raw(), &out);
-    read_routes(*socket, &out);
+    read_routes(*socket, route_tables_to_read(scope, own_table_live), &out);
     read_links(socket->raw(), &out);
   }
   read_sockets(&out);

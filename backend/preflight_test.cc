@@ -3,8 +3,12 @@
 #include "backend/preflight.h"
 #include "tools/ztc/preflight_policy.h"
 
+#include <sys/socket.h>
+
 #include <boost/test/unit_test.hpp>
 #include <functional>
+#include <set>
+#include <utility>
 #include <string>
 #include <vector>
 
@@ -364,6 +368,28 @@ BOOST_AUTO_TEST_CASE(registry_entries_have_sources_and_are_found_by_name) {
   BOOST_TEST(owner_of_name("rule:9:2004") == "Cilium");
   BOOST_TEST(owner_of_name("rule:9:2005") == "");
   BOOST_TEST(owner_of_rule(1024, 254) == "AWS VPC CNI");
+}
+
+// Which route tables read_node dumps: the policy's, by family; a table of
+// member routes only while none of the policy's nft tables is live, when the
+// scope says so (`ztc load`).
+BOOST_AUTO_TEST_CASE(route_tables_to_read_leaves_the_member_table_to_the_first_load) {
+  NodeReadScope scope;
+  scope.route_tables = {{IpFamily::v4, 100, true, true, {}},
+                        {IpFamily::v4, 101, true, false, {}},
+                        {IpFamily::v6, 100, false, false, {}}};
+  using Tables = std::set<std::pair<int, uint32_t>>;
+  const Tables all{{AF_INET, 100}, {AF_INET, 101}, {AF_INET6, 100}};
+  const Tables without_members{{AF_INET, 101}, {AF_INET6, 100}};
+  for (bool first_load_only : {false, true}) {
+    for (bool live : {false, true}) {
+      BOOST_TEST_CONTEXT("first load only: " << first_load_only << ", live: " << live) {
+        scope.member_tables_before_first_load_only = first_load_only;
+        BOOST_TEST((route_tables_to_read(scope, live) ==
+                    (first_load_only && live ? without_members : all)));
+      }
+    }
+  }
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -111,7 +111,8 @@ int run_load(const LoadOptions& options, std::ostream& out, std::ostream& err) {
   int code = kExitFailure;
   auto prepared = prepare(options, "load", err, &code, kExitFailure);
   if (!prepared) return code;
-  if (preflight_warnings(prepared->compiled, err) != 0 && options.strict) {
+  const PreflightDepth depth = options.strict ? PreflightDepth::without_named_maps : PreflightDepth::load;
+  if (preflight_warnings(prepared->compiled, depth, err) != 0 && options.strict) {
     err << "ztc: load refused (--strict): preflight found conflicts; the node was not changed\n";
     return kExitFailure;
   }

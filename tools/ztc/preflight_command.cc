@@ -13,15 +13,19 @@
 namespace ztc {
 namespace {
 
-// `fast` (for load): named maps are not listed, see read_node.
-std::vector<preflight::Finding> check_node(const CompiledPolicy& compiled, bool fast,
+std::vector<preflight::Finding> check_node(const CompiledPolicy& compiled, PreflightDepth depth,
                                            std::vector<std::string>* unreadable) {
+  preflight::PolicyFootprint policy = preflight::policy_footprint(compiled.ir, compiled.table);
+  preflight::NodeReadScope scope;
   // The policy's own table (a reload) is not the node's; read_node skips every
   // other table that carries ztc's comment.
-  std::set<std::string> own{nft::table_spec(compiled.table.family, compiled.table.name)};
-  preflight::NodeFootprint node = preflight::read_node(own, !fast);
+  scope.own_tables = {nft::table_spec(compiled.table.family, compiled.table.name)};
+  scope.follow_named_maps = depth == PreflightDepth::full;
+  scope.route_tables = policy.tables;
+  scope.member_tables_before_first_load_only = depth == PreflightDepth::load;
+  preflight::NodeFootprint node = preflight::read_node(scope);
   *unreadable = node.unreadable;
-  return preflight::compare(preflight::policy_footprint(compiled.ir, compiled.table), node);
+  return preflight::compare(policy, node);
 }
 
 std::string one_line(const preflight::Finding& finding) {
@@ -44,7 +48,7 @@ int run_preflight(const PreflightOptions& options, std::ostream& out, std::ostre
     return kExitUsage;
   }
   std::vector<std::string> unreadable;
-  std::vector<preflight::Finding> findings = check_node(*compiled, false, &unreadable);
+  std::vector<preflight::Finding> findings = check_node(*compiled, PreflightDepth::full, &unreadable);
   for (const std::string& reason : unreadable)
     err << "ztc: warning: not checked: " << reason << "\n";
   if (options.json) {
@@ -61,9 +65,9 @@ int run_preflight(const PreflightOptions& options, std::ostream& out, std::ostre
   return unreadable.empty() ? kExitOk : kExitUsage;
 }
 
-int preflight_warnings(const CompiledPolicy& compiled, std::ostream& err) {
+int preflight_warnings(const CompiledPolicy& compiled, PreflightDepth depth, std::ostream& err) {
   std::vector<std::string> unreadable;
-  std::vector<preflight::Finding> findings = check_node(compiled, true, &unreadable);
+  std::vector<preflight::Finding> findings = check_node(compiled, depth, &unreadable);
   for (const preflight::Finding& finding : findings) {
     err << finding.policy.str() << ": warning: " << one_line(finding) << "\n";
   }

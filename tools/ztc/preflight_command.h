@@ -20,10 +20,21 @@ struct PreflightOptions {
 // no privilege, part of the node unreadable).
 int run_preflight(const PreflightOptions& options, std::ostream& out, std::ostream& err);
 
+// How much of the node a check reads.
+enum class PreflightDepth {
+  full,  // `ztc preflight`: everything
+  // `ztc load --strict`, `ztc stats`: named verdict maps' elements are not
+  // listed to follow their jumps (seconds when a set holds 100k members).
+  without_named_maps,
+  // `ztc load`: also, on a re-load, the tables holding the policy's member
+  // routes are not read (see NodeReadScope).
+  load,
+};
+
 // For `ztc load`, already inside the node's namespace: prints each finding as a
 // warning on `err` and returns how many there were (-1 when the node could not
 // be read, with a warning saying so).
-int preflight_warnings(const CompiledPolicy& compiled, std::ostream& err);
+int preflight_warnings(const CompiledPolicy& compiled, PreflightDepth depth, std::ostream& err);
 
 // For `ztc compile --against NAME,...`: offline, against the registry. Unknown
 // names: false with `error`. Prints warnings on `err`.

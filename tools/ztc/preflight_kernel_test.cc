@@ -254,6 +254,76 @@ BOOST_AUTO_TEST_CASE(both_iptables_backends_and_strict_rp_filter,
                           "(or 2, loose)\n") != std::string::npos);
 }
 
+// Routes of others are counted per policy table, each table one dump the
+// kernel filters. A re-load does not read the table of the member routes
+// (100k of them would be sent to find the others'): the first load, `load
+// --strict` and `ztc preflight` still report a foreign route there.
+BOOST_AUTO_TEST_CASE(foreign_routes_in_the_policy_tables_and_the_member_table_on_a_reload,
+                     *boost::unit_test::label("kernel")) {
+  AmbientNode node("ztc-preflight");
+  node.must(
+      "ip route add 10.98.0.0/16 dev istioout table 101 proto static && "
+      "ip route add 10.99.0.0/16 dev istioin table 100 proto boot && "
+      "ip route add 10.97.0.0/16 dev istioin table 4242 proto static");
+  // A table's finding is at the first route that fills it: the line after
+  // its block's header.
+  auto first_route = [](const std::string& header) {
+    const std::string line = at(header);
+    const size_t colon = line.rfind(':', line.size() - 3);
+    return line.substr(0, colon + 1) + std::to_string(std::stoi(line.substr(colon + 1)) + 1) +
+           ":3";
+  };
+  const std::string table_100 = "route-table " + first_route("route 100 {");
+  const std::string table_101 = "route-table " + first_route("route 101 {");
+  const std::multiset<std::string> both{table_100, table_101};
+  Run run = node.ztc("preflight --json " + kExample);
+  BOOST_TEST(run.exit_code == 1, run.out << run.err);
+  BOOST_TEST(findings(run) == both, boost::test_tools::per_element());
+  BOOST_TEST(nodes(run) ==
+             "ip route 10.99.0.0/16 dev istioin table 100 proto 3\n"
+             "ip route 10.98.0.0/16 dev istioout table 101 proto 4\n");
+
+  // The tables of the route-table warnings of a load.
+  auto warned = [](const Run& load) {
+    std::multiset<std::string> tables;
+    std::istringstream lines(load.err);
+    for (std::string line; std::getline(lines, line);) {
+      if (line.find(": warning: route-table: ip route ") == std::string::npos) continue;
+      const size_t table = line.find(" table ") + 7;
+      tables.insert(line.substr(table, line.find(' ', table) - table));
+    }
+    return tables;
+  };
+  // First load: nothing of ztc's is live, table 100 is read.
+  Run first = node.ztc("load " + kExample);
+  BOOST_TEST(first.exit_code == 0, first.err);
+  BOOST_TEST(warned(first) == (std::multiset<std::string>{"100", "101"}),
+             boost::test_tools::per_element());
+  Run members = node.ztc("set add " + kExample + " pods 10.244.1.5 10.244.1.6");
+  BOOST_TEST(members.exit_code == 0, members.err);
+  BOOST_TEST(node.run("ip route show table 100 proto 123").output ==
+             "10.244.1.5 via 192.168.126.2 dev istioin src 10.244.1.1 \n"
+             "10.244.1.6 via 192.168.126.2 dev istioin src 10.244.1.1 \n");
+  // A re-load: table 101 is still read, table 100 (the member routes') not.
+  Run reload = node.ztc("load " + kExample);
+  BOOST_TEST(reload.exit_code == 0, reload.err);
+  BOOST_TEST(reload.out.find("members untouched") != std::string::npos, reload.out);
+  BOOST_TEST(warned(reload) == std::multiset<std::string>{"101"},
+             boost::test_tools::per_element());
+  // --strict reads everything, and refuses.
+  Run strict = node.ztc("load --strict " + kExample);
+  BOOST_TEST(strict.exit_code == 1);
+  BOOST_TEST(warned(strict) == (std::multiset<std::string>{"100", "101"}),
+             boost::test_tools::per_element());
+  BOOST_TEST(findings(node.ztc("preflight --json " + kExample)) == both,
+             boost::test_tools::per_element());
+  // Without the foreign routes, a node holding only ztc's own is clean.
+  node.must("ip route del 10.98.0.0/16 table 101 && ip route del 10.99.0.0/16 table 100");
+  run = node.ztc("preflight " + kExample);
+  BOOST_TEST(run.exit_code == 0, run.out << run.err);
+  BOOST_TEST(run.out == "no conflicts\n");
+}
+
 // Each iptables-*-save is a process on every load: one runs only when its
 // backend holds a table in the namespace. None on a node without iptables;
 // the two IPv4 ones once iptables-legacy and iptables-nft each hold a rule

@@ -37,7 +37,7 @@ void add_interface(PolicyFootprint* out, const std::string& name, const Location
   out->interfaces.push_back({name, location});
 }
 
-void add_table(PolicyFootprint* out, IpFamily family, uint32_t table, bool filled,
+void add_table(PolicyFootprint* out, IpFamily family, uint32_t table, bool filled, bool members,
                const Location& location) {
   if (is_shared_table(table)) return;
   for (PolicyTable& known : out->tables) {
@@ -46,9 +46,10 @@ void add_table(PolicyFootprint* out, IpFamily family, uint32_t table, bool fille
       known.filled = true;
       known.location = location;  // the route that fills it says more than a lookup
     }
+    known.members = known.members || members;
     return;
   }
-  out->tables.push_back({family, table, filled, location});
+  out->tables.push_back({family, table, filled, members, location});
 }
 
 }  // namespace
@@ -96,15 +97,15 @@ PolicyFootprint policy_footprint(const ir::Policy& policy, const nft::Table& tab
     if (entry.fwmark && !entry.fwmask) entry.fwmask = 0xffffffffu;
     out.rules.push_back(entry);
     if (rule.action == route::RuleAction::lookup)
-      add_table(&out, rule.family, rule.table, false, rule.location);
+      add_table(&out, rule.family, rule.table, false, false, rule.location);
     if (rule.iif) add_interface(&out, *rule.iif, rule.location);
   }
   for (const route::Route& route : policy.routing.routes) {
-    add_table(&out, route.family, route.table, true, route.location);
+    add_table(&out, route.family, route.table, true, false, route.location);
     if (route.device) add_interface(&out, *route.device, route.location);
   }
   for (const route::DerivedRoutes& derived : policy.routing.derived) {
-    add_table(&out, derived.route.family, derived.route.table, true, derived.location);
+    add_table(&out, derived.route.family, derived.route.table, true, true, derived.location);
     if (derived.route.device) add_interface(&out, *derived.route.device, derived.location);
   }
   for (const route::Sysctl& sysctl : policy.routing.sysctls) {

@@ -121,7 +121,7 @@ int run_stats(const StatsOptions& options, std::ostream& out, std::ostream& err)
     }
   }
   std::ostringstream findings_text;  // the findings themselves are preflight's to print
-  int findings = preflight_warnings(*compiled, findings_text);
+  int findings = preflight_warnings(*compiled, PreflightDepth::without_named_maps, findings_text);
   if (findings >= 0) stats.preflight_findings = static_cast<uint64_t>(findings);
 
   if (options.json) {
