@@ -5,12 +5,14 @@
 #include <string>
 
 #include "model/values.h"
+#include "tools/ztc/allocator_tuning.h"
 #include "tools/cni/cni_install.h"
 #include "tools/cni/cni_plugin.h"
 
 extern char** environ;
 
 int main(int argc, char** argv) {
+  ztc::tune_allocator_for_a_short_run();
   // A runtime runs plugins without arguments; with some, this is the
   // installer (tools/deploy/).
   if (argc > 1) return ztc::cni::run_install(argc, argv, std::cout, std::cerr);

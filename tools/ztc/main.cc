@@ -3,11 +3,13 @@
 #include <iostream>
 #include <ostream>
 
+#include "tools/ztc/allocator_tuning.h"
 #include "tools/ztc/checked_output.h"
 #include "tools/ztc/cli.h"
 #include "tools/ztc/commands.h"
 
 int main(int argc, char** argv) {
+  ztc::tune_allocator_for_a_short_run();
   ztc::CheckedOutput stdout_buffer(STDOUT_FILENO, "standard output");
   std::ostream out(&stdout_buffer);
   int code = ztc::run_cli(argc, argv, out, std::cerr);
