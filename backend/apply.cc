@@ -217,7 +217,8 @@ std::optional<SysctlValues> recorded_sysctls(const Kernels& kernels, std::string
 
 std::optional<ReloadDefinitions> reload_definitions(const nft::Table& compiled,
                                                     nft::NftKernel& kernel,
-                                                    const std::string& listing) {
+                                                    const std::string& listing,
+                                                    const nft::DefinitionsMemo* memo) {
   ReloadDefinitions definitions;
   nft::Table declared = compiled;  // the policy without its managed sets' elements
   for (nft::Set& set : declared.sets) {
@@ -229,8 +230,20 @@ std::optional<ReloadDefinitions> reload_definitions(const nft::Table& compiled,
   std::optional<nft::TableDefinitions> live = nft::read_definitions(
       kernel, listing, compiled.family, compiled.name, definitions.managed, &error);
   if (!live || !live->found || live->find("chain", kMemberRoutesPending)) return std::nullopt;
-  std::optional<nft::TableDefinitions> wanted = nft::scratch_definitions(
-      nft::emit_text(declared).text, compiled.family, compiled.name, definitions.managed, &error);
+  const std::string declared_text = nft::emit_text(declared).text;
+  definitions.declared_key = nft::declared_key(declared_text, definitions.managed);
+  std::optional<nft::TableDefinitions> wanted;
+  if (memo) {
+    std::optional<nft::TableDefinitions> recorded = memo->find(definitions.declared_key);
+    if (recorded && nft::same_objects(*recorded, *live)) {
+      wanted = std::move(recorded);
+      definitions.wanted_from_memo = true;
+    }
+  }
+  if (!wanted) {
+    wanted = nft::scratch_definitions(declared_text, compiled.family, compiled.name,
+                                      definitions.managed, &error);
+  }
   if (!wanted) return std::nullopt;
   std::optional<nft::Increment> increment = nft::plan_increment(
       compiled.family, compiled.name, *live, *wanted, definitions.managed, nullptr);
@@ -257,7 +270,7 @@ std::optional<ApplyReport> load_increment(const nft::Table& compiled, const rout
   const std::string ref = nft::table_spec(compiled.family, compiled.name);
   if (nft::managed_table_refs(*listing) != std::vector<std::string>{ref}) return std::nullopt;
   std::optional<ReloadDefinitions> definitions =
-      reload_definitions(compiled, kernels.nft, *listing);
+      reload_definitions(compiled, kernels.nft, *listing, kernels.definitions_memo);
   if (!definitions) return std::nullopt;
   const nft::TableDefinitions& live = definitions->live;
   const nft::TableDefinitions& wanted = definitions->wanted;
@@ -367,6 +380,11 @@ std::optional<ApplyReport> load_increment(const nft::Table& compiled, const rout
     report.node_unchanged = restored && routing_undone;
     report.nft_committed = false;
     return report;
+  }
+  // The table now lists what the scratch namespace did: the next re-load of
+  // this policy needs none. A record that cannot be written costs only time.
+  if (kernels.definitions_memo && !definitions->wanted_from_memo) {
+    kernels.definitions_memo->write(definitions->declared_key, wanted, &error);
   }
   report.ok = true;
   return report;
@@ -823,6 +841,9 @@ ApplyReport unload(nft::Family family, const std::string& name, Kernels kernels,
     }
     report.tables_removed.clear();
     return report;
+  }
+  if (!dry_run && kernels.definitions_memo && !kernels.definitions_memo->remove(&error)) {
+    report.diagnostics.warning(Location{}, error);
   }
   report.ok = true;
   return report;

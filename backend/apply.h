@@ -20,6 +20,7 @@
 #include <string>
 #include <vector>
 
+#include "backend/definitions_memo.h"
 #include "backend/held_signals.h"
 #include "backend/nft_increment.h"
 #include "backend/nft_kernel.h"
@@ -46,6 +47,10 @@ struct Kernels {
   // Where the sysctl values before ztc are kept (sysctl_state.h). None: load
   // records nothing, unload restores nothing.
   const SysctlState* sysctl_state = nullptr;
+  // What the last re-load's scratch namespace listed (definitions_memo.h):
+  // a re-load of the same policy onto an unchanged table needs none. None:
+  // every re-load asks a scratch namespace.
+  const nft::DefinitionsMemo* definitions_memo = nullptr;
 
   void hold_signals() const {
     if (signals) signals->hold();
@@ -119,10 +124,14 @@ struct ReloadDefinitions {
   std::set<std::string> managed;  // the managed sets' names
   nft::TableDefinitions live, wanted;
   nft::Increment increment;
+  std::string declared_key;  // definitions_memo.h
+  bool wanted_from_memo = false;
 };
+// `memo` (may be null) is only read.
 std::optional<ReloadDefinitions> reload_definitions(const nft::Table& compiled,
                                                     nft::NftKernel& kernel,
-                                                    const std::string& listing);
+                                                    const std::string& listing,
+                                                    const nft::DefinitionsMemo* memo);
 
 // Routes derived from the members of managed sets in `table`.
 std::vector<route::Route> derived_routes(const route::Plan& plan, const nft::Table& table);

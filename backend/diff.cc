@@ -60,7 +60,7 @@ std::optional<DiffReport> definitions_diff(const nft::Table& compiled, const rou
     if (other != ref) report.stray_tables.push_back(other);
   }
   std::optional<ReloadDefinitions> definitions =
-      reload_definitions(compiled, kernels.nft, *listing);
+      reload_definitions(compiled, kernels.nft, *listing, kernels.definitions_memo);
   if (!definitions) return std::nullopt;
   report.nft_lines =
       line_diff(definitions_text(definitions->live), definitions_text(definitions->wanted));

@@ -1,8 +1,10 @@
 #include "backend/nft_increment.h"
 
+#include <algorithm>
 #include <chrono>
 #include <sstream>
 #include <thread>
+#include <tuple>
 
 #include "backend/nft_canonical.h"
 #include "model/enroll_fingerprint.h"
@@ -136,6 +138,16 @@ bool holds_members(const Block& block, const std::set<std::string>& managed) {
   if (block.kind != "set") return false;
   return managed.count(block.name) ||
          block.text.find(std::string("comment \"") + kMemberRoutesPrefix) != std::string::npos;
+}
+
+bool same_objects(const TableDefinitions& a, const TableDefinitions& b) {
+  auto objects = [](const TableDefinitions& table) {
+    std::vector<std::tuple<std::string, std::string, std::string>> out;
+    for (const Block& block : table.blocks) out.emplace_back(block.kind, block.name, block.text);
+    std::sort(out.begin(), out.end());
+    return out;
+  };
+  return a.found == b.found && a.attributes == b.attributes && objects(a) == objects(b);
 }
 
 std::optional<TableDefinitions> read_definitions(NftKernel& kernel, Family family,

@@ -38,6 +38,10 @@ struct TableDefinitions {
   const Block* find(const std::string& kind, const std::string& name) const;
 };
 
+// The same table attributes and the same objects, in any order: nft lists
+// objects in the order they were made, and one a re-load adds comes last.
+bool same_objects(const TableDefinitions& a, const TableDefinitions& b);
+
 // The table `family name` of a ruleset listing (found: false when absent).
 TableDefinitions table_definitions(const std::string& listing, Family family,
                                    const std::string& name);

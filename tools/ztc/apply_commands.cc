@@ -26,6 +26,13 @@ struct Prepared {
   NodeAccess node;
   std::unique_ptr<ApplyLock> lock;
   std::optional<SysctlState> sysctl_state;
+  // A speed-up only: without it every re-load asks a scratch namespace.
+  std::optional<nft::DefinitionsMemo> definitions_memo;
+
+  Kernels kernels(HeldSignals* held) {
+    return Kernels{*node.nft, *node.routing,  node.sets.get(),
+                   held,      &*sysctl_state, definitions_memo ? &*definitions_memo : nullptr};
+  }
 };
 
 std::optional<Prepared> prepare(const LoadOptions& options, const std::string& command,
@@ -58,7 +65,8 @@ std::optional<Prepared> prepare(const LoadOptions& options, const std::string& c
     *exit_code = error_code;
     return std::nullopt;
   }
-  return Prepared{std::move(*compiled), std::move(*node), std::move(lock), std::move(sysctl_state)};
+  return Prepared{std::move(*compiled), std::move(*node), std::move(lock), std::move(sysctl_state),
+                  nft::DefinitionsMemo::open(&error)};
 }
 
 // For `ztc stats`: when the load happened, what it loaded and since when each
@@ -111,14 +119,14 @@ int run_load(const LoadOptions& options, std::ostream& out, std::ostream& err) {
   int code = kExitFailure;
   auto prepared = prepare(options, "load", err, &code, kExitFailure);
   if (!prepared) return code;
-  const PreflightDepth depth = options.strict ? PreflightDepth::without_named_maps : PreflightDepth::load;
+  const PreflightDepth depth =
+      options.strict ? PreflightDepth::without_named_maps : PreflightDepth::load;
   if (preflight_warnings(prepared->compiled, depth, err) != 0 && options.strict) {
     err << "ztc: load refused (--strict): preflight found conflicts; the node was not changed\n";
     return kExitFailure;
   }
   HeldSignals held;
-  Kernels kernels{*prepared->node.nft, *prepared->node.routing, prepared->node.sets.get(), &held,
-                  &*prepared->sysctl_state};
+  Kernels kernels = prepared->kernels(&held);
   ApplyReport report = load(prepared->compiled.table, prepared->compiled.routing, kernels,
                             options.dry_run, options.replace);
   NodeState state = node_state(report.ok, report.node_unchanged);
@@ -164,8 +172,7 @@ int run_unload(const LoadOptions& options, std::ostream& out, std::ostream& err)
   auto prepared = prepare(options, "unload", err, &code, kExitFailure);
   if (!prepared) return code;
   HeldSignals held;
-  Kernels kernels{*prepared->node.nft, *prepared->node.routing, prepared->node.sets.get(), &held,
-                  &*prepared->sysctl_state};
+  Kernels kernels = prepared->kernels(&held);
   const nft::Table& table = prepared->compiled.table;
   ApplyReport report = unload(table.family, table.name, kernels, options.dry_run);
   NodeState state = node_state(report.ok, report.node_unchanged);
@@ -209,10 +216,10 @@ int run_diff(const LoadOptions& options, std::ostream& out, std::ostream& err) {
   int code = kExitUsage;
   auto prepared = prepare(options, "diff", err, &code, kExitUsage);
   if (!prepared) return code;
-  Kernels kernels{*prepared->node.nft, *prepared->node.routing, prepared->node.sets.get(), nullptr,
-                  &*prepared->sysctl_state};
+  Kernels kernels = prepared->kernels(nullptr);
   const nft::Table& table = prepared->compiled.table;
-  DiffReport report = diff(table, prepared->compiled.routing, kernels, nft::canonical_listing, options.members);
+  DiffReport report =
+      diff(table, prepared->compiled.routing, kernels, nft::canonical_listing, options.members);
   // A `ztc trace` killed before it removed its chains left them: not the
   // policy's and not drift, so they go (backend/trace.h); only then is the
   // table listed again.
@@ -227,7 +234,8 @@ int run_diff(const LoadOptions& options, std::ostream& out, std::ostream& err) {
     for (const std::string& line : removed) err << "ztc: " << line << "\n";
     if (!error.empty()) err << "ztc: warning: " << error << "\n";
     if (!removed.empty()) {
-      report = diff(table, prepared->compiled.routing, kernels, nft::canonical_listing, options.members);
+      report =
+          diff(table, prepared->compiled.routing, kernels, nft::canonical_listing, options.members);
     }
   }
   err << report.diagnostics.render();

@@ -157,6 +157,96 @@ BOOST_AUTO_TEST_CASE(an_unchanged_reload_writes_nothing_and_repairs_drift,
   BOOST_TEST(state(node) == before);
 }
 
+// `ztc ARGS` traced: its output, and how many scratch namespaces it made
+// (unshare(CLONE_NEWNET)).
+std::pair<Run, int> with_scratch_count(const AmbientNode& node, const std::string& args) {
+  TempDir dir;
+  const std::string trace = dir.file("trace");
+  // LeakSanitizer cannot run under ptrace: off for the traced ztc (ASan builds).
+  Run run = node.ztc(args, "",
+                     "ASAN_OPTIONS=\"${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0\" strace -f "
+                     "-qq -e trace=unshare -o " +
+                         shell_quote(trace) + " ");
+  int scratches = 0;
+  const std::string text = read_file(trace);
+  for (size_t at = text.find("unshare(CLONE_NEWNET"); at != std::string::npos;
+       at = text.find("unshare(CLONE_NEWNET", at + 1)) {
+    ++scratches;
+  }
+  return {run, scratches};
+}
+
+// The definitions memo (backend/definitions_memo.h): a re-load of the same
+// policy onto a table that lists what the last scratch namespace did needs
+// no scratch namespace; drift, a changed policy or a record that no longer
+// matches still ask one, and unload removes the record.
+BOOST_AUTO_TEST_CASE(a_reload_of_the_same_policy_onto_an_unchanged_table_needs_no_scratch,
+                     *boost::unit_test::label("kernel")) {
+  if (run_command("command -v strace >/dev/null").exit_code != 0) {
+    BOOST_TEST_MESSAGE("strace is not installed: not checked");
+    return;
+  }
+  TempDir dir;
+  AmbientNode node("ztrm");
+  require_ok(node.ztc("load " + quoted(kExample)), "load");
+  require_ok(node.ztc("set sync " + quoted(kExample) + " pods --from " +
+                      quoted(dir.write("members.txt", kMembers))),
+             "set sync");
+  const std::string before = state(node);
+  const std::string unchanged =
+      "loaded table ip ztunnel (nft: 0 changes, members untouched); routing: 0 changes\n";
+  std::string inode = node.must("stat -L -c %i /proc/self/ns/net");
+  inode.erase(inode.find_last_not_of('\n') + 1);
+  const std::string memo = "/run/ztc/definitions-" + inode;
+  auto expect = [&](const std::string& args, const std::string& out, int scratches) {
+    auto [run, made] = with_scratch_count(node, args);
+    require_ok(run, args);
+    BOOST_TEST(run.out == out, args);
+    BOOST_TEST(made == scratches, args);
+  };
+  expect("load " + quoted(kExample), unchanged, 1);  // the first re-load records it
+  BOOST_TEST(run_command("test -f " + memo).exit_code == 0);
+  expect("load " + quoted(kExample), unchanged, 0);
+  expect("diff " + quoted(kExample),
+         "no differences (members of managed sets and their routes not compared: --members "
+         "compares them)\n",
+         0);
+
+  // Drift: the table no longer lists what was recorded.
+  std::string handles = node.must("nft -a list chain ip ztunnel output");
+  size_t at = handles.find("# handle ", handles.find("meta mark set"));
+  BOOST_REQUIRE(at != std::string::npos);
+  node.must("nft delete rule ip ztunnel output handle " +
+            handles.substr(at + 9, handles.find('\n', at) - at - 9));
+  expect("load " + quoted(kExample),
+         "loaded table ip ztunnel (nft: 1 change, members untouched); routing: 0 changes\n"
+         "~ chain output\n",
+         1);
+  BOOST_TEST(state(node) == before);
+  expect("load " + quoted(kExample), unchanged, 0);
+
+  // Another policy is not the recorded one; then it is.
+  const std::string changed = "load " + quoted(kExample) + " -D ztunnel_ip=10.244.1.3";
+  auto [moved, made] = with_scratch_count(node, changed);
+  require_ok(moved, "changed policy");
+  BOOST_TEST(moved.out.find("members untouched); routing: 8 changes") != std::string::npos,
+             moved.out);
+  BOOST_TEST(made == 1);
+  expect(changed, unchanged, 0);
+  auto [back, back_made] = with_scratch_count(node, "load " + quoted(kExample));
+  require_ok(back, "back to the example");
+  BOOST_TEST(back_made == 1);
+  BOOST_TEST(state(node) == before);
+
+  // A record whose definitions are not what the table lists is not used.
+  node.must("sed -i 's/meta mark set/meta mark SET/' " + memo);
+  expect("load " + quoted(kExample), unchanged, 1);
+  expect("load " + quoted(kExample), unchanged, 0);
+
+  require_ok(node.ztc("unload " + quoted(kExample)), "unload");
+  BOOST_TEST(run_command("test -e " + memo).exit_code != 0);
+}
+
 BOOST_AUTO_TEST_CASE(a_routing_failure_after_the_increment_puts_the_table_back,
                      *boost::unit_test::label("kernel")) {
   TempDir dir;
