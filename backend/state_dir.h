@@ -1,6 +1,7 @@
 // ztc's own directories on the node (DESIGN.md, "State on the node"):
 //   /run/ztc      what must not outlive a boot: the lock, the sysctl values
-//                 ztc changed (to put them back on unload)
+//                 ztc changed (to put them back on unload), the load record,
+//                 the definitions memo
 //   /var/lib/ztc  what must outlive one (reserved for member lists)
 // Each is created 0700 when absent. One that is a symlink, not a directory,
 // owned by another user than ztc's, or writable by group or others is
