@@ -24,8 +24,10 @@ and, --batch-runs times: --batch new pods added by one `ztc set add`, and by --b
 Figures are medians of the rounds; every ratio is between medians of the same run. CPU is the
 child's user+sys from wait4 (the kernel's netlink and nf_tables work runs in the requesting
 process, so it counts); wall is what a caller waits. On a shared machine wall time mostly measures
-the other tenants: compare CPU first. Targets (DESIGN.md): one `set add` under 1/20 of a reload; a reload, unchanged or after
-a rule change, under 1/10 of `nft -f`.
+the other tenants: compare CPU first. Targets (DESIGN.md): one `set add` under 1/20 of a full
+reload (`nft -f` replacing the table with its members: the least a full reload costs; a re-load
+no longer rewrites the table); a re-load, unchanged or after a rule change, under 1/10 of
+`nft -f`.
 
 Needs root, iproute2 and nftables. The namespace is zb-enroll-<pid>, deleted on exit (also on
 Ctrl-C); nothing touches the root namespace.
@@ -272,10 +274,13 @@ def bench(args, ztc, node, tmp):
     def ratio(a, b, key):
         return figures[a][key] / figures[b][key] if figures[b][key] else float("nan")
 
-    add_cpu, add_wall = ratio("set_add", "reload", "cpu_ms"), ratio("set_add", "reload", "wall_ms")
+    # DESIGN.md: one enrolment under 1/20 of a full reload. A re-load no longer
+    # rewrites the table (it is the cheap case now); `nft -f` replacing the
+    # table with its members is the least any full reload costs.
+    add_cpu, add_wall = ratio("set_add", "nft_-f", "cpu_ms"), ratio("set_add", "nft_-f", "wall_ms")
     one_cpu = ratio("batch_one_call", "batch_single_calls", "cpu_ms")
     one_wall = ratio("batch_one_call", "batch_single_calls", "wall_ms")
-    figures["ratios"] = {"set_add_over_reload_cpu": add_cpu, "set_add_over_reload_wall": add_wall,
+    figures["ratios"] = {"set_add_over_nft_f_cpu": add_cpu, "set_add_over_nft_f_wall": add_wall,
                          "one_call_over_single_calls_cpu": one_cpu,
                          "one_call_over_single_calls_wall": one_wall}
     for name in ["reload", "rule_change"]:
@@ -289,7 +294,7 @@ def bench(args, ztc, node, tmp):
         label = f"{name.replace('_', ' ')} / nft -f:"
         print(f"  {label:<24} CPU 1/{1 / cpu:.1f}   wall 1/{1 / wall:.1f}"
               f"   target < 1/10: {'met' if cpu < 0.1 and wall < 0.1 else 'NOT met'}")
-    print(f"  set add / reload:        CPU 1/{1 / add_cpu:.0f}   wall 1/{1 / add_wall:.0f}"
+    print(f"  set add / nft -f:        CPU 1/{1 / add_cpu:.0f}   wall 1/{1 / add_wall:.0f}"
           f"   target < 1/20: {'met' if add_cpu < 0.05 and add_wall < 0.05 else 'NOT met'}")
     print(f"  {args.batch} in one call / {args.batch} calls: CPU 1/{1 / one_cpu:.0f}   "
           f"wall 1/{1 / one_wall:.0f}")
