@@ -129,23 +129,33 @@ BOOST_AUTO_TEST_CASE(after_each_kind_of_change_the_node_equals_a_fresh_load,
   }
 }
 
-BOOST_AUTO_TEST_CASE(an_unchanged_reload_writes_nothing_and_repairs_drift,
-                     *boost::unit_test::label("kernel")) {
-  TempDir dir;
-  AmbientNode node("ztrd");
+// The example loaded and kMembers enrolled (`set sync`).
+void load_with_members(const AmbientNode& node, const TempDir& dir) {
   require_ok(node.ztc("load " + quoted(kExample)), "load");
   require_ok(node.ztc("set sync " + quoted(kExample) + " pods --from " +
                       quoted(dir.write("members.txt", kMembers))),
              "set sync");
+}
+
+// Drift: the `meta mark set` rule of chain output deleted by hand.
+void delete_output_mark_rule(const AmbientNode& node) {
+  std::string handles = node.must("nft -a list chain ip ztunnel output");
+  size_t at = handles.find("# handle ", handles.find("meta mark set"));
+  BOOST_REQUIRE(at != std::string::npos);
+  node.must("nft delete rule ip ztunnel output handle " +
+            handles.substr(at + 9, handles.find('\n', at) - at - 9));
+}
+
+BOOST_AUTO_TEST_CASE(an_unchanged_reload_writes_nothing_and_repairs_drift,
+                     *boost::unit_test::label("kernel")) {
+  TempDir dir;
+  AmbientNode node("ztrd");
+  load_with_members(node, dir);
   const std::string before = state(node);
   // A named counter outside the policy's objects would be deleted; the
   // table's own objects are compared by definition, so a deleted rule and a
   // deleted static route come back, and nothing else is touched.
-  std::string handles = node.must("nft -a list chain ip ztunnel output");
-  size_t at = handles.find("# handle ", handles.find("meta mark set"));
-  BOOST_REQUIRE(at != std::string::npos);
-  std::string handle = handles.substr(at + 9, handles.find('\n', at) - at - 9);
-  node.must("nft delete rule ip ztunnel output handle " + handle);
+  delete_output_mark_rule(node);
   node.must("ip route del 10.244.1.2 dev veth1ae58883 table 101 proto 122");
   BOOST_REQUIRE(state(node) != before);
   Run repair = node.ztc("load " + quoted(kExample));
@@ -188,10 +198,7 @@ BOOST_AUTO_TEST_CASE(a_reload_of_the_same_policy_onto_an_unchanged_table_needs_n
   }
   TempDir dir;
   AmbientNode node("ztrm");
-  require_ok(node.ztc("load " + quoted(kExample)), "load");
-  require_ok(node.ztc("set sync " + quoted(kExample) + " pods --from " +
-                      quoted(dir.write("members.txt", kMembers))),
-             "set sync");
+  load_with_members(node, dir);
   const std::string before = state(node);
   const std::string unchanged =
       "loaded table ip ztunnel (nft: 0 changes, members untouched); routing: 0 changes\n";
@@ -213,11 +220,7 @@ BOOST_AUTO_TEST_CASE(a_reload_of_the_same_policy_onto_an_unchanged_table_needs_n
          0);
 
   // Drift: the table no longer lists what was recorded.
-  std::string handles = node.must("nft -a list chain ip ztunnel output");
-  size_t at = handles.find("# handle ", handles.find("meta mark set"));
-  BOOST_REQUIRE(at != std::string::npos);
-  node.must("nft delete rule ip ztunnel output handle " +
-            handles.substr(at + 9, handles.find('\n', at) - at - 9));
+  delete_output_mark_rule(node);
   expect("load " + quoted(kExample),
          "loaded table ip ztunnel (nft: 1 change, members untouched); routing: 0 changes\n"
          "~ chain output\n",
@@ -251,10 +254,7 @@ BOOST_AUTO_TEST_CASE(a_routing_failure_after_the_increment_puts_the_table_back,
                      *boost::unit_test::label("kernel")) {
   TempDir dir;
   AmbientNode node("ztrf");
-  require_ok(node.ztc("load " + quoted(kExample)), "load");
-  require_ok(node.ztc("set sync " + quoted(kExample) + " pods --from " +
-                      quoted(dir.write("members.txt", kMembers))),
-             "set sync");
+  load_with_members(node, dir);
   // Someone else's route where the new static route would go: its write fails.
   node.must("ip route add 10.99.0.0/16 dev istioout table 101");
   const std::string before = state(node);
