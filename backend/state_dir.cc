@@ -1,6 +1,8 @@
 #include "backend/state_dir.h"
 
+#include <dirent.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -9,6 +11,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <nlohmann/json.hpp>
+#include <vector>
 
 #ifndef SO_NETNS_COOKIE
 #define SO_NETNS_COOKIE 71
@@ -25,6 +28,38 @@ std::string from_environment(const char* variable, const char* fallback) {
 bool plain_name(const std::string& name) {
   return !name.empty() && name != "." && name != ".." && name.find('/') == std::string::npos &&
          name.find('\0') == std::string::npos;
+}
+
+std::string temporary_prefix(const std::string& name) { return "." + name + ".tmp."; }
+
+// A ztc killed between writing its temporary and renaming it leaves
+// `.NAME.tmp.PID` behind; nothing else would ever remove it. The next writer
+// of NAME removes those whose process is gone. One whose PID is alive is
+// left alone: the writers of a namespace's records hold its lock, so that
+// PID was reused, or is of another PID namespace sharing /run/ztc.
+void remove_stale_temporaries(int directory_fd, const std::string& name) {
+  int fd = openat(directory_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) return;
+  DIR* directory = fdopendir(fd);
+  if (!directory) {
+    close(fd);
+    return;
+  }
+  const std::string prefix = temporary_prefix(name);
+  std::vector<std::string> stale;
+  while (const dirent* entry = readdir(directory)) {
+    const std::string file = entry->d_name;
+    if (file.compare(0, prefix.size(), prefix) != 0) continue;
+    const std::string digits = file.substr(prefix.size());
+    if (digits.empty() || digits.size() > 9 ||
+        digits.find_first_not_of("0123456789") != std::string::npos) {
+      continue;
+    }
+    const pid_t pid = static_cast<pid_t>(std::stol(digits));
+    if (pid != getpid() && kill(pid, 0) != 0 && errno == ESRCH) stale.push_back(file);
+  }
+  closedir(directory);
+  for (const std::string& file : stale) unlinkat(directory_fd, file.c_str(), 0);
 }
 
 }  // namespace
@@ -134,7 +169,8 @@ bool StateDir::write(const std::string& name, const std::string& content,
     *error = "bad state file name '" + name + "'";
     return false;
   }
-  const std::string temporary = "." + name + ".tmp." + std::to_string(getpid());
+  remove_stale_temporaries(fd_, name);
+  const std::string temporary = temporary_prefix(name) + std::to_string(getpid());
   unlinkat(fd_, temporary.c_str(), 0);  // a leftover of a killed ztc with this pid
   int fd =
       openat(fd_, temporary.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);

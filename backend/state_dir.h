@@ -42,7 +42,8 @@ class StateDir {
   int open_file(const std::string& name, std::string* error) const;
   // The whole file; nullopt without an error when it does not exist.
   std::optional<std::string> read(const std::string& name, std::string* error) const;
-  // Replaces the file by rename (a temporary beside it, synced first).
+  // Replaces the file by rename (a temporary beside it, synced first), and
+  // removes the temporaries of NAME that killed writers left.
   bool write(const std::string& name, const std::string& content, std::string* error) const;
   // Removes the file; absent is fine.
   bool remove(const std::string& name, std::string* error) const;
