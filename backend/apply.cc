@@ -231,9 +231,9 @@ std::optional<ReloadDefinitions> reload_definitions(const nft::Table& compiled,
       kernel, listing, compiled.family, compiled.name, definitions.managed, &error);
   if (!live || !live->found || live->find("chain", kMemberRoutesPending)) return std::nullopt;
   const std::string declared_text = nft::emit_text(declared).text;
-  definitions.declared_key = nft::declared_key(declared_text, definitions.managed);
   std::optional<nft::TableDefinitions> wanted;
   if (memo) {
+    definitions.declared_key = nft::declared_key(declared_text, definitions.managed);
     std::optional<nft::TableDefinitions> recorded = memo->find(definitions.declared_key);
     if (recorded && nft::same_objects(*recorded, *live)) {
       wanted = std::move(recorded);
@@ -384,7 +384,8 @@ std::optional<ApplyReport> load_increment(const nft::Table& compiled, const rout
   // The table now lists what the scratch namespace did: the next re-load of
   // this policy needs none. A record that cannot be written costs only time.
   if (kernels.definitions_memo && !definitions->wanted_from_memo) {
-    kernels.definitions_memo->write(definitions->declared_key, wanted, &error);
+    std::string ignored;
+    kernels.definitions_memo->write(definitions->declared_key, wanted, &ignored);
   }
   report.ok = true;
   return report;

@@ -124,7 +124,7 @@ struct ReloadDefinitions {
   std::set<std::string> managed;  // the managed sets' names
   nft::TableDefinitions live, wanted;
   nft::Increment increment;
-  std::string declared_key;  // definitions_memo.h
+  std::string declared_key;  // definitions_memo.h; set when there is a memo
   bool wanted_from_memo = false;
 };
 // `memo` (may be null) is only read.

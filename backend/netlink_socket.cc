@@ -144,6 +144,14 @@ bool Socket::set_strict_checking(bool on) {
                     sizeof value) == 0;
 }
 
+Result Socket::filtered_dump(nl_msg* request, const MessageHandler& on_message,
+                             const std::function<void()>& restart, bool* filtered) {
+  *filtered = set_strict_checking(true);
+  Result result = dump(request, on_message, restart);
+  if (*filtered) set_strict_checking(false);
+  return result;
+}
+
 Result Socket::exchange(nl_msg* request, const MessageHandler& on_message) {
   nlmsghdr* header = nlmsg_hdr(request);
   header->nlmsg_seq = NL_AUTO_SEQ;

@@ -60,13 +60,17 @@ class Socket {
   Result dump(nl_msg* request, const MessageHandler& on_message,
               const std::function<void()>& restart);
 
-  // Strict checking of dump requests (NETLINK_GET_STRICT_CHK): with it on,
-  // the kernel honours a dump request's filters (a route dump's protocol,
-  // table ...) instead of sending everything. False when the kernel cannot
-  // (before 4.20): the caller filters what it gets.
-  bool set_strict_checking(bool on);
+  // A dump the kernel filters by the request's own fields (a route dump's
+  // protocol, table ...): strict checking (NETLINK_GET_STRICT_CHK) is on for
+  // this dump alone, as libnl's own requests are not written for it.
+  // `*filtered` false when the kernel cannot (before 4.20): it then sends
+  // everything, and the caller filters what it gets.
+  Result filtered_dump(nl_msg* request, const MessageHandler& on_message,
+                       const std::function<void()>& restart, bool* filtered);
 
  private:
+  bool set_strict_checking(bool on);
+
   explicit Socket(nl_sock* sock) : sock_(sock) {}
   nl_sock* sock_;
 };

@@ -184,9 +184,11 @@ void on_route(nlmsghdr* header, RouteCount* count) {
   }
 }
 
-// One dump of `table`, or with `table` 0 of every table of every family.
+// One dump of `table` (with `table` 0 and AF_UNSPEC: of every route), which
+// the kernel filters by table unless `*filtered` comes back false.
 // ENOENT: the kernel has no such table (yet), so it holds no route.
-bool dump_routes(netlink::Socket& socket, int family, uint32_t table, RouteCount* count) {
+bool dump_routes(netlink::Socket& socket, int family, uint32_t table, RouteCount* count,
+                 bool* filtered) {
   MsgPtr msg(nlmsg_alloc_simple(RTM_GETROUTE, NLM_F_REQUEST | NLM_F_DUMP));
   rtmsg request = {};
   request.rtm_family = static_cast<unsigned char>(family);
@@ -194,9 +196,9 @@ bool dump_routes(netlink::Socket& socket, int family, uint32_t table, RouteCount
   if (!msg || nlmsg_append(msg.get(), &request, sizeof request, NLMSG_ALIGNTO) < 0) return false;
   if (table != 0 && nla_put_u32(msg.get(), RTA_TABLE, table) < 0) return false;
   std::map<std::pair<int, uint32_t>, NodeRouteTable> before = count->tables;
-  netlink::Result failure = socket.dump(
+  netlink::Result failure = socket.filtered_dump(
       msg.get(), [&](nlmsghdr* header) { on_route(header, count); },
-      [&] { count->tables = before; });
+      [&] { count->tables = before; }, filtered);
   return !failure || failure->kernel_errno == ENOENT;
 }
 
@@ -206,12 +208,15 @@ void read_routes(netlink::Socket& socket, const std::set<std::pair<int, uint32_t
   if (wanted.empty()) return;
   RouteCount count;
   count.wanted = wanted;
-  bool ok = true;
-  if (socket.set_strict_checking(true)) {
-    for (const auto& [family, table] : wanted) ok = ok && dump_routes(socket, family, table, &count);
-    socket.set_strict_checking(false);
-  } else {
-    ok = dump_routes(socket, AF_UNSPEC, 0, &count);
+  bool ok = true, filtered = true;
+  for (auto it = wanted.begin(); ok && filtered && it != wanted.end(); ++it) {
+    ok = dump_routes(socket, it->first, it->second, &count, &filtered);
+  }
+  // A kernel that cannot filter (before 4.20) sent every table of that
+  // family: one dump of everything instead, on_route keeps the wanted.
+  if (ok && !filtered) {
+    count.tables.clear();
+    ok = dump_routes(socket, AF_UNSPEC, 0, &count, &filtered);
   }
   if (!ok) {
     out->unreadable.push_back("routes: the route dump failed");

@@ -283,16 +283,18 @@ KernelError NetlinkRoutingKernel::dump_routes(uint8_t protocol, std::vector<Rout
   MsgPtr msg(nlmsg_alloc_simple(RTM_GETROUTE, NLM_F_REQUEST | NLM_F_DUMP));
   rtmsg request = {};
   request.rtm_family = AF_UNSPEC;
-  request.rtm_protocol = protocol;  // ignored unless strict checking is on
+  request.rtm_protocol = protocol;  // honoured by a filtered_dump only
   if (!msg || nlmsg_append(msg.get(), &request, sizeof request, NLMSG_ALIGNTO) < 0) {
     return std::string("cannot list routes: out of memory");
   }
   std::vector<Route> dumped;
   RouteDump dump{&dumped, links.get()};
-  const bool strict = protocol != 0 && socket_->set_strict_checking(true);
-  netlink::Result failure = socket_->dump(
-      msg.get(), [&](nlmsghdr* header) { on_route(header, &dump); }, [&] { dumped.clear(); });
-  if (strict) socket_->set_strict_checking(false);
+  bool filtered = false;  // either way, the loop below keeps `protocol`'s routes only
+  auto on_message = [&](nlmsghdr* header) { on_route(header, &dump); };
+  auto restart = [&] { dumped.clear(); };
+  netlink::Result failure = protocol != 0
+                                ? socket_->filtered_dump(msg.get(), on_message, restart, &filtered)
+                                : socket_->dump(msg.get(), on_message, restart);
   if (failure && failure->dump_interrupted) {
     return std::string("cannot list routes: the dump kept being interrupted by other changes");
   }
